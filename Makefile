@@ -1,0 +1,43 @@
+# ButlerDesk. `make run` serves the demo; `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test db sweep clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## db: create the SQLite database and load the demo estate when it is empty
+db: $(VENV)/.runtime
+	$(FLASK) init-db
+	$(FLASK) seed-demo --if-empty
+
+## run: set up, then serve on http://$(HOST):$(PORT) with a sweeper recording missed deadlines
+run: db
+	@echo "ButlerDesk on http://$(HOST):$(PORT)  (Ctrl-C stops the server and the sweeper)"
+	@$(FLASK) sweep --every 5 & sweeper=$$!; \
+	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## test: set up, then run the whole suite (in parallel on every core)
+test: $(VENV)/.dev
+	$(BIN)/pytest -n auto -q
+
+## sweep: record missed deadlines once
+sweep: $(VENV)/.runtime
+	$(FLASK) sweep
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

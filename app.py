@@ -1,0 +1,38 @@
+"""ButlerDesk: a service desk for residential property management (物业客服)."""
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+
+from config import Config
+from models import db
+from workflows.rules import RulesError, load_rules
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application factory: settings, rules, extensions, blueprints, CLI commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    try:
+        app.extensions["butlerdesk.rules"] = load_rules(app.config["RULES_FILE"])
+        app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
+    except RulesError as exc:
+        raise SystemExit(f"ButlerDesk cannot start: {exc}") from None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SystemExit(f"ButlerDesk cannot start: TIMEZONE {app.config['TIMEZONE']!r} "
+                         "is not a time zone like Asia/Shanghai") from None
+
+    db.init_app(app)
+
+    from views import init_app as init_views
+    import commands
+
+    init_views(app)
+    commands.init_app(app)
+    return app

@@ -1,0 +1,91 @@
+"""The demo estate loaded by `flask seed-demo`: 绿城花园, two areas, six buildings, 72 units.
+
+Every demo login has the password `demo`. `butler` is responsible for the East area, where
+`resident` lives (1栋 101); `butler2` for the West area; `butler3` covers for either.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from models import Area, Building, Role, Unit, User, db
+from workflows import clock, engine
+
+PASSWORD = "demo"
+LOGINS = """Demo logins (password: demo)
+  resident    王芳, 1栋 101, East area
+  butler      李明, butler of the East area (resident's butler)
+  technician  张强, repairs
+  supervisor  陈静, 客服主管
+  also: butler2 (West area), butler3 (relief), technician2, admin, resident2..resident21"""
+RESIDENT_NAMES = ["刘洋", "赵敏", "孙磊", "周婷", "吴刚", "郑爽", "冯涛", "何丽", "许军", "林娜",
+                  "高峰", "马琳", "罗斌", "梁红", "宋杰", "唐雪", "韩冰", "曹阳", "邓超", "彭静"]
+
+
+def _user(username: str, role: Role, name: str, unit: Unit | None = None) -> User:
+    serial = sum(ord(c) for c in username)
+    user = User(username=username, role=role, name=name, unit=unit, phone=f"1380000{serial:04d}")
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    return user
+
+
+def seed() -> None:
+    staff = {
+        "butler": _user("butler", Role.BUTLER, "李明 Li Ming"),
+        "butler2": _user("butler2", Role.BUTLER, "王磊 Wang Lei"),
+        "butler3": _user("butler3", Role.BUTLER, "赵丽 Zhao Li"),
+        "technician": _user("technician", Role.TECHNICIAN, "张强 Zhang Qiang"),
+        "technician2": _user("technician2", Role.TECHNICIAN, "黄伟 Huang Wei"),
+        "supervisor": _user("supervisor", Role.SUPERVISOR, "陈静 Chen Jing"),
+        "admin": _user("admin", Role.ADMIN, "系统管理员 Admin"),
+    }
+    areas = [Area(name="东区 East", butler=staff["butler"]),
+             Area(name="西区 West", butler=staff["butler2"])]
+    units = []
+    for number in range(1, 7):
+        building = Building(area=areas[(number - 1) // 3], name=f"{number}栋")
+        for floor in range(1, 7):
+            for door in (1, 2):
+                units.append(Unit(building=building, number=f"{floor}0{door}"))
+    db.session.add_all(areas + units)
+    db.session.flush()
+
+    resident = _user("resident", Role.RESIDENT, "王芳 Wang Fang", units[0])
+    neighbours = [_user(f"resident{i + 2}", Role.RESIDENT, name, units[(i + 1) * 3])
+                  for i, name in enumerate(RESIDENT_NAMES)]
+    db.session.commit()
+    _demo_tickets(resident, neighbours, staff)
+
+
+def _demo_tickets(resident: User, neighbours: list[User], staff: dict[str, User]) -> None:
+    """A believable morning: work in every state, one clock close to running out, one missed."""
+    now = clock.now()
+    butler, butler2, technician = staff["butler"], staff["butler2"], staff["technician"]
+
+    engine.open_ticket(resident, "repair", "厨房水龙头漏水 Kitchen tap leaking",
+                       "水龙头一直滴水，关不紧。")
+    engine.open_ticket(butler, "repair", "楼道灯不亮 Stairwell light out", "3楼楼道灯坏了。",
+                       unit_id=neighbours[0].unit_id, reported_at=now - timedelta(minutes=14))
+    late = engine.open_ticket(butler, "repair", "卫生间下水堵塞 Bathroom drain blocked",
+                              "夜间来电，值班室登记。", unit_id=neighbours[1].unit_id,
+                              reported_at=now - timedelta(minutes=45))
+    engine.fire(late.id, "dispatch", butler, late.version, technician_id=technician.id)
+
+    done = engine.open_ticket(neighbours[2], "repair", "门锁损坏 Door lock broken", "")
+    for trigger, actor, data in [("dispatch", butler, {"technician_id": technician.id}),
+                                 ("arrive", technician, {}), ("complete", technician, {})]:
+        done = engine.fire(done.id, trigger, actor, done.version, **data)
+
+    complaint = engine.open_ticket(neighbours[3], "complaint", "楼上装修噪音 Noise from upstairs",
+                                   "每天早上七点开始施工。")
+    engine.fire(complaint.id, "accept", butler, complaint.version, note="已登记，联系楼上业主。")
+    engine.open_ticket(neighbours[12], "complaint", "垃圾清运不及时 Rubbish not collected",
+                       "西区5栋垃圾桶已满两天。")
+
+    permit = engine.open_ticket(neighbours[4], "renovation", "厨房翻新 Kitchen renovation",
+                                "工期两周，施工队长：刘师傅，工人3名。")
+    for trigger, data in [("approve", {}), ("start_works", {}), ("inspect", {"result": "ok"})]:
+        permit = engine.fire(permit.id, trigger, butler, permit.version, **data)
+    engine.open_ticket(neighbours[13], "renovation", "更换地板 New floors", "工期十天。")
+    engine.open_ticket(butler2, "repair", "电梯异响 Lift noise", "6栋电梯运行有异响。",
+                       unit_id=neighbours[14].unit_id)

@@ -1,0 +1,82 @@
+"""The database models: one file per aggregate. `db` is the Flask-SQLAlchemy handle."""
+import sqlite3
+from datetime import datetime, timezone
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
+from sqlalchemy.orm import DeclarativeBase, registry
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, PostgreSQL keeps `timestamptz`; both give back aware UTC datetimes,
+    so arithmetic never mixes naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        type_annotation_map={datetime: UTCDateTime},
+        metadata=MetaData(naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }),
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+
+from models.people import ApiToken, Role, User  # noqa: E402
+from models.estate import Area, Building, Unit  # noqa: E402
+from models.tickets import Event, Ticket  # noqa: E402
+from models.deadlines import Deadline, DeadlineStatus  # noqa: E402
+from models.scoring import Deduction  # noqa: E402
+
+__all__ = [
+    "db", "UTCDateTime", "ApiToken", "Role", "User", "Area", "Building", "Unit",
+    "Event", "Ticket", "Deadline", "DeadlineStatus", "Deduction",
+]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record):
+    """SQLite: WAL so readers never wait, a busy timeout so writers queue, foreign keys on.
+
+    The driver's own transaction handling is switched off so that BEGIN is ours (below).
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None
+    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+        dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    """A write transaction takes SQLite's write lock at BEGIN, so it can never fail half-way
+    for want of it; see workflows.engine.begin_write."""
+    if connection.dialect.name == "sqlite":
+        write = connection.get_execution_options().get("butlerdesk_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

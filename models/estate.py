@@ -1,0 +1,54 @@
+"""The estate: responsibility areas (片区) with their butler, buildings and units."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import db
+from models.people import User
+
+
+class Area(db.Model):
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The butler responsible for the area (首问负责制: new tickets go to them).
+    butler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+
+    butler: Mapped[Optional[User]] = relationship()
+    buildings: Mapped[list["Building"]] = relationship(back_populates="area", order_by="Building.name")
+
+
+class Building(db.Model):
+    __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("area_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    area: Mapped[Area] = relationship(back_populates="buildings")
+    units: Mapped[list["Unit"]] = relationship(back_populates="building", order_by="Unit.number")
+
+
+class Unit(db.Model):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+
+    building: Mapped[Building] = relationship(back_populates="units")
+
+    @property
+    def area(self) -> Area:
+        return self.building.area
+
+    @property
+    def label(self) -> str:
+        """How people say it: "3栋 1201"."""
+        return f"{self.building.name} {self.number}"

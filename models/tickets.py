@@ -1,0 +1,79 @@
+"""Tickets (repairs, complaints, renovation permits) and their append-only event log."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Optional
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import db
+from models.estate import Unit
+from models.people import User
+
+if TYPE_CHECKING:
+    from models.deadlines import Deadline
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_assignee_state", "assignee_id", "state"),
+        Index("ix_tickets_unit_state", "unit_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    # The butler answerable for the ticket; deductions go to whoever holds it at the miss.
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    technician_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # When the resident called or submitted: the clocks run from here. Staff may set it in
+    # the past when registering a call afterwards (事后补单).
+    reported_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    rating: Mapped[Optional[int]]
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit: Mapped[Unit] = relationship()
+    resident: Mapped[Optional[User]] = relationship(foreign_keys=[resident_id])
+    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
+    technician: Mapped[Optional[User]] = relationship(foreign_keys=[technician_id])
+    created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="ticket", order_by="(Event.at, Event.id)", lazy="raise_on_sql"
+    )
+    deadlines: Mapped[list["Deadline"]] = relationship(
+        back_populates="ticket", order_by="(Deadline.armed_at, Deadline.id)", lazy="raise_on_sql"
+    )
+
+    # Every write bumps the version; an UPDATE that finds another version changes nothing.
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.id} {self.kind}:{self.state}>"
+
+
+class Event(db.Model):
+    """One thing that happened to a ticket. Rows are only ever added."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: the system
+    trigger: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[Optional[str]] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[Optional[User]] = relationship()

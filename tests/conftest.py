@@ -1,0 +1,152 @@
+"""Shared fixtures, in the Flask tutorial's style: `app`, `client`, `runner`, plus a small estate.
+
+The schema and the estate are built once per test session into a template SQLite file; each test
+gets its own copy, so tests are isolated and fast.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pytest
+
+from app import create_app
+from models import Area, Building, Role, Unit, User, db
+from workflows import engine
+
+# A fixed start for tests that move the clock: a Monday morning in Shanghai (01:00 UTC).
+T0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)
+PASSWORD = "secret"
+
+
+@dataclass
+class Estate:
+    """Ids of the people and places every test can use."""
+
+    resident: int          # lives in unit_a (East, butler's area)
+    neighbour: int         # lives in unit_b (East)
+    west_resident: int     # lives in unit_w (West, other_butler's area)
+    butler: int
+    other_butler: int
+    relief_butler: int     # no area of their own
+    technician: int
+    other_technician: int
+    supervisor: int
+    unit_a: int
+    unit_b: int
+    unit_w: int
+
+    def user(self, name: str) -> User:
+        return db.session.get(User, getattr(self, name))
+
+
+def _build_estate() -> Estate:
+    def person(username, role, unit=None):
+        user = User(username=username, name=username.title(), role=role, unit=unit)
+        user.password_hash = hashed
+        db.session.add(user)
+        return user
+
+    probe = User()
+    probe.set_password(PASSWORD)
+    hashed = probe.password_hash
+    butler, other = person("butler", Role.BUTLER), person("other_butler", Role.BUTLER)
+    east, west = Area(name="East", butler=butler), Area(name="West", butler=other)
+    b1, b4 = Building(area=east, name="1栋"), Building(area=west, name="4栋")
+    unit_a, unit_b, unit_w = (Unit(building=b1, number="101"), Unit(building=b1, number="102"),
+                              Unit(building=b4, number="101"))
+    db.session.add_all([east, west, b1, b4, unit_a, unit_b, unit_w])
+    people = dict(
+        resident=person("resident", Role.RESIDENT, unit_a),
+        neighbour=person("neighbour", Role.RESIDENT, unit_b),
+        west_resident=person("west_resident", Role.RESIDENT, unit_w),
+        relief_butler=person("relief_butler", Role.BUTLER),
+        technician=person("technician", Role.TECHNICIAN),
+        other_technician=person("other_technician", Role.TECHNICIAN),
+        supervisor=person("supervisor", Role.SUPERVISOR),
+    )
+    db.session.commit()
+    return Estate(butler=butler.id, other_butler=other.id,
+                  unit_a=unit_a.id, unit_b=unit_b.id, unit_w=unit_w.id,
+                  **{name: user.id for name, user in people.items()})
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "estate.sqlite3"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        estate = _build_estate()
+        db.session.remove()
+        db.engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path, estate
+
+
+@pytest.fixture
+def db_path(template_db, tmp_path):
+    path, _ = template_db
+    copy = tmp_path / "test.sqlite3"
+    shutil.copy(path, copy)
+    return copy
+
+
+@pytest.fixture
+def app(db_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def estate(template_db) -> Estate:
+    return template_db[1]
+
+
+@pytest.fixture
+def ctx(app):
+    """Run the test inside an application context (engine, sweeper and queries need one)."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The one clock, stopped at T0; move it with clock.shift(timedelta) or clock.move_to(dt)."""
+    time_machine.move_to(T0, tick=False)
+    return time_machine
+
+
+class Desk:
+    """Drive the engine as people would, always with the version they just read."""
+
+    def __init__(self, estate: Estate):
+        self.estate = estate
+
+    def open(self, who: str, kind: str = "repair", title: str = "Tap leaking", **kwargs):
+        return engine.open_ticket(self.estate.user(who), kind, title, **kwargs)
+
+    def fire(self, ticket, trigger: str, who: str, **data):
+        ticket_id = ticket if isinstance(ticket, int) else ticket.id
+        from models import Ticket
+
+        version = db.session.get(Ticket, ticket_id).version
+        return engine.fire(ticket_id, trigger, self.estate.user(who), version, **data)
+
+
+@pytest.fixture
+def desk(ctx, estate) -> Desk:
+    return Desk(estate)

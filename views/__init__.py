@@ -1,0 +1,106 @@
+"""Blueprints, extensions and the bits every page shares."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask_babel import Babel, get_locale
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from models import ApiToken, User, db
+from workflows import clock
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    """API clients send `Authorization: Bearer <token>` (from POST /api/v1/tokens)."""
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    found = db.session.scalar(
+        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token.strip()))
+    )
+    if found is None or found.expires_at <= clock.now() or not found.user.active:
+        return None
+    return found.user
+
+
+def select_locale() -> str:
+    return request.accept_languages.best_match(["zh_CN", "zh", "en"]) or "zh_CN"
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the property's wall-clock time."""
+    if value is None:
+        return ""
+    return value.astimezone(current_app.config["TZ"]).strftime(fmt)
+
+
+def time_left(due: datetime | None) -> str:
+    """'in 1 h 05 min' / '12 min overdue', for a deadline."""
+    if due is None:
+        return ""
+    seconds = int((due - clock.now()).total_seconds())
+    minutes = abs(seconds) // 60
+    text = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    if minutes >= 60 * 48:
+        text = f"{minutes // 1440} d {minutes % 1440 // 60} h"
+    return f"in {text}" if seconds >= 0 else f"{text} overdue"
+
+
+def label(text: dict[str, str]) -> str:
+    """A label from the rules in the reader's language."""
+    return text["zh"] if str(get_locale()).startswith("zh") else text["en"]
+
+
+def home():
+    """Send each person to the page where their work is."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    target = {"resident": "resident.tickets", "butler": "butler.queue",
+              "technician": "butler.queue", "supervisor": "supervisor.overdue",
+              "admin": "supervisor.overdue"}[current_user.role]
+    return redirect(url_for(target))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from views import api, auth, butler, resident, supervisor, tickets
+
+    for module in (auth, api, resident, butler, supervisor, tickets):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/", "home", home)
+
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["timeleft"] = time_left
+    app.jinja_env.globals["now"] = clock.now
+    app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
+    app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("error.html", message="Page not found."), 404
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_template("error.html", message="You may not open this page."), 403
+
+    @app.errorhandler(500)
+    def internal_error(_error):
+        db.session.rollback()
+        return render_template("error.html", message="Something went wrong; nothing was saved."), 500

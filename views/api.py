@@ -1,0 +1,270 @@
+"""JSON API v1. Every error is {"error": {"code", "message", "fields"}} with the right status."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from models import ApiToken, Deadline, DeadlineStatus, Deduction, Event, Role, Ticket, User, db
+from views import csrf
+from views.auth import authenticate
+from workflows import clock, engine, queries
+from workflows.errors import Forbidden, InvalidData, NotFound, WorkflowError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+def error(status: int, code: str, message: str, fields: dict | None = None):
+    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
+
+
+@bp.errorhandler(WorkflowError)
+def workflow_error(exc: WorkflowError):
+    db.session.rollback()
+    return error(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError):
+    return error(400, "csrf", "a browser session must send the X-CSRFToken header: " + exc.description)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    db.session.rollback()
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error(exc.code or 500, code, exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(exc: Exception):
+    db.session.rollback()
+    current_app.logger.exception("API error")
+    return error(500, "internal", "something went wrong; nothing was saved")
+
+
+@bp.before_request
+def require_login():
+    """Every call but POST /tokens needs a user: a bearer token, or the browser session."""
+    if request.endpoint == "api.create_token":
+        return None
+    if not current_user.is_authenticated:
+        return error(401, "unauthorized", "log in: POST /api/v1/tokens, then send "
+                                          "'Authorization: Bearer <token>'")
+    if request.method == "POST" and not request.headers.get("Authorization"):
+        csrf.protect()  # a cookie alone could be a forged cross-site request
+    return None
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidData("the request body must be a JSON object", {"body": "must be a JSON object"})
+    return data
+
+
+def int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise InvalidData(f"bad query parameter {name}", {name: f"must be a whole number ≥ {minimum}"})
+    return int(value)
+
+
+# -- representations ------------------------------------------------------------------------------
+
+def iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def person(user: User | None):
+    return {"id": user.id, "name": user.name, "username": user.username} if user else None
+
+
+def deadline_json(deadline: Deadline, now) -> dict:
+    rule = engine.current_rules().kind(deadline.ticket.kind).deadlines.get(deadline.name)
+    return {
+        "name": deadline.name, "label": rule.label if rule else None, "seq": deadline.seq,
+        "status": deadline.status, "armed_at": iso(deadline.armed_at),
+        "due_at": iso(deadline.due_at), "remaining_seconds": deadline.remaining_seconds,
+        "closed_at": iso(deadline.closed_at), "points": deadline.points,
+        "article": deadline.article,
+        "overdue": deadline.status == DeadlineStatus.MISSED and deadline.closed_at is None
+        or deadline.status == DeadlineStatus.RUNNING and deadline.due_at <= now,
+    }
+
+
+def event_json(event: Event) -> dict:
+    return {"id": event.id, "trigger": event.trigger, "from_state": event.from_state,
+            "to_state": event.to_state, "actor": person(event.actor), "note": event.note,
+            "data": event.data, "at": iso(event.at)}
+
+
+def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dict:
+    now = clock.now()
+    kind = engine.current_rules().kind(ticket.kind)
+    unit = ticket.unit
+    deadlines = [deadline_json(d, now) for d in ticket.deadlines]
+    data = {
+        "id": ticket.id, "kind": ticket.kind, "state": ticket.state,
+        "state_label": kind.states[ticket.state].label, "version": ticket.version,
+        "title": ticket.title, "description": ticket.description,
+        "unit": {"id": unit.id, "label": unit.label, "building": unit.building.name,
+                 "area": unit.building.area.name},
+        "resident": person(ticket.resident), "assignee": person(ticket.assignee),
+        "technician": person(ticket.technician), "rating": ticket.rating,
+        "reported_at": iso(ticket.reported_at), "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "overdue": any(d["overdue"] for d in deadlines),
+        "deadlines": deadlines,
+        "allowed_triggers": [
+            {"name": t.name, "label": t.label, "requires": list(t.requires),
+             "accepts": list(t.accepts)} for t in engine.allowed_triggers(ticket, actor)
+        ],
+    }
+    if with_events:
+        data["events"] = [event_json(e) for e in ticket.events]
+    return data
+
+
+def deduction_json(deduction: Deduction) -> dict:
+    return {"id": deduction.id, "butler": person(deduction.butler),
+            "ticket": {"id": deduction.ticket_id, "kind": deduction.ticket.kind,
+                       "title": deduction.ticket.title},
+            "deadline": deduction.deadline.name, "points": deduction.points,
+            "article": deduction.article, "missed_at": iso(deduction.missed_at),
+            "recorded_at": iso(deduction.recorded_at)}
+
+
+def load_ticket(ticket_id: int) -> Ticket:
+    ticket = queries.ticket_detail(ticket_id, current_user)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+# -- endpoints ------------------------------------------------------------------------------------
+
+@bp.post("/tokens")
+def create_token():
+    """Exchange a username and password for a bearer token."""
+    data = body()
+    username, password = data.get("username"), data.get("password")
+    missing = {k: "is required" for k, v in (("username", username), ("password", password))
+               if not isinstance(v, str) or not v}
+    if missing:
+        raise InvalidData("username and password are required", missing)
+    user = authenticate(username, password)
+    if user is None:
+        return error(401, "unauthorized", "wrong username or password")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    db.session.add(ApiToken(user_id=user.id, token_hash=ApiToken.hash(token), created_at=now,
+                            expires_at=now + timedelta(days=current_app.config["TOKEN_TTL_DAYS"])))
+    db.session.commit()
+    return jsonify({"token": token, "user": {**person(user), "role": user.role,
+                                             "unit_id": user.unit_id}}), 201
+
+
+@bp.post("/tickets")
+def create_ticket():
+    """Register a ticket: a resident's own unit by default; staff may give another and a call time."""
+    data = body()
+    ticket = engine.open_ticket(current_user, data.get("kind"), data.get("title"),
+                                data.get("description", ""), data.get("unit_id"),
+                                data.get("reported_at"))
+    return jsonify(ticket_json(load_ticket(ticket.id), current_user)), 201
+
+
+@bp.get("/tickets")
+def list_tickets():
+    """The tickets the caller may see; filters kind, state, assignee (id or 'me'), overdue."""
+    rules = engine.current_rules()
+    kind, state = request.args.get("kind") or None, request.args.get("state") or None
+    if kind is not None and kind not in rules.kinds:
+        raise InvalidData("bad filter", {"kind": "must be one of " + ", ".join(rules.kinds)})
+    known_states = {s for k in rules.kinds.values() for s in k.states}
+    if state is not None and state not in known_states:
+        raise InvalidData("bad filter", {"state": "is not a state of any kind"})
+    assignee = request.args.get("assignee")
+    assignee_id = current_user.id if assignee == "me" else int_arg("assignee")
+    overdue = request.args.get("overdue")
+    if overdue not in (None, "", "true", "false"):
+        raise InvalidData("bad filter", {"overdue": "must be true or false"})
+    page = int_arg("page", 1)
+    per_page = min(int_arg("per_page", current_app.config["API_PAGE_SIZE"]), 200)
+    found, total = queries.tickets(
+        current_user, clock.now(), kind=kind, state=state, assignee_id=assignee_id,
+        overdue=None if overdue in (None, "") else overdue == "true",
+        page=page, per_page=per_page)
+    return jsonify({"tickets": [ticket_json(t, current_user, with_events=False) for t in found],
+                    "page": page, "per_page": per_page, "total": total})
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def get_ticket(ticket_id: int):
+    """One ticket with its deadlines, timeline and the triggers the caller may fire."""
+    return jsonify(ticket_json(load_ticket(ticket_id), current_user))
+
+
+@bp.post("/tickets/<int:ticket_id>/fire")
+def fire(ticket_id: int):
+    """Fire a trigger: {trigger, version, note?, rating?, promised_at?, result?, reason?, ...}."""
+    data = body()
+    trigger, version = data.pop("trigger", None), data.pop("version", None)
+    engine.fire(ticket_id, trigger, current_user, version, **data)
+    return jsonify(ticket_json(load_ticket(ticket_id), current_user))
+
+
+@bp.get("/deductions")
+def list_deductions():
+    """Deductions, by butler and by local month (YYYY-MM). Butlers see only their own."""
+    butler_id = int_arg("butler_id")
+    if current_user.role == Role.BUTLER:
+        if butler_id not in (None, current_user.id):
+            raise Forbidden("a butler sees only their own deductions")
+        butler_id = current_user.id
+    elif current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("only butlers and supervisors see deductions")
+    start = end = None
+    if request.args.get("month"):
+        try:
+            start, end = queries.month_bounds(request.args["month"], current_app.config["TZ"])
+        except ValueError:
+            raise InvalidData("bad month", {"month": "must be a month like 2026-11"}) from None
+    found = queries.deductions(butler_id=butler_id, start=start, end=end)
+    return jsonify({"deductions": [deduction_json(d) for d in found],
+                    "total_points": sum(d.points for d in found)})
+
+
+@bp.get("/workflows")
+def workflows():
+    """Each kind's states, triggers (with roles and data) and deadlines, as loaded from the rules."""
+    result = {}
+    for kind in engine.current_rules().kinds.values():
+        result[kind.name] = {
+            "label": kind.label, "initial": kind.initial,
+            "states": [{"name": s.name, "label": s.label, "final": s.final}
+                       for s in kind.states.values()],
+            "triggers": [{"name": t.name, "label": t.label, "from": list(t.sources),
+                          "to": t.dest if not t.dest_by else {"by": t.dest_by, **t.dest_choices},
+                          "roles": sorted(t.roles), "requires": list(t.requires),
+                          "accepts": list(t.accepts)} for t in kind.triggers.values()],
+            "deadlines": [{"name": d.name, "label": d.label, "starts_in": sorted(d.starts_in),
+                           "met_in": sorted(d.met_in), "paused_in": sorted(d.paused_in),
+                           "cancelled_in": sorted(d.cancelled_in),
+                           "rearmed_by": sorted(d.rearmed_by), "repeats": d.repeats,
+                           "within_seconds": int(d.within.total_seconds()),
+                           "points": d.points, "article": d.article}
+                          for d in kind.deadlines.values()],
+        }
+    return jsonify(result)

@@ -1,0 +1,41 @@
+"""Who may see a ticket. (Who may fire a trigger is in the rules: each trigger names its roles.)
+
+Residents see their own tickets, technicians the ones dispatched to them, butlers those assigned
+to them or in the areas they are responsible for, supervisors and admins all of them.
+"""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from models import Area, Building, Role, Ticket, Unit, User, db
+
+
+def units_of_butler(butler_id: int):
+    return (select(Unit.id).join(Building).join(Area).where(Area.butler_id == butler_id)
+            .scalar_subquery())
+
+
+def visible_to(actor: User) -> ColumnElement[bool]:
+    """A WHERE clause selecting the tickets `actor` may see."""
+    match actor.role:
+        case Role.SUPERVISOR | Role.ADMIN:
+            return true()
+        case Role.RESIDENT:
+            return Ticket.resident_id == actor.id
+        case Role.TECHNICIAN:
+            return Ticket.technician_id == actor.id
+        case Role.BUTLER:
+            return or_(Ticket.assignee_id == actor.id, Ticket.unit_id.in_(units_of_butler(actor.id)))
+    return false()
+
+
+def can_see(actor: User, ticket: Ticket) -> bool:
+    return db.session.scalar(
+        select(Ticket.id).where(Ticket.id == ticket.id, visible_to(actor))
+    ) is not None
+
+
+def area_butler_id(unit_id: int) -> int | None:
+    return db.session.scalar(
+        select(Area.butler_id).join(Building).join(Unit).where(Unit.id == unit_id)
+    )

@@ -1,0 +1,169 @@
+"""Deadline mechanics: arming, meeting, pausing, and recording misses exactly once.
+
+A miss is recorded by a conditional UPDATE (`status = 'running'` → `'missed'`) whose RETURNING rows
+are the only ones that get a deduction, and `deductions.deadline_id` is unique besides. Whoever
+runs it first — a sweeper, or the engine noticing a late step — records the miss; any other
+writer updates nothing and so records nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+
+from models import Area, Building, Deadline, DeadlineStatus, Deduction, Event, Ticket, Unit, db
+from models.deadlines import OUTSTANDING
+from workflows.rules import DeadlineRule, KindRules, Rules
+
+RUNNING, PAUSED, MET, MISSED, CANCELLED = (
+    DeadlineStatus.RUNNING, DeadlineStatus.PAUSED, DeadlineStatus.MET,
+    DeadlineStatus.MISSED, DeadlineStatus.CANCELLED,
+)
+MISS_TRIGGER = "deadline_missed"
+
+
+def arm_initial(ticket: Ticket, kind: KindRules) -> None:
+    """Arm the deadlines of a new ticket. It entered its first state when it was reported."""
+    for rule in kind.deadlines.values():
+        if kind.initial in rule.starts_in:
+            _arm(ticket.id, rule, 1, ticket.reported_at, ticket.reported_at + rule.within)
+
+
+def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: str,
+                     data: dict, now: datetime) -> None:
+    """Meet, cancel, pause, resume, re-arm and arm deadlines for a trigger just fired.
+
+    The ticket's due deadlines have been settled already, so an open deadline is not yet due.
+    """
+    to_state = ticket.state
+    entered = to_state != from_state
+    final = kind.states[to_state].final
+    open_rows = {
+        d.name: d for d in db.session.scalars(
+            select(Deadline).where(Deadline.ticket_id == ticket.id,
+                                   Deadline.status.in_((RUNNING, PAUSED)))
+        )
+    }
+    for rule in kind.deadlines.values():
+        current = open_rows.get(rule.name)
+        if trigger in rule.rearmed_by:
+            _close(ticket.id, rule.name, current, MET, now)
+            due = data[rule.due_from] if rule.due_from else now + rule.within
+            _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now, due)
+            continue
+        if not entered:
+            continue
+        if to_state in rule.met_in:
+            current = _close(ticket.id, rule.name, current, MET, now)
+        elif to_state in rule.cancelled_in or final:
+            current = _close(ticket.id, rule.name, current, CANCELLED, now)
+        elif current is not None and to_state in rule.paused_in and current.status == RUNNING:
+            current.remaining_seconds = max(0, int((current.due_at - now).total_seconds()))
+            current.due_at, current.status = None, PAUSED
+        elif current is not None and current.status == PAUSED and to_state not in rule.paused_in:
+            current.due_at = now + timedelta(seconds=current.remaining_seconds)
+            current.remaining_seconds, current.status = None, RUNNING
+        if to_state in rule.starts_in and current is None:
+            _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now, now + rule.within)
+
+
+def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
+                  batch_size: int = 500) -> tuple[int, bool]:
+    """Record one batch of running deadlines due by `now` as missed, each with one deduction.
+
+    Returns how many were recorded and whether nothing due is left for this caller.
+    The cost follows the number of deadlines due (an index on running deadlines by due time),
+    not the number of tickets. Tickets are locked before their deadlines, in the engine's order;
+    on PostgreSQL a sweeper skips tickets another writer holds (that writer settles them itself).
+    A deadline that repeats arms its next period from the missed due time, so a long outage
+    yields one miss per period, each with its own due time.
+    """
+    query = (select(Deadline.id, Deadline.ticket_id)
+             .where(Deadline.status == RUNNING, Deadline.due_at <= now)
+             .order_by(Deadline.due_at).limit(batch_size))
+    if ticket_id is not None:
+        query = query.where(Deadline.ticket_id == ticket_id)
+    candidates = db.session.execute(query).all()
+    if not candidates:
+        return 0, True
+    owners = {row.id: row for row in db.session.execute(
+        select(Ticket.id, Ticket.kind, Ticket.state, Ticket.assignee_id,
+               Area.butler_id.label("area_butler_id"))
+        .join(Unit, Ticket.unit_id == Unit.id).join(Building).join(Area)
+        .where(Ticket.id.in_({c.ticket_id for c in candidates}))
+        .with_for_update(of=Ticket, skip_locked=ticket_id is None)
+    )}
+    missed = db.session.execute(
+        update(Deadline)
+        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in owners]),
+               Deadline.status == RUNNING)
+        .values(status=MISSED)
+        .returning(Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.seq,
+                   Deadline.due_at, Deadline.points, Deadline.article)
+    ).all()
+    if not missed:
+        return 0, True  # every candidate was taken by another writer
+    armed = _write_misses(rules, missed, owners, now)
+    # A repeating deadline armed its next period, which may be due too: the caller goes again.
+    return len(missed), len(candidates) < batch_size and not armed
+
+
+def settle(rules: Rules, now: datetime, ticket_id: int) -> int:
+    """Record every miss of one ticket due by now (the engine does this before each step)."""
+    total, done = 0, False
+    while not done:
+        count, done = record_misses(rules, now, ticket_id=ticket_id)
+        total += count
+    return total
+
+
+def _write_misses(rules: Rules, missed, owners, now: datetime) -> int:
+    """Insert the deductions and events of the misses, and the next period of repeating ones."""
+    deductions, events, next_periods = [], [], []
+    for row in missed:
+        owner = owners[row.ticket_id]
+        butler_id = owner.assignee_id or owner.area_butler_id
+        deductions.append(dict(deadline_id=row.id, ticket_id=row.ticket_id, butler_id=butler_id,
+                               points=row.points, article=row.article,
+                               missed_at=row.due_at, recorded_at=now))
+        events.append(dict(ticket_id=row.ticket_id, actor_id=None, trigger=MISS_TRIGGER,
+                           from_state=owner.state, to_state=owner.state, note="", at=row.due_at,
+                           data={"deadline": row.name, "seq": row.seq, "points": row.points,
+                                 "article": row.article, "butler_id": butler_id,
+                                 "recorded_at": now.isoformat()}))
+        rule = rules.kind(owner.kind).deadlines.get(row.name)
+        if rule is not None and rule.repeats:
+            next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
+                                     status=RUNNING, armed_at=row.due_at,
+                                     due_at=row.due_at + rule.within,
+                                     points=rule.points, article=rule.article))
+    db.session.execute(insert(Deduction), deductions)
+    db.session.execute(insert(Event), events)
+    if next_periods:
+        db.session.execute(insert(Deadline), next_periods)
+    return len(next_periods)
+
+
+def _arm(ticket_id: int, rule: DeadlineRule, seq: int, armed_at: datetime, due_at: datetime) -> None:
+    db.session.add(Deadline(ticket_id=ticket_id, name=rule.name, seq=seq, status=RUNNING,
+                            armed_at=armed_at, due_at=due_at,
+                            points=rule.points, article=rule.article))
+    db.session.flush()
+
+
+def _close(ticket_id: int, name: str, current: Deadline | None, status: str, now: datetime):
+    """End the open deadline of `name` (if any) and any earlier miss of it still outstanding."""
+    if current is not None:
+        current.status, current.closed_at = status, now
+    db.session.execute(
+        update(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name, OUTSTANDING)
+        .values(closed_at=now)
+    )
+    return None
+
+
+def _next_seq(ticket_id: int, name: str) -> int:
+    latest = db.session.scalar(
+        select(func.max(Deadline.seq)).where(Deadline.ticket_id == ticket_id, Deadline.name == name)
+    )
+    return (latest or 0) + 1

@@ -1,0 +1,252 @@
+"""The one door for change. Views, the API, the CLI and the tests open and move tickets here.
+
+Each call is one transaction: check who is asking and what they sent, record any deadline of the
+ticket that has passed (before anything else, so it counts against whoever held the ticket when
+it passed), fire the trigger through `transitions`, move the deadlines, append the event, commit.
+A refusal raises a WorkflowError and leaves the database as it was.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import Event, Role, Ticket, Unit, User, db
+from workflows import clock, deadlines
+from workflows.access import area_butler_id, can_see
+from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
+from workflows.fields import FIELDS, MAX_TEXT, parse_time
+from workflows.rules import KindRules, Rules, TriggerRule, format_duration
+
+MAX_TITLE = 200
+CREATE_TRIGGER = "create"
+
+
+def current_rules() -> Rules:
+    return current_app.extensions["butlerdesk.rules"]
+
+
+class _Stand_in:
+    """What the state machine sees of a ticket: just its state."""
+
+    def __init__(self, state: str):
+        self.state = state
+
+
+def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
+                unit_id: Any = None, reported_at: Any = None) -> Ticket:
+    """Register a new ticket, assign it to the butler of its area and start its clocks."""
+    rules = current_rules()
+    now = clock.now()
+    begin_write()
+    try:
+        errors: dict[str, str] = {}
+        if kind not in rules.kinds:
+            errors["kind"] = "must be one of " + ", ".join(rules.kinds)
+        title = title.strip() if isinstance(title, str) else ""
+        if not title:
+            errors["title"] = "is required"
+        elif len(title) > MAX_TITLE:
+            errors["title"] = f"must be at most {MAX_TITLE} characters"
+        description = description.strip() if isinstance(description, str) else ""
+        if len(description) > MAX_TEXT:
+            errors["description"] = f"must be at most {MAX_TEXT} characters"
+        if actor.role == Role.TECHNICIAN:
+            raise Forbidden("technicians do not register tickets")
+        unit_id = _unit_for(actor, unit_id, errors)
+        reported_at = _reported_at(actor, reported_at, now, rules, errors)
+        if errors:
+            raise InvalidData("the ticket cannot be registered as given", errors)
+
+        kind_rules = rules.kind(kind)
+        resident_id = actor.id if actor.role == Role.RESIDENT else _resident_of(unit_id)
+        ticket = Ticket(kind=kind, state=kind_rules.initial, unit_id=unit_id,
+                        resident_id=resident_id, assignee_id=area_butler_id(unit_id),
+                        created_by_id=actor.id, title=title, description=description,
+                        reported_at=reported_at, created_at=now, updated_at=now)
+        db.session.add(ticket)
+        db.session.flush()
+        db.session.add(Event(ticket_id=ticket.id, actor_id=actor.id, trigger=CREATE_TRIGGER,
+                             from_state=None, to_state=ticket.state, note="",
+                             data=_jsonable({"reported_at": reported_at}), at=now))
+        deadlines.arm_initial(ticket, kind_rules)
+        deadlines.settle(rules, now, ticket.id)
+        db.session.commit()
+        return ticket
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -> Ticket:
+    """Fire `trigger` on a ticket as `actor`, who read it at `version`."""
+    rules = current_rules()
+    now = clock.now()
+    begin_write()
+    try:
+        ticket = db.session.execute(
+            select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if ticket is None or not can_see(actor, ticket):
+            raise NotFound(f"ticket {ticket_id} not found")
+        kind = rules.kind(ticket.kind)
+        rule = _check_trigger(kind, ticket, trigger, actor, version)
+        clean = _clean_data(kind, rule, data, now)
+        _check_window(ticket, rule, now)
+
+        deadlines.settle(rules, now, ticket.id)
+        stand_in = _Stand_in(ticket.state)
+        if not kind.machine.events[trigger].trigger(stand_in, **clean):
+            raise Conflict(f"'{trigger}' did not apply in state '{ticket.state}'")
+        from_state = ticket.state
+        ticket.state = stand_in.state
+        for name, value in clean.items():
+            if FIELDS[name].ticket_attribute:
+                setattr(ticket, FIELDS[name].ticket_attribute, value)
+        ticket.updated_at = now
+        deadlines.apply_transition(ticket, kind, trigger, from_state, clean, now)
+        db.session.add(Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
+                             from_state=from_state, to_state=ticket.state,
+                             note=clean.get("note", ""),
+                             data=_jsonable({k: v for k, v in clean.items() if k != "note"}),
+                             at=now))
+        db.session.commit()
+        return ticket
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise StaleVersion("the ticket changed while this was being saved; reload and try again")
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def allowed_triggers(ticket: Ticket, actor: User) -> list[TriggerRule]:
+    """The triggers `actor` may fire on `ticket` now (the caller has checked they may see it)."""
+    kind = current_rules().kind(ticket.kind)
+    return [t for t in kind.triggers_from(ticket.state) if actor.role in t.roles]
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any):
+    rule = kind.triggers.get(trigger) if isinstance(trigger, str) else None
+    if rule is None:
+        raise InvalidData(f"unknown trigger for a {kind.name}",
+                          {"trigger": "must be one of " + ", ".join(kind.triggers)})
+    if actor.role not in rule.roles:
+        raise Forbidden(f"a {actor.role} may not '{trigger}' (only: {', '.join(sorted(rule.roles))})")
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidData("the version you read is required",
+                          {"version": "must be the ticket's version as you read it"})
+    if version != ticket.version:
+        raise StaleVersion(
+            f"ticket {ticket.id} changed since you read it (version {version}, now "
+            f"{ticket.version}); reload and try again")
+    if ticket.state not in rule.sources:
+        possible = [t.name for t in allowed_triggers(ticket, actor)]
+        raise Conflict(
+            f"cannot '{trigger}' while the ticket is '{ticket.state}'; possible now: "
+            + (", ".join(possible) or "nothing for you"))
+    return rule
+
+
+def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime) -> dict:
+    errors, clean = {}, {}
+    for name, value in data.items():
+        if value is None or value == "":
+            continue
+        if name not in rule.fields:
+            errors[name] = f"'{rule.name}' takes no {name}"
+            continue
+        try:
+            clean[name] = FIELDS[name].parse(value, {"choices": list(rule.dest_choices)})
+        except ValueError as exc:
+            errors[name] = str(exc)
+    for name in rule.requires:
+        if name not in clean and name not in errors:
+            errors[name] = "is required"
+    if "promised_at" in clean:
+        limit = max((d.within for d in kind.deadlines.values() if d.due_from == "promised_at"
+                     and rule.name in d.rearmed_by), default=None)
+        if clean["promised_at"] <= now:
+            errors["promised_at"] = "must be in the future"
+        elif limit is not None and clean["promised_at"] > now + limit:
+            errors["promised_at"] = f"must be at most {format_duration(limit)} from now"
+    if errors:
+        raise InvalidData(f"'{rule.name}' cannot be done with the data given", errors)
+    return clean
+
+
+def _check_window(ticket: Ticket, rule: TriggerRule, now: datetime) -> None:
+    if rule.window is None:
+        return
+    since = db.session.scalar(
+        select(Event.at).where(Event.ticket_id == ticket.id, Event.to_state == rule.window_since,
+                               or_(Event.from_state.is_(None), Event.from_state != rule.window_since))
+        .order_by(Event.at.desc()).limit(1)
+    )
+    if since is None or now - since > rule.window:
+        raise Conflict(f"'{rule.name}' is possible only within {format_duration(rule.window)} "
+                       f"of '{rule.window_since}'")
+
+
+def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
+    if unit_id in (None, ""):
+        if actor.unit_id is None:
+            errors["unit_id"] = "is required"
+        return actor.unit_id
+    if isinstance(unit_id, str) and unit_id.strip().isdigit():
+        unit_id = int(unit_id)
+    if isinstance(unit_id, bool) or not isinstance(unit_id, int) or db.session.get(Unit, unit_id) is None:
+        errors["unit_id"] = "no such unit"
+        return None
+    if actor.role == Role.RESIDENT and unit_id != actor.unit_id:
+        raise Forbidden("a resident registers tickets for their own unit only")
+    return unit_id
+
+
+def _reported_at(actor: User, value: Any, now: datetime, rules: Rules, errors: dict) -> datetime:
+    if value in (None, ""):
+        return now
+    if actor.role == Role.RESIDENT:
+        raise Forbidden("only staff may give the time of a call (事后补单)")
+    try:
+        reported_at = parse_time(value)
+    except ValueError as exc:
+        errors["reported_at"] = str(exc)
+        return now
+    if reported_at > now:
+        errors["reported_at"] = "must not be in the future"
+    elif now - reported_at > rules.backdate_limit:
+        errors["reported_at"] = f"must be within {format_duration(rules.backdate_limit)} before now"
+    return reported_at
+
+
+def _resident_of(unit_id: int) -> int | None:
+    return db.session.scalar(
+        select(User.id).where(User.unit_id == unit_id, User.role == Role.RESIDENT,
+                              User.active.is_(True)).order_by(User.id).limit(1)
+    )
+
+
+def _jsonable(data: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
+
+
+def begin_write() -> None:
+    """Start a write transaction (BEGIN IMMEDIATE on SQLite, so writers queue instead of failing).
+
+    Any read transaction the caller had open (loading the logged-in user, say) is ended first.
+    """
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the engine writes in its own transaction; commit your changes first")
+    session.commit()
+    session.connection(execution_options={"butlerdesk_write": True})

@@ -1,0 +1,92 @@
+"""The data a trigger may carry, and how each value is checked.
+
+Rules name these fields in `requires` and `accepts`; the engine parses them here, so a value is
+checked the same way from the API, a page or the CLI. A parser returns the clean value or raises
+ValueError with a message for the person who typed it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from models import Role, User, db
+
+MAX_TEXT = 2000
+
+
+def _text(value: Any, _context) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"must be at most {MAX_TEXT} characters")
+    return value
+
+
+def _rating(value: Any, _context) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ValueError("must be a whole number from 1 to 5")
+    return value
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 time; one without a zone is taken in UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be a time like 2026-11-22T14:30:00+08:00") from None
+    else:
+        raise ValueError("must be a time like 2026-11-22T14:30:00+08:00")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _time(value: Any, _context) -> datetime:
+    return parse_time(value)
+
+
+def _choice(value: Any, context) -> str:
+    choices = context["choices"]
+    if value not in choices:
+        raise ValueError("must be one of " + ", ".join(choices))
+    return value
+
+
+def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
+    def parse(value: Any, _context) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be the id of a {role}")
+        user = db.session.get(User, value)
+        if user is None or user.role != role or not user.active:
+            raise ValueError(f"no active {role} has id {value}")
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Field:
+    parse: Callable[[Any, Any], Any]
+    ticket_attribute: str | None = None  # copied onto the ticket when the trigger fires
+
+
+FIELDS: dict[str, Field] = {
+    "note": Field(_text),
+    "reason": Field(_text),
+    "rating": Field(_rating, "rating"),
+    "promised_at": Field(_time),
+    "result": Field(_choice),
+    "technician_id": Field(_user_with_role(Role.TECHNICIAN), "technician_id"),
+    "assignee_id": Field(_user_with_role(Role.BUTLER), "assignee_id"),
+}
