@@ -16,19 +16,26 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+def bearer_token(req) -> str | None:
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    if bearer_token(request):
+        return None  # a request that carries a token speaks for the token's user only
     return db.session.get(User, int(user_id))
 
 
 @login_manager.request_loader
 def load_user_from_token(req) -> User | None:
     """API clients send `Authorization: Bearer <token>` (from POST /api/v1/tokens)."""
-    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(req)
+    if token is None:
         return None
     found = db.session.scalar(
-        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token.strip()))
+        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token))
     )
     if found is None or found.expires_at <= clock.now() or not found.user.active:
         return None
@@ -78,6 +85,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.json.ensure_ascii = False
 
     from views import api, auth, butler, resident, supervisor, tickets
 

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from models import ApiToken, Deadline, DeadlineStatus, Deduction, Event, Role, Ticket, User, db
-from views import csrf
+from views import bearer_token, csrf
 from views.auth import authenticate
 from workflows import clock, engine, queries
 from workflows.errors import Forbidden, InvalidData, NotFound, WorkflowError
@@ -59,7 +59,7 @@ def require_login():
     if not current_user.is_authenticated:
         return error(401, "unauthorized", "log in: POST /api/v1/tokens, then send "
                                           "'Authorization: Bearer <token>'")
-    if request.method == "POST" and not request.headers.get("Authorization"):
+    if request.method == "POST" and bearer_token(request) is None:
         csrf.protect()  # a cookie alone could be a forged cross-site request
     return None
 
