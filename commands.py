@@ -7,6 +7,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from models import Role, User, db
 from workflows import sweeper
@@ -48,7 +49,14 @@ def seed_demo_command(if_empty: bool) -> None:
 def sweep_command(every: float | None) -> None:
     """Record every deadline that has passed unmet, with its deduction."""
     while True:
-        recorded = sweeper.sweep()
+        try:
+            recorded = sweeper.sweep()
+        except OperationalError as exc:
+            if every is None:
+                raise
+            # The database was briefly out of reach; nothing was half-written. Try next round.
+            click.echo(f"Sweep failed, retrying in {every:g} s: {exc.orig}", err=True)
+            recorded = 0
         if recorded or every is None:
             click.echo(f"Recorded {recorded} missed deadline(s).")
         if every is None:
