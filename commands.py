@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SAWarning
 
-from models import Role, User, db
+from models import Role, Unit, User, db
 from workflows import sweeper
+from workflows.fields import record_id
 
 
 @click.command("init-db")
@@ -19,9 +21,31 @@ from workflows import sweeper
 def init_db_command(drop: bool) -> None:
     """Create the tables that do not exist yet."""
     if drop:
-        db.drop_all()
+        _drop_all()
     db.create_all()
     click.echo("Database ready.")
+
+
+def _drop_all() -> None:
+    """Drop every table, data and all.
+
+    Users, units and areas refer to each other in a cycle (a resident's unit, an area's butler).
+    PostgreSQL drops those constraints first; SQLite cannot, and with foreign keys enforced a
+    DROP of a table still referred to fails. So on SQLite enforcement is off while tables go.
+    """
+    if db.engine.dialect.name != "sqlite":
+        db.drop_all()
+        return
+    with db.engine.connect() as connection:
+        driver = connection.connection.driver_connection  # autocommit: the PRAGMA takes effect
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Can't sort tables for DROP", SAWarning)
+                db.metadata.drop_all(connection)
+            connection.commit()
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 @click.command("seed-demo")
@@ -74,10 +98,19 @@ def sweep_command(every: float | None) -> None:
 def create_user_command(username: str, role: str, name: str | None, unit_id: int | None,
                         password: str) -> None:
     """Create a user who can log in."""
+    username = username.strip()
+    if not username:
+        raise click.ClickException("the username must not be empty")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise click.ClickException(f"user {username!r} exists already")
     if role == Role.RESIDENT and unit_id is None:
         raise click.ClickException("a resident needs --unit-id")
+    if role != Role.RESIDENT and unit_id is not None:
+        raise click.ClickException("only residents live in a unit; leave out --unit-id")
+    if not password:
+        raise click.ClickException("the password must not be empty")
+    if unit_id is not None and (record_id(unit_id) is None or db.session.get(Unit, unit_id) is None):
+        raise click.ClickException(f"there is no unit with id {unit_id}")
     user = User(username=username, name=name or username, role=role, unit_id=unit_id)
     user.set_password(password)
     db.session.add(user)

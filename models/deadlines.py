@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
 from models.tickets import Ticket
+
+if TYPE_CHECKING:
+    from models.scoring import Deduction
 
 
 class DeadlineStatus(StrEnum):
@@ -54,6 +57,7 @@ class Deadline(db.Model):
     closed_at: Mapped[Optional[datetime]]
 
     ticket: Mapped[Ticket] = relationship(back_populates="deadlines")
+    deduction: Mapped[Optional["Deduction"]] = relationship(back_populates="deadline")
 
     @property
     def is_open(self) -> bool:

@@ -29,6 +29,6 @@ class Deduction(db.Model):
     missed_at: Mapped[datetime]    # the due time that passed; decides the month
     recorded_at: Mapped[datetime]  # when the system wrote it down
 
-    deadline: Mapped[Deadline] = relationship()
+    deadline: Mapped[Deadline] = relationship(back_populates="deduction")
     ticket: Mapped[Ticket] = relationship()
     butler: Mapped[Optional[User]] = relationship()

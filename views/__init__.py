@@ -100,9 +100,19 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
 
+    # An unknown URL or method under /api/ never reaches the API blueprint's handlers (routing
+    # failed before a blueprint was chosen): answer it in the API's JSON error format too.
     @app.errorhandler(404)
-    def not_found(_error):
+    def not_found(error):
+        if request.path.startswith(api.bp.url_prefix + "/"):
+            return api.http_error(error)
         return render_template("error.html", message="Page not found."), 404
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if request.path.startswith(api.bp.url_prefix + "/"):
+            return api.http_error(error)
+        return error
 
     @app.errorhandler(403)
     def forbidden(_error):

@@ -15,6 +15,7 @@ from views import bearer_token, csrf
 from views.auth import authenticate
 from workflows import clock, engine, queries
 from workflows.errors import Forbidden, InvalidData, NotFound, WorkflowError
+from workflows.fields import MAX_ID, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -75,9 +76,11 @@ def int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | No
     value = request.args.get(name)
     if value in (None, ""):
         return default
-    if not value.isdigit() or int(value) < minimum:
-        raise InvalidData(f"bad query parameter {name}", {name: f"must be a whole number ≥ {minimum}"})
-    return int(value)
+    number = whole_number(value)
+    if number is None or not minimum <= number <= MAX_ID:
+        raise InvalidData(f"bad query parameter {name}",
+                          {name: f"must be a whole number from {minimum} to {MAX_ID}"})
+    return number
 
 
 # -- representations ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows.rules import TriggerRule
@@ -35,21 +36,19 @@ class _TriggerForm(FlaskForm):
 
 def trigger_form(rule: TriggerRule, choices: dict[str, list[tuple[int, str]]], **kwargs) -> FlaskForm:
     """A form with one input per field the trigger takes; `choices` lists people to pick from."""
+    def pick(label, options):
+        return SelectField(label, choices=[SelectChoice("", "—")] + [
+            SelectChoice(str(value), text) for value, text in options], validators=[Optional()])
+
     inputs = {
         "note": lambda: TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)]),
         "reason": lambda: TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)]),
-        "rating": lambda: SelectField(_l("Rating (1–5)"), choices=[("", "—")] + [
-            (str(i), "★" * i) for i in range(5, 0, -1)], validators=[Optional()]),
+        "rating": lambda: pick(_l("Rating (1–5)"), [(i, "★" * i) for i in range(5, 0, -1)]),
         "promised_at": lambda: DateTimeLocalField(_l("Next reply by (property time)"),
                                                   format=LOCAL_FORMAT, validators=[Optional()]),
-        "result": lambda: SelectField(_l("Result"), choices=[("", "—")] + [
-            (value, value) for value in rule.dest_choices], validators=[Optional()]),
-        "technician_id": lambda: SelectField(_l("Technician"), choices=[("", "—")] + [
-            (str(i), name) for i, name in choices.get("technician_id", [])],
-            validators=[Optional()]),
-        "assignee_id": lambda: SelectField(_l("Butler"), choices=[("", "—")] + [
-            (str(i), name) for i, name in choices.get("assignee_id", [])],
-            validators=[Optional()]),
+        "result": lambda: pick(_l("Result"), [(value, value) for value in rule.dest_choices]),
+        "technician_id": lambda: pick(_l("Technician"), choices.get("technician_id", [])),
+        "assignee_id": lambda: pick(_l("Butler"), choices.get("assignee_id", [])),
     }
     form_class = type(f"{rule.name}_form", (_TriggerForm,),
                       {name: inputs[name]() for name in rule.fields})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from wtforms.fields import SelectChoice
 
 from models import Role
 from views.forms import TicketForm, as_utc, trigger_data, trigger_form
@@ -42,11 +43,16 @@ def new():
         abort(403)
     rules = engine.current_rules()
     form = TicketForm()
-    form.kind.choices = [(k.name, f"{k.label['zh']} {k.label['en']}") for k in rules.kinds.values()]
+    form.kind.choices = [SelectChoice(k.name, f"{k.label['zh']} {k.label['en']}")
+                         for k in rules.kinds.values()]
     staff = current_user.role != Role.RESIDENT
     if staff:
-        form.unit_id.choices = [(u.id, f"{u.building.area.name} · {u.label}")
+        form.unit_id.choices = [SelectChoice(u.id, u.label, optgroup=u.building.area.name)
                                 for u in queries.all_units()]
+    else:
+        # A resident files for their own unit, now: those inputs are not theirs (and a select
+        # without choices cannot even be validated).
+        del form.unit_id, form.reported_at
     if form.validate_on_submit():
         try:
             ticket = engine.open_ticket(
@@ -90,7 +96,7 @@ def fire(ticket_id: int, trigger: str):
     except InvalidData as exc:
         for name, message in exc.fields.items():
             field = getattr(form, name, None)
-            if field is not None:
+            if field is not None and field.type != "HiddenField":
                 field.errors = [*field.errors, message]
             else:
                 flash(message, "error")

@@ -1,7 +1,7 @@
 """Who may see a ticket. (Who may fire a trigger is in the rules: each trigger names its roles.)
 
 Residents see their own tickets, technicians the ones dispatched to them, butlers those assigned
-to them or in the areas they are responsible for, supervisors and admins all of them.
+to them, in the areas they are responsible for, or registered by them; supervisors and admins all.
 """
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def visible_to(actor: User) -> ColumnElement[bool]:
         case Role.TECHNICIAN:
             return Ticket.technician_id == actor.id
         case Role.BUTLER:
-            return or_(Ticket.assignee_id == actor.id, Ticket.unit_id.in_(units_of_butler(actor.id)))
+            # 首问负责制: whoever took the call follows it, even in another butler's area.
+            return or_(Ticket.assignee_id == actor.id, Ticket.created_by_id == actor.id,
+                       Ticket.unit_id.in_(units_of_butler(actor.id)))
     return false()
 
 

@@ -63,7 +63,9 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
         elif current is not None and current.status == PAUSED and to_state not in rule.paused_in:
             current.due_at = now + timedelta(seconds=current.remaining_seconds)
             current.remaining_seconds, current.status = None, RUNNING
-        if to_state in rule.starts_in and current is None:
+        # While an earlier miss of this step is outstanding, the step is already overdue and
+        # counted: a new clock for it would charge the same lateness twice.
+        if to_state in rule.starts_in and current is None and not _outstanding(ticket.id, rule.name):
             _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now, now + rule.within)
 
 
@@ -160,6 +162,13 @@ def _close(ticket_id: int, name: str, current: Deadline | None, status: str, now
         .values(closed_at=now)
     )
     return None
+
+
+def _outstanding(ticket_id: int, name: str) -> bool:
+    return db.session.scalar(
+        select(Deadline.id).where(Deadline.ticket_id == ticket_id, Deadline.name == name,
+                                  OUTSTANDING).limit(1)
+    ) is not None
 
 
 def _next_seq(ticket_id: int, name: str) -> int:

@@ -13,13 +13,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Event, Role, Ticket, Unit, User, db
 from workflows import clock, deadlines
 from workflows.access import area_butler_id, can_see
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
-from workflows.fields import FIELDS, MAX_TEXT, parse_time
+from workflows.fields import FIELDS, MAX_TEXT, parse_time, record_id, whole_number
 from workflows.rules import KindRules, Rules, TriggerRule, format_duration
 
 MAX_TITLE = 200
@@ -45,15 +46,18 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
     begin_write()
     try:
         errors: dict[str, str] = {}
-        if kind not in rules.kinds:
+        if not isinstance(kind, str) or kind not in rules.kinds:
             errors["kind"] = "must be one of " + ", ".join(rules.kinds)
         title = title.strip() if isinstance(title, str) else ""
         if not title:
             errors["title"] = "is required"
         elif len(title) > MAX_TITLE:
             errors["title"] = f"must be at most {MAX_TITLE} characters"
-        description = description.strip() if isinstance(description, str) else ""
-        if len(description) > MAX_TEXT:
+        if description is None:
+            description = ""
+        if not isinstance(description, str):
+            errors["description"] = "must be text"
+        elif len(description.strip()) > MAX_TEXT:
             errors["description"] = f"must be at most {MAX_TEXT} characters"
         if actor.role == Role.TECHNICIAN:
             raise Forbidden("technicians do not register tickets")
@@ -66,7 +70,7 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         resident_id = actor.id if actor.role == Role.RESIDENT else _resident_of(unit_id)
         ticket = Ticket(kind=kind, state=kind_rules.initial, unit_id=unit_id,
                         resident_id=resident_id, assignee_id=area_butler_id(unit_id),
-                        created_by_id=actor.id, title=title, description=description,
+                        created_by_id=actor.id, title=title, description=description.strip(),
                         reported_at=reported_at, created_at=now, updated_at=now)
         db.session.add(ticket)
         db.session.flush()
@@ -88,6 +92,8 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -
     now = clock.now()
     begin_write()
     try:
+        if record_id(ticket_id) is None:
+            raise NotFound(f"ticket {ticket_id} not found")
         ticket = db.session.execute(
             select(Ticket).where(Ticket.id == ticket_id).with_for_update()
             .execution_options(populate_existing=True)
@@ -109,6 +115,10 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -
             if FIELDS[name].ticket_attribute:
                 setattr(ticket, FIELDS[name].ticket_attribute, value)
         ticket.updated_at = now
+        # Every step bumps the version, even one that changes no column (an inspection that
+        # keeps the state, in the same instant as the last step): a caller who read the ticket
+        # before it must be refused as stale.
+        flag_modified(ticket, "updated_at")
         deadlines.apply_transition(ticket, kind, trigger, from_state, clean, now)
         db.session.add(Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
                              from_state=from_state, to_state=ticket.state,
@@ -140,9 +150,8 @@ def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, v
                           {"trigger": "must be one of " + ", ".join(kind.triggers)})
     if actor.role not in rule.roles:
         raise Forbidden(f"a {actor.role} may not '{trigger}' (only: {', '.join(sorted(rule.roles))})")
-    if isinstance(version, str) and version.strip().isdigit():
-        version = int(version)
-    if isinstance(version, bool) or not isinstance(version, int):
+    version = whole_number(version)
+    if version is None:
         raise InvalidData("the version you read is required",
                           {"version": "must be the ticket's version as you read it"})
     if version != ticket.version:
@@ -202,9 +211,8 @@ def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
         if actor.unit_id is None:
             errors["unit_id"] = "is required"
         return actor.unit_id
-    if isinstance(unit_id, str) and unit_id.strip().isdigit():
-        unit_id = int(unit_id)
-    if isinstance(unit_id, bool) or not isinstance(unit_id, int) or db.session.get(Unit, unit_id) is None:
+    unit_id = record_id(unit_id)
+    if unit_id is None or db.session.get(Unit, unit_id) is None:
         errors["unit_id"] = "no such unit"
         return None
     if actor.role == Role.RESIDENT and unit_id != actor.unit_id:

@@ -13,6 +13,26 @@ from typing import Any, Callable
 from models import Role, User, db
 
 MAX_TEXT = 2000
+# The largest id an INTEGER column holds on every database ButlerDesk runs on (SQLite, PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+def whole_number(value: Any) -> int | None:
+    """An int, or a string of ASCII digits, as an int; None for anything else (bools included)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def record_id(value: Any) -> int | None:
+    """`value` as the id of a row (1 .. MAX_ID), or None when it cannot be one."""
+    number = whole_number(value)
+    return number if number is not None and 1 <= number <= MAX_ID else None
 
 
 def _text(value: Any, _context) -> str:
@@ -27,9 +47,8 @@ def _text(value: Any, _context) -> str:
 
 
 def _rating(value: Any, _context) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+    value = whole_number(value)
+    if value is None or not 1 <= value <= 5:
         raise ValueError("must be a whole number from 1 to 5")
     return value
 
@@ -47,7 +66,10 @@ def parse_time(value: Any) -> datetime:
         raise ValueError("must be a time like 2026-11-22T14:30:00+08:00")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59-23:00 is past the last representable time
+        raise ValueError("must be a time like 2026-11-22T14:30:00+08:00") from None
 
 
 def _time(value: Any, _context) -> datetime:
@@ -63,11 +85,10 @@ def _choice(value: Any, context) -> str:
 
 def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
     def parse(value: Any, _context) -> int:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        value = whole_number(value)
+        if value is None:
             raise ValueError(f"must be the id of a {role}")
-        user = db.session.get(User, value)
+        user = db.session.get(User, value) if record_id(value) is not None else None
         if user is None or user.role != role or not user.active:
             raise ValueError(f"no active {role} has id {value}")
         return value

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from models import Area, Building, Deadline, DeadlineStatus, Deduction, Event, Ticket, Unit, User, db
 from models.deadlines import OUTSTANDING
 from workflows.access import visible_to
+from workflows.fields import record_id
 
 
 def _overdue(now: datetime):
@@ -63,6 +64,7 @@ def overdue_deadlines(now: datetime):
              .where(or_(OUTSTANDING, and_(Deadline.status == DeadlineStatus.RUNNING,
                                           Deadline.due_at <= now)))
              .options(joinedload(Deadline.ticket).joinedload(Ticket.assignee),
+                      joinedload(Deadline.deduction).joinedload(Deduction.butler),
                       joinedload(Deadline.ticket).joinedload(Ticket.unit)
                       .joinedload(Unit.building).joinedload(Building.area).joinedload(Area.butler))
              .order_by(Deadline.due_at))
@@ -71,6 +73,8 @@ def overdue_deadlines(now: datetime):
 
 def ticket_detail(ticket_id: int, actor: User) -> Ticket | None:
     """One ticket with its deadlines and timeline, if `actor` may see it."""
+    if record_id(ticket_id) is None:
+        return None
     query = (_with_people(select(Ticket))
              .options(selectinload(Ticket.events).joinedload(Event.actor))
              .where(Ticket.id == ticket_id, visible_to(actor)))

@@ -185,6 +185,24 @@ class _Loader:
         except ValueError as exc:
             self.fail(table, key, str(exc))
 
+    def _table(self, table: str, key: str, value: Any, what: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(table, key, f"must be a table of {what}")
+        return value
+
+    def _names(self, table: str, key: str, value: Any) -> tuple[str, ...]:
+        """A list of names; a single name may be given as a string, as with states."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(table, key, "must be a list of names")
+        return tuple(value)
+
+    def _bool(self, table: str, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            self.fail(table, key, f"{value!r} is not true or false")
+        return value
+
     def _int(self, table: str, key: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(table, key, f"{value!r} is not a whole number")
@@ -206,19 +224,27 @@ class _Loader:
         self._keys(name, entry, {"label", "initial", "states", "triggers", "deadlines"},
                    {"label", "initial", "states", "triggers"})
         states = {}
-        for state, value in entry["states"].items():
+        for state, value in self._table(name, "states", entry["states"], "states").items():
             table = f"{name}.states"
             label = self._label(table, state, value)
             extra = set(value) - {"en", "zh", "final"}
             if extra:
                 self.fail(table, state, f"unknown field '{sorted(extra)[0]}'")
-            states[state] = StateRule(state, label, bool(value.get("final", False)))
-        if entry["initial"] not in states:
+            final = value.get("final", False)
+            if not isinstance(final, bool):
+                self.fail(table, state, f"final: {final!r} is not true or false")
+            states[state] = StateRule(state, label, final)
+        if not isinstance(entry["initial"], str) or entry["initial"] not in states:
             self.fail(name, "initial", f"unknown state '{entry['initial']}'")
-        triggers = {t: self.trigger(name, t, v, states) for t, v in entry["triggers"].items()}
+        triggers = {
+            t: self.trigger(name, t, self._table(f"{name}.triggers", t, v, "trigger fields"), states)
+            for t, v in self._table(name, "triggers", entry["triggers"], "triggers").items()
+        }
         deadlines = {
-            d: self.deadline(name, d, v, states, triggers)
-            for d, v in entry.get("deadlines", {}).items()
+            d: self.deadline(name, d, self._table(f"{name}.deadlines", d, v, "deadline fields"),
+                             states, triggers)
+            for d, v in self._table(name, "deadlines", entry.get("deadlines", {}),
+                                    "deadlines").items()
         }
         return KindRules(
             name=name,
@@ -250,7 +276,7 @@ class _Loader:
             self.fail(table, "roles", f"must list some of: {', '.join(sorted(FIRING_ROLES))}")
         fields = {}
         for key in ("requires", "accepts"):
-            fields[key] = tuple(entry.get(key, []))
+            fields[key] = self._names(table, key, entry.get(key, []))
             for field in fields[key]:
                 if field not in FIELDS:
                     self.fail(table, key, f"unknown field '{field}' (fields: {', '.join(FIELDS)})")
@@ -276,7 +302,7 @@ class _Loader:
                                   "article", *lists},
                    {"label", "starts_in", "within", "points", "article"})
         found = {key: self._states(table, key, entry.get(key, []), states) for key in lists}
-        rearmed_by = entry.get("rearmed_by", [])
+        rearmed_by = self._names(table, "rearmed_by", entry.get("rearmed_by", []))
         for trigger in rearmed_by:
             if trigger not in triggers:
                 self.fail(table, "rearmed_by", f"unknown trigger '{trigger}'")
@@ -291,7 +317,7 @@ class _Loader:
             name=name, label=self._label(table, "label", entry["label"]),
             starts_in=found["starts_in"], met_in=found["met_in"], paused_in=found["paused_in"],
             cancelled_in=found["cancelled_in"], rearmed_by=frozenset(rearmed_by), due_from=due_from,
-            repeats=bool(entry.get("repeats", False)),
+            repeats=self._bool(table, "repeats", entry.get("repeats", False)),
             within=self._duration(table, "within", entry["within"]),
             points=points, article=self._int(table, "article", entry["article"]),
         )

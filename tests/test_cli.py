@@ -1,0 +1,302 @@
+"""The command line (issue 2, section 8): init-db, seed-demo, create-user and sweep.
+
+seed-demo and init-db run against a database file of their own that starts empty (the demo is
+seeded once per session by the command itself, and each test that needs it gets a copy, since
+hashing 28 passwords takes seconds); create-user and sweep run against the test estate of
+conftest. Database checks run in their own app context.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, inspect, select
+
+from app import create_app
+from models import Area, Building, Deduction, Role, Ticket, Unit, User, db
+from tests.conftest import T0
+from workflows import engine
+
+TABLES = {"users", "api_tokens", "areas", "buildings", "units", "tickets", "events", "deadlines",
+          "deductions"}
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def empty_app(tmp_path):
+    """An app whose database file does not exist yet."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def empty_runner(empty_app):
+    return empty_app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """A database file loaded by `seed-demo` (at T0), and what the command printed."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with time_machine.travel(T0, tick=False):
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    with app.app_context():
+        db.engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path, result.output
+
+
+@pytest.fixture
+def demo_app(demo_template, tmp_path):
+    """An app on a copy of the seeded demo database."""
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_template[0], copy)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{copy}"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo_runner(demo_app):
+    return demo_app.test_cli_runner()
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def tables(app) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engine).get_table_names())
+
+
+def get_token(app, username: str, password: str):
+    return app.test_client().post("/api/v1/tokens",
+                                  json={"username": username, "password": password})
+
+
+def succeeded(result) -> str:
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def failed_cleanly(result) -> str:
+    """The command refused with a message (exit 1), not a traceback."""
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output.startswith("Error: ")
+    return result.output
+
+
+# -- init-db --------------------------------------------------------------------------------------
+
+def test_init_db_creates_the_tables(empty_app, empty_runner):
+    assert tables(empty_app) == set()
+    assert "Database ready." in succeeded(empty_runner.invoke(args=["init-db"]))
+    assert TABLES <= tables(empty_app)
+
+
+def test_init_db_again_keeps_the_data(demo_app, demo_runner):
+    users = count(demo_app, User)
+    succeeded(demo_runner.invoke(args=["init-db"]))
+    assert count(demo_app, User) == users > 0
+
+
+def test_init_db_drop_starts_over(demo_app, demo_runner):
+    """Even with users, units and areas referring to each other in a cycle."""
+    succeeded(demo_runner.invoke(args=["init-db", "--drop"]))
+    assert TABLES <= tables(demo_app)
+    assert count(demo_app, User) == count(demo_app, Ticket) == count(demo_app, Area) == 0
+    with demo_app.app_context():  # foreign keys are enforced again afterwards
+        assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+# -- seed-demo ------------------------------------------------------------------------------------
+
+def test_seed_demo_loads_a_believable_estate(demo_app, demo_template):
+    output = demo_template[1]
+
+    assert count(demo_app, Area) == 2
+    assert count(demo_app, Building) == 6
+    assert count(demo_app, Unit) >= 60
+    assert count(demo_app, User, User.role == Role.BUTLER) == 3
+    assert count(demo_app, User, User.role == Role.TECHNICIAN) == 2
+    assert count(demo_app, User, User.role == Role.SUPERVISOR) == 1
+    assert count(demo_app, User, User.role == Role.RESIDENT) > 1
+    with demo_app.app_context():
+        assert set(db.session.scalars(select(Ticket.kind))) == {"repair", "complaint",
+                                                                "renovation"}
+        # Every area has a butler, and every resident a unit.
+        assert db.session.scalar(select(func.count()).select_from(Area)
+                                 .where(Area.butler_id.is_(None))) == 0
+        assert db.session.scalar(select(func.count()).select_from(User).where(
+            User.role == Role.RESIDENT, User.unit_id.is_(None))) == 0
+
+    assert "Demo estate loaded." in output
+    for login in ("resident", "butler", "technician", "supervisor"):
+        assert login in output
+    assert "demo" in output
+
+
+@pytest.mark.parametrize("username, role", [
+    ("resident", "resident"),
+    ("butler", "butler"),
+    ("technician", "technician"),
+    ("supervisor", "supervisor"),
+])
+def test_demo_logins_work_with_password_demo(demo_app, clock, username, role):
+    reply = get_token(demo_app, username, "demo")
+    assert reply.status_code == 201, reply.json
+    assert reply.json["user"]["role"] == role
+    assert get_token(demo_app, username, "secret").status_code == 401
+
+
+def test_demo_butler_is_responsible_for_the_demo_residents_area(demo_app, clock):
+    with demo_app.app_context():
+        resident = db.session.scalar(select(User).where(User.username == "resident"))
+        assert resident.unit.building.area.butler.username == "butler"
+
+    # So the resident's repair lands in butler's queue, through the API.
+    client = demo_app.test_client()
+    resident = get_token(demo_app, "resident", "demo").json["token"]
+    created = client.post("/api/v1/tickets", json={"kind": "repair", "title": "Tap"},
+                          headers={"Authorization": f"Bearer {resident}"})
+    assert created.status_code == 201
+    assert created.json["assignee"]["username"] == "butler"
+
+
+def test_seed_demo_creates_the_tables_itself(empty_app, empty_runner, clock):
+    assert tables(empty_app) == set()
+    succeeded(empty_runner.invoke(args=["seed-demo", "--if-empty"]))
+    assert count(empty_app, Area) == 2
+
+
+def test_seed_demo_if_empty_leaves_a_loaded_database_alone(demo_app, demo_runner, clock):
+    before = [count(demo_app, model) for model in (User, Unit, Ticket)]
+
+    output = succeeded(demo_runner.invoke(args=["seed-demo", "--if-empty"]))
+
+    assert "already loaded" in output
+    assert "Demo estate loaded." not in output
+    assert "butler" in output  # the logins are printed all the same, for `make run`
+    assert [count(demo_app, model) for model in (User, Unit, Ticket)] == before
+
+
+def test_seed_demo_without_the_flag_refuses_a_loaded_database(demo_app, demo_runner, clock):
+    before = [count(demo_app, model) for model in (User, Unit, Ticket)]
+
+    output = failed_cleanly(demo_runner.invoke(args=["seed-demo"]))
+
+    assert "not empty" in output
+    assert [count(demo_app, model) for model in (User, Unit, Ticket)] == before
+
+
+def test_seed_demo_refuses_any_database_with_users(app, runner, clock):
+    """The test estate is not the demo, but it has users: seeding must not mix into it."""
+    failed_cleanly(runner.invoke(args=["seed-demo"]))
+    assert count(app, Area) == 2
+
+
+# -- create-user ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["butler", "technician", "supervisor", "admin"])
+def test_create_user_makes_staff_who_can_get_a_token(app, runner, role):
+    output = succeeded(runner.invoke(args=["create-user", "zhao", "--role", role,
+                                           "--name", "赵丽", "--password", "s3cret!"]))
+    assert f"Created {role} 'zhao'" in output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "zhao"))
+        assert (user.role, user.name, user.unit_id) == (role, "赵丽", None)
+        assert user.password_hash != "s3cret!"
+
+    reply = get_token(app, "zhao", "s3cret!")
+    assert reply.status_code == 201
+    assert reply.json["user"]["role"] == role
+    assert get_token(app, "zhao", "wrong").status_code == 401
+
+
+def test_create_user_makes_a_resident_of_a_unit(app, runner, estate, clock):
+    succeeded(runner.invoke(args=["create-user", "liu", "--role", "resident",
+                                  "--unit-id", str(estate.unit_w), "--password", "pw"]))
+    reply = get_token(app, "liu", "pw")
+    assert reply.status_code == 201
+    assert reply.json["user"]["unit_id"] == estate.unit_w
+    assert reply.json["user"]["name"] == "liu"  # the name defaults to the username
+
+    # The new resident reports for their unit; the West butler gets it.
+    created = app.test_client().post("/api/v1/tickets", json={"kind": "repair", "title": "Tap"},
+                                     headers={"Authorization": f"Bearer {reply.json['token']}"})
+    assert created.status_code == 201
+    assert created.json["assignee"]["id"] == estate.other_butler
+
+
+def test_create_user_asks_for_the_password_twice(app, runner):
+    result = runner.invoke(args=["create-user", "qian", "--role", "butler"],
+                           input="pw-typed\npw-typed\n")
+    succeeded(result)
+    assert get_token(app, "qian", "pw-typed").status_code == 201
+
+
+def test_create_user_refuses_a_duplicate_username(app, runner):
+    before = count(app, User)
+    output = failed_cleanly(runner.invoke(args=["create-user", "butler", "--role", "butler",
+                                                "--password", "other"]))
+    assert "exists" in output
+    assert count(app, User) == before
+    assert get_token(app, "butler", "other").status_code == 401
+    assert get_token(app, "butler", "secret").status_code == 201
+
+
+@pytest.mark.parametrize("args, message", [
+    (["create-user", "sun", "--role", "resident", "--password", "pw"], "--unit-id"),
+    (["create-user", "sun", "--role", "resident", "--unit-id", "9999", "--password", "pw"],
+     "no unit"),
+    (["create-user", "sun", "--role", "resident", "--unit-id", "99999999999999999999",
+      "--password", "pw"], "no unit"),
+    (["create-user", "  ", "--role", "butler", "--password", "pw"], "empty"),
+])
+def test_create_user_refuses_what_cannot_log_in_properly(app, runner, args, message):
+    before = count(app, User)
+    assert message in failed_cleanly(runner.invoke(args=args))
+    assert count(app, User) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["create-user", "sun", "--role", "mayor", "--password", "pw"],
+    ["create-user", "sun", "--password", "pw"],
+    ["create-user", "--role", "butler", "--password", "pw"],
+    ["create-user", "sun", "--role", "resident", "--unit-id", "one", "--password", "pw"],
+])
+def test_create_user_usage_errors(app, runner, args):
+    before = count(app, User)
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert count(app, User) == before
+
+
+# -- sweep ----------------------------------------------------------------------------------------
+
+def test_sweep_prints_how_many_misses_it_recorded(app, runner, estate, clock):
+    with app.app_context():
+        for who in ("resident", "west_resident"):
+            engine.open_ticket(db.session.get(User, getattr(estate, who)), "repair", "Tap")
+
+    assert succeeded(runner.invoke(args=["sweep"])) == "Recorded 0 missed deadline(s).\n"
+    clock.shift(timedelta(minutes=25))
+    assert succeeded(runner.invoke(args=["sweep"])) == "Recorded 2 missed deadline(s).\n"
+    assert succeeded(runner.invoke(args=["sweep"])) == "Recorded 0 missed deadline(s).\n"
+    with app.app_context():
+        butlers = sorted(db.session.scalars(select(Deduction.butler_id)))
+    assert butlers == sorted([estate.butler, estate.other_butler])
+
+
+def test_sweep_refuses_a_zero_pause(runner):
+    assert runner.invoke(args=["sweep", "--every", "0"]).exit_code == 2
