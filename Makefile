@@ -31,8 +31,9 @@ run: db
 	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: set up, then run the whole suite (in parallel on every core)
+## test: set up, then lint and run the whole suite (in parallel on every core)
 test: $(VENV)/.dev
+	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest -n auto -q
 
 ## sweep: record missed deadlines once

@@ -30,8 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
 
-    from views import init_app as init_views
     import commands
+    from views import init_app as init_views
 
     init_views(app)
     commands.init_app(app)

@@ -48,11 +48,11 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
-from models.people import ApiToken, Role, User  # noqa: E402
-from models.estate import Area, Building, Unit  # noqa: E402
-from models.tickets import Event, Ticket  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus  # noqa: E402
+from models.estate import Area, Building, Unit  # noqa: E402
+from models.people import ApiToken, Role, User  # noqa: E402
 from models.scoring import Deduction  # noqa: E402
+from models.tickets import Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "ApiToken", "Role", "User", "Area", "Building", "Unit",

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
+from models import Deadline, DeadlineStatus, db
+from tests.helpers import all_deadlines, deadline, deductions, events, fresh, refused
 from workflows import engine, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 
@@ -32,60 +33,6 @@ STATES = ["submitted", "accepted", "replied", "resolved", "visited", "closed"]
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-def fresh(ticket_id: int) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket_id)
-
-
-def deadline(ticket_id: int, name: str) -> Deadline:
-    """The latest arming of `name` on the ticket."""
-    db.session.expire_all()
-    return db.session.scalars(
-        select(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name)
-        .order_by(Deadline.seq.desc())
-    ).first()
-
-
-def all_deadlines(ticket_id: int, name: str) -> list[Deadline]:
-    db.session.expire_all()
-    return list(db.session.scalars(
-        select(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name)
-        .order_by(Deadline.seq)))
-
-
-def deductions() -> list[Deduction]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(Deduction).order_by(Deduction.missed_at, Deduction.id)))
-
-
-def events(ticket_id: int) -> list[Event]:
-    db.session.expire_all()
-    return list(db.session.scalars(
-        select(Event).where(Event.ticket_id == ticket_id).order_by(Event.at, Event.id)))
-
-
-def snapshot(ticket_id: int) -> tuple:
-    """Everything a refusal must leave as it was."""
-    ticket = fresh(ticket_id)
-    rows = db.session.scalars(
-        select(Deadline).where(Deadline.ticket_id == ticket_id).order_by(Deadline.id))
-    return (
-        ticket.state, ticket.version, ticket.assignee_id, ticket.rating,
-        db.session.scalar(select(func.count()).select_from(Event)),
-        db.session.scalar(select(func.count()).select_from(Deduction)),
-        tuple((d.name, d.seq, d.status, d.due_at, d.remaining_seconds, d.closed_at) for d in rows),
-    )
-
-
-def refused(ticket_id: int, error: type, call):
-    """Run `call`, expect `error`, and check that nothing about the ticket changed."""
-    before = snapshot(ticket_id)
-    with pytest.raises(error) as caught:
-        call()
-    assert snapshot(ticket_id) == before
-    return caught.value
-
 
 @pytest.fixture
 def complaint(desk, clock) -> int:

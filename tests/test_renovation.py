@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from models import Deadline, Deduction, Event, Ticket, db
+from models import Deadline, db
+from tests.helpers import all_deadlines, deadline, deductions, events, fresh, refused
 from workflows import engine, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 
@@ -37,57 +38,6 @@ BRANCHES = {  # how to reach the states off the happy path
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-def fresh(ticket_id: int) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, ticket_id)
-
-
-def all_deadlines(ticket_id: int, name: str) -> list[Deadline]:
-    db.session.expire_all()
-    return list(db.session.scalars(
-        select(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name)
-        .order_by(Deadline.seq)))
-
-
-def deadline(ticket_id: int, name: str) -> Deadline | None:
-    """The latest arming of `name` on the ticket."""
-    rows = all_deadlines(ticket_id, name)
-    return rows[-1] if rows else None
-
-
-def deductions() -> list[Deduction]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(Deduction).order_by(Deduction.missed_at, Deduction.id)))
-
-
-def events(ticket_id: int) -> list[Event]:
-    db.session.expire_all()
-    return list(db.session.scalars(
-        select(Event).where(Event.ticket_id == ticket_id).order_by(Event.at, Event.id)))
-
-
-def snapshot(ticket_id: int) -> tuple:
-    """Everything a refusal must leave as it was."""
-    ticket = fresh(ticket_id)
-    rows = db.session.scalars(
-        select(Deadline).where(Deadline.ticket_id == ticket_id).order_by(Deadline.id))
-    return (
-        ticket.state, ticket.version, ticket.assignee_id,
-        db.session.scalar(select(func.count()).select_from(Event)),
-        db.session.scalar(select(func.count()).select_from(Deduction)),
-        tuple((d.name, d.seq, d.status, d.due_at, d.closed_at) for d in rows),
-    )
-
-
-def refused(ticket_id: int, error: type, call):
-    """Run `call`, expect `error`, and check that nothing about the ticket changed."""
-    before = snapshot(ticket_id)
-    with pytest.raises(error) as caught:
-        call()
-    assert snapshot(ticket_id) == before
-    return caught.value
-
 
 def inspect(desk, ticket_id: int, result: str = "ok", note: str = "Site tidy"):
     return desk.fire(ticket_id, "inspect", "butler", result=result, note=note)
@@ -401,7 +351,7 @@ def test_the_inspection_clock_runs_while_rectifying(desk, permit_in, clock):
     permit = permit_in("rectifying")
     clock.shift(timedelta(hours=25))
     assert sweeper.sweep() == 1
-    assert [d.deadline.name for d in deductions()] == ["inspection"]
+    assert [(d.deadline.name, d.ticket_id) for d in deductions()] == [("inspection", permit)]
 
 
 def test_requesting_acceptance_stops_the_inspections_and_starts_acceptance(
@@ -425,7 +375,8 @@ def test_a_missed_acceptance_is_one_minus_two_under_article_6(desk, estate, perm
     assert sweeper.sweep() == 1
     [deduction] = deductions()
     assert (deduction.deadline.name, deduction.points, deduction.article, deduction.missed_at,
-            deduction.butler_id) == ("acceptance", -2, 6, T0 + timedelta(hours=48), estate.butler)
+            deduction.butler_id, deduction.ticket_id) == (
+        "acceptance", -2, 6, T0 + timedelta(hours=48), estate.butler, permit)
 
 
 def test_a_late_acceptance_records_the_miss_at_once(desk, permit_in, clock):

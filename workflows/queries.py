@@ -7,7 +7,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from models import Area, Building, Deadline, DeadlineStatus, Deduction, Event, Ticket, Unit, User, db
+from models import (
+    Area,
+    Building,
+    Deadline,
+    DeadlineStatus,
+    Deduction,
+    Event,
+    Ticket,
+    Unit,
+    User,
+    db,
+)
 from models.deadlines import OUTSTANDING
 from workflows.access import visible_to
 from workflows.fields import record_id
