@@ -101,7 +101,10 @@ def parse_duration(text: Any) -> timedelta:
     match = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if not match:
         raise ValueError(f"{text!r} is not a duration like 20m, 24h or 7d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not duration:
+        raise ValueError(f"{text!r} is no time at all; give a duration like 20m, 24h or 7d")
+    return duration
 
 
 def format_duration(duration: timedelta) -> str:
@@ -261,6 +264,8 @@ class _Loader:
         self._keys(table, entry, {"label", "from", "to", "roles", "requires", "accepts", "window"},
                    {"label", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
+        if not sources:
+            self.fail(table, "from", "must name at least one state")
         dest, dest_by, dest_choices = None, None, {}
         to = entry["to"]
         if isinstance(to, dict):
@@ -269,6 +274,8 @@ class _Loader:
                 self.fail(table, "to", "a table 'to' needs by = <a field> and value = state pairs")
             dest_choices = {k: v for k, v in to.items() if k != "by"}
             self._states(table, "to", list(dest_choices.values()), states)
+        elif not isinstance(to, str):
+            self.fail(table, "to", 'must be one state, "=" or { by = <field>, <value> = <state> }')
         elif to != STAY:
             dest = next(iter(self._states(table, "to", to, states)))
         roles = entry["roles"]
@@ -302,6 +309,8 @@ class _Loader:
                                   "article", *lists},
                    {"label", "starts_in", "within", "points", "article"})
         found = {key: self._states(table, key, entry.get(key, []), states) for key in lists}
+        if not found["starts_in"]:
+            self.fail(table, "starts_in", "must name at least one state")
         rearmed_by = self._names(table, "rearmed_by", entry.get("rearmed_by", []))
         for trigger in rearmed_by:
             if trigger not in triggers:

@@ -1,0 +1,315 @@
+"""Exactly-once deductions under concurrency, on one SQLite file.
+
+Several sweeper processes (`flask --app app sweep`) start at once against a database full of
+deadlines that passed while nothing ran; some tests also fire engine triggers from threads of the
+test process meanwhile. Whoever gets to a missed deadline first records it; every deadline that
+passed has exactly one deduction, no deadline id is repeated, and a last sweep finds nothing.
+
+The tickets are registered with the clock turned back (time-machine), then the clock is released:
+the sweeper processes live in real time, in which those deadlines are all due.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import time_machine
+from conftest import Desk
+from sqlalchemy import func, select
+
+from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
+from workflows import deadlines, sweeper
+
+REPO = Path(__file__).resolve().parent.parent
+DAY = timedelta(days=1)
+PER_KIND = 30
+
+
+def flask_command() -> list[str]:
+    script = Path(sys.executable).parent / "flask"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "flask"]
+
+
+@dataclass
+class Backlog:
+    """Tickets registered `back` ago, and how many deadlines of theirs are due by now."""
+
+    back: timedelta
+    repairs: list[int] = field(default_factory=list)
+    complaints: list[int] = field(default_factory=list)
+    applied: list[int] = field(default_factory=list)       # renovation permits awaiting review
+    renovating: list[int] = field(default_factory=list)    # renovation works in progress
+
+    @property
+    def inspection_misses(self) -> int:
+        """Days of a renovation without an inspection: one miss per full day since it started."""
+        return self.back // DAY
+
+    @property
+    def expected_misses(self) -> int:
+        # A repair misses on_site (20 min) and completion (24 h); a complaint its reply (48 h);
+        # an application its review (48 h); works in progress one inspection per day.
+        assert self.back > 2 * DAY + timedelta(hours=1)
+        return (2 * len(self.repairs) + len(self.complaints) + len(self.applied)
+                + self.inspection_misses * len(self.renovating))
+
+
+def register_backlog(app, estate, back: timedelta, *, per_kind: int = PER_KIND,
+                     dispatch: bool = False, applied_share: float = 0.5) -> Backlog:
+    """Register tickets of every kind at `now - back`, then hand the database to other processes.
+
+    `back` should be a whole number of days less an hour, so that no deadline falls due within
+    the seconds the test takes.
+    """
+    backlog = Backlog(back=back)
+    then = datetime.now(timezone.utc) - back
+    n_applied = int(per_kind * applied_share)
+    with app.app_context(), time_machine.travel(then, tick=False):
+        desk = Desk(estate)
+        residents = ["resident", "neighbour", "west_resident"]
+        for i in range(per_kind):
+            who = residents[i % 3]
+            butler = "other_butler" if who == "west_resident" else "butler"
+            repair = desk.open(who, "repair", title=f"Repair {i}")
+            if dispatch:
+                desk.fire(repair, "dispatch", butler, technician_id=estate.technician)
+            backlog.repairs.append(repair.id)
+            backlog.complaints.append(desk.open(who, "complaint", title=f"Complaint {i}").id)
+            permit = desk.open(who, "renovation", title=f"Renovation {i}")
+            if i < n_applied:
+                backlog.applied.append(permit.id)
+            else:
+                desk.fire(permit, "approve", butler)
+                desk.fire(permit, "start_works", who)
+                backlog.renovating.append(permit.id)
+        db.session.remove()
+        db.engine.dispose()  # no connection of ours stays open while the sweepers run
+    return backlog
+
+
+def sweeper_env(db_path: Path) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
+    env.pop("FLASK_APP", None)
+    return env
+
+
+def start_sweepers(db_path: Path, count: int, *args: str) -> list[subprocess.Popen]:
+    """`flask --app app sweep` processes, started one after the other as a shell would."""
+    return [
+        subprocess.Popen([*flask_command(), "--app", "app", "sweep", *args], cwd=REPO,
+                         env=sweeper_env(db_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+
+
+# Starting Python and importing the app takes a second or so, much longer than a sweep, so
+# processes started one after the other hardly overlap. These run the very `flask` command line
+# (flask.cli.main, as the `flask` script does) but only once every one of them is ready.
+_AT_THE_LINE = """
+import sys, time
+from pathlib import Path
+from flask.cli import main
+from app import create_app
+create_app()  # the slow part (imports, rules), done once before the start line
+ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+ready.touch()
+while not go.exists():
+    time.sleep(0.002)
+sys.argv = ["flask", "--app", "app", *sys.argv[3:]]
+sys.exit(main())
+"""
+
+
+class StartingLine:
+    """Sweeper processes that wait at a starting line until `go()`."""
+
+    def __init__(self, db_path: Path, workdir: Path, count: int, *args: str):
+        self.ready = [workdir / f"ready-{i}" for i in range(count)]
+        self.flag = workdir / "go"
+        self.processes = [
+            subprocess.Popen([sys.executable, "-c", _AT_THE_LINE, str(ready), str(self.flag),
+                              "sweep", *args], cwd=REPO, env=sweeper_env(db_path),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for ready in self.ready
+        ]
+
+    def go(self, timeout: float = 30) -> None:
+        limit = time.monotonic() + timeout
+        while not all(r.exists() for r in self.ready):
+            failed = [p for p in self.processes if p.poll() is not None]
+            assert not failed, failed[0].communicate()
+            assert time.monotonic() < limit, "the sweepers never got ready"
+            time.sleep(0.005)
+        self.flag.touch()
+
+
+def finish(processes: list[subprocess.Popen], timeout: float = 60) -> list[int]:
+    """Wait for every sweeper; each must succeed. Returns how many misses each recorded."""
+    counts = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout)
+        assert process.returncode == 0, err
+        match = re.fullmatch(r"Recorded (\d+) missed deadline\(s\)\.\n", out)
+        assert match, (out, err)
+        counts.append(int(match.group(1)))
+    return counts
+
+
+def assert_exactly_once(expected: int) -> None:
+    """One deduction (and one timeline event) per missed deadline, none for any other."""
+    db.session.commit()
+    repeated = db.session.execute(
+        select(Deduction.deadline_id, func.count()).group_by(Deduction.deadline_id)
+        .having(func.count() > 1)
+    ).all()
+    assert repeated == []
+    missed = db.session.scalar(select(func.count()).select_from(Deadline)
+                               .where(Deadline.status == DeadlineStatus.MISSED))
+    deductions = db.session.scalar(select(func.count()).select_from(Deduction))
+    events = db.session.scalar(select(func.count()).select_from(Event)
+                               .where(Event.trigger == deadlines.MISS_TRIGGER))
+    assert deductions == missed == events == expected
+    not_missed = db.session.scalar(
+        select(func.count()).select_from(Deduction).join(Deadline)
+        .where(Deadline.status != DeadlineStatus.MISSED))
+    assert not_missed == 0
+    wrong_time = db.session.scalar(
+        select(func.count()).select_from(Deduction).join(Deadline)
+        .where(Deduction.missed_at != Deadline.due_at))
+    assert wrong_time == 0
+    open_twice = db.session.execute(
+        select(Deadline.ticket_id, Deadline.name).where(
+            Deadline.status.in_([DeadlineStatus.RUNNING, DeadlineStatus.PAUSED]))
+        .group_by(Deadline.ticket_id, Deadline.name).having(func.count() > 1)
+    ).all()
+    assert open_twice == []
+
+
+def _assert_inspections_chained(backlog: Backlog) -> None:
+    """Each day's inspection period starts when the last one fell due: no gap, no overlap."""
+    days = backlog.inspection_misses
+    for permit in backlog.renovating:
+        inspections = db.session.scalars(
+            select(Deadline).where(Deadline.ticket_id == permit, Deadline.name == "inspection")
+            .order_by(Deadline.seq)).all()
+        assert [d.seq for d in inspections] == list(range(1, days + 2))
+        assert [d.status for d in inspections] == ["missed"] * days + ["running"]
+        assert all(a.due_at == b.armed_at for a, b in zip(inspections, inspections[1:]))
+
+
+def test_four_sweep_commands_at_once_record_each_miss_once(app, estate, db_path):
+    """The issue's "four at once", with the `flask` script itself."""
+    backlog = register_backlog(app, estate, back=10 * DAY - timedelta(hours=1))
+    assert backlog.expected_misses == 2 * 30 + 30 + 15 + 9 * 15
+
+    counts = finish(start_sweepers(db_path, 4))
+
+    assert sum(counts) == backlog.expected_misses  # each miss was recorded by exactly one of them
+    with app.app_context():
+        assert_exactly_once(backlog.expected_misses)
+        assert sweeper.sweep() == 0
+        _assert_inspections_chained(backlog)
+
+
+def test_eight_sweepers_released_together_record_each_miss_once(app, estate, db_path, tmp_path):
+    """Eight sweep commands let go at the same moment share the catch-up, each miss once."""
+    backlog = register_backlog(app, estate, back=20 * DAY - timedelta(hours=1))
+    assert backlog.expected_misses == 2 * 30 + 30 + 15 + 19 * 15
+
+    line = StartingLine(db_path, tmp_path, 8)
+    line.go()
+    counts = finish(line.processes)
+
+    assert sum(counts) == backlog.expected_misses
+    with app.app_context():
+        assert_exactly_once(backlog.expected_misses)
+        assert sweeper.sweep() == 0
+        _assert_inspections_chained(backlog)
+
+
+def test_sweepers_and_engine_calls_at_once_record_each_miss_once(app, estate, db_path, tmp_path):
+    """While four sweepers catch up on a month of missed inspections, people act on the tickets.
+
+    Each engine call first records the ticket's own misses, so the sweepers and the engine race
+    for the same deadlines; a last in-process sweep finds nothing left.
+    """
+    backlog = register_backlog(app, estate, back=30 * DAY - timedelta(hours=1),
+                               dispatch=True, applied_share=0)
+    expected = backlog.expected_misses
+    assert expected == 2 * 30 + 30 + 29 * 30
+
+    # Interleave the kinds: an inspection (a month to catch up on), an arrival, an acceptance.
+    work = [item for i in range(PER_KIND) for item in (
+        (backlog.renovating[i], "inspect", None, {"result": "ok"}),
+        (backlog.repairs[i], "arrive", "technician", {}),
+        (backlog.complaints[i], "accept", None, {}),
+    )]
+
+    def act(item):
+        ticket_id, trigger, who, data = item
+        with app.app_context():
+            desk = Desk(estate)
+            ticket = db.session.get(Ticket, ticket_id)
+            actor = who or ("other_butler" if ticket.unit_id == estate.unit_w else "butler")
+            fired = desk.fire(ticket_id, trigger, actor, **data)
+            return fired.state
+
+    line = StartingLine(db_path, tmp_path, 4)
+    line.go()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        states = list(pool.map(act, work))
+    counts = finish(line.processes)
+
+    assert states == ["in_progress", "on_site", "accepted"] * PER_KIND
+    assert sum(counts) <= expected  # the rest were recorded by the engine calls
+    with app.app_context():
+        assert_exactly_once(expected)
+        assert sweeper.sweep() == 0
+        # Each inspection met the day's period and armed the next; the days before were missed.
+        for permit in backlog.renovating:
+            statuses = db.session.scalars(
+                select(Deadline.status).where(Deadline.ticket_id == permit,
+                                              Deadline.name == "inspection")
+                .order_by(Deadline.seq)).all()
+            assert statuses == ["missed"] * 29 + ["met", "running"]
+
+
+def test_sweepers_with_a_loop_and_engine_threads_agree(app, estate, db_path):
+    """`sweep --every` processes keep sweeping while threads register and move new tickets."""
+    backlog = register_backlog(app, estate, back=3 * DAY - timedelta(hours=1), per_kind=10)
+    processes = start_sweepers(db_path, 3, "--every", "0.1")
+    try:
+        def register_and_move(i):
+            with app.app_context():
+                desk = Desk(estate)
+                repair = desk.open("resident", "repair", title=f"New repair {i}")
+                desk.fire(repair, "dispatch", "butler", technician_id=estate.technician)
+                desk.fire(repair, "arrive", "technician")
+                return repair.id
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            fresh = list(pool.map(register_and_move, range(15)))
+        with app.app_context():
+            limit = time.monotonic() + 20
+            while (db.session.scalar(select(func.count()).select_from(Deduction))
+                   < backlog.expected_misses and time.monotonic() < limit):
+                db.session.commit()
+                time.sleep(0.05)
+    finally:
+        for process in processes:
+            process.terminate()
+        errors = [process.communicate(timeout=30)[1] for process in processes]
+    assert not [e for e in errors if "Traceback" in e], errors
+
+    with app.app_context():
+        assert_exactly_once(backlog.expected_misses)  # the new repairs were all on time
+        assert sweeper.sweep() == 0
+        assert {db.session.get(Ticket, t).state for t in fresh} == {"on_site"}

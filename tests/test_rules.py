@@ -1,0 +1,250 @@
+"""The rules file: the defaults load, and a broken file stops start-up with a clear message.
+
+Each broken file is a copy of workflows/rules.toml with one line changed; the app refuses to start
+(SystemExit) with "ButlerDesk cannot start: rules.toml:<line>: [<kind>.<section>.<name>] <field>:
+<what is wrong>", so whoever edited it can go straight to the line.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from workflows.rules import format_duration, load_rules, parse_duration
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = REPO / "workflows" / "rules.toml"
+TEXT = RULES.read_text(encoding="utf-8")
+
+
+def edited(tmp_path: Path, table: str, old: str, new: str | None) -> tuple[Path, int]:
+    """A copy of the default rules with line `old` of [table] replaced by `new` (None: removed).
+
+    Returns the copy and the number of the line changed (of the table's header, if removed).
+    """
+    lines = TEXT.splitlines()
+    header = lines.index(f"[{table}]")
+    for number in range(header + 1, len(lines)):
+        assert not lines[number].startswith("["), f"{old!r} is not in [{table}]"
+        if lines[number] == old:
+            break
+    if new is None:
+        del lines[number]
+        number = header
+    else:
+        lines[number] = new
+    path = tmp_path / "rules.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, number + 1
+
+
+def start(tmp_path: Path, rules_file: Path) -> str:
+    """Start the app on `rules_file`; it must refuse. Returns what it says."""
+    with pytest.raises(SystemExit) as stopped:
+        create_app({"TESTING": True, "RULES_FILE": str(rules_file),
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
+    message = stopped.value.code
+    assert isinstance(message, str)  # printed on stderr, exit status 1
+    return message
+
+
+# -- the defaults ---------------------------------------------------------------------------------
+
+def test_the_default_rules_load_with_the_durations_and_points_of_the_standard():
+    rules = load_rules(RULES)
+
+    assert set(rules.kinds) == {"repair", "complaint", "renovation"}
+    assert rules.backdate_limit == timedelta(days=7)
+    deadlines = {(kind.name, d.name): (d.within, d.points, d.article)
+                 for kind in rules.kinds.values() for d in kind.deadlines.values()}
+    assert deadlines == {
+        ("repair", "on_site"): (timedelta(minutes=20), -2, 4),
+        ("repair", "completion"): (timedelta(hours=24), -2, 4),
+        ("repair", "follow_up"): (timedelta(hours=48), -2, 2),
+        ("complaint", "reply"): (timedelta(hours=48), -5, 10),
+        ("complaint", "follow_up"): (timedelta(hours=48), -2, 2),
+        ("renovation", "review"): (timedelta(hours=48), -2, 6),
+        ("renovation", "inspection"): (timedelta(hours=24), -2, 6),
+        ("renovation", "acceptance"): (timedelta(hours=48), -2, 6),
+    }
+
+
+def test_the_default_rules_describe_each_workflow():
+    rules = load_rules(RULES)
+    repair, complaint, renovation = (rules.kind(k) for k in ("repair", "complaint", "renovation"))
+
+    assert (repair.initial, complaint.initial, renovation.initial) == ("reported", "submitted",
+                                                                       "applied")
+    assert {s.name for s in repair.states.values() if s.final} == {"closed", "cancelled"}
+    assert [t.name for t in repair.triggers_from("reported")] == ["dispatch", "cancel", "reassign"]
+    assert repair.triggers["dispatch"].requires == ("technician_id",)
+    assert repair.triggers["reopen"].window == timedelta(days=7)
+    assert complaint.deadlines["reply"].paused_in == {"waiting_resident"}
+    assert complaint.deadlines["reply"].rearmed_by == {"progress_update"}
+    assert complaint.deadlines["reply"].due_from == "promised_at"
+    assert renovation.deadlines["inspection"].repeats
+    assert renovation.triggers["inspect"].dest_choices == {"ok": "in_progress",
+                                                           "violation": "rectifying"}
+    # every kind's machine knows exactly the triggers of the rules
+    for kind in rules.kinds.values():
+        assert set(kind.machine.events) == set(kind.triggers)
+
+
+def test_the_app_starts_on_the_default_rules(app):
+    assert set(app.extensions["butlerdesk.rules"].kinds) == {"repair", "complaint", "renovation"}
+
+
+def test_durations_are_written_as_in_the_rules_file():
+    assert parse_duration("20m") == timedelta(minutes=20)
+    assert parse_duration("24h") == timedelta(hours=24)
+    assert parse_duration("7d") == timedelta(days=7)
+    assert [format_duration(parse_duration(t)) for t in ("20m", "1h", "48h", "7d")] == [
+        "20 minutes", "1 hour", "2 days", "7 days"]
+    for wrong in ("20 minutes", "20", "m20", "1.5h", "", 20):
+        with pytest.raises(ValueError):
+            parse_duration(wrong)
+
+
+# -- a broken file stops start-up -----------------------------------------------------------------
+
+BROKEN = [
+    # (table, line as it is, line broken, field named, what the message says)
+    ("repair.deadlines.on_site", 'within = "20m"', 'within = "20 minutes"',
+     "within", "'20 minutes' is not a duration like 20m, 24h or 7d"),
+    ("renovation.deadlines.acceptance", 'within = "48h"', 'within = "2 days"',
+     "within", "'2 days' is not a duration"),
+    ("repair.deadlines.completion", "points = -2", "points = 2",
+     "points", "a missed deadline loses points: give a negative number"),
+    ("complaint.deadlines.reply", "points = -5", "points = -5.5",
+     "points", "-5.5 is not a whole number"),
+    ("renovation.deadlines.acceptance", "article = 6", 'article = "six"',
+     "article", "'six' is not a whole number"),
+    ("complaint.deadlines.follow_up", 'met_in = ["visited"]', 'met_in = ["vistied"]',
+     "met_in", "unknown state 'vistied'"),
+    ("complaint.deadlines.reply", 'paused_in = ["waiting_resident"]', 'paused_in = ["waiting"]',
+     "paused_in", "unknown state 'waiting'"),
+    ("repair.deadlines.on_site", 'starts_in = ["reported"]', 'starts_in = ["new"]',
+     "starts_in", "unknown state 'new'"),
+    ("complaint.deadlines.reply", 'rearmed_by = ["progress_update"]', 'rearmed_by = ["progress"]',
+     "rearmed_by", "unknown trigger 'progress'"),
+    ("complaint.deadlines.reply", 'due_from = "promised_at"', 'due_from = "reason"',
+     "due_from", "every rearmed_by trigger must require 'reason'"),
+    ("renovation.deadlines.inspection", 'within = "24h"', 'withn = "24h"',
+     "withn", "unknown field (expected one of:"),
+    ("renovation.deadlines.inspection", "repeats = true", 'repeats = "yes"',
+     "repeats", "'yes' is not true or false"),
+    ("repair.triggers.dispatch", 'roles = ["butler", "supervisor"]',
+     'roles = ["butler", "janitor"]',
+     "roles", "must list some of: butler, resident, supervisor, technician"),
+    ("repair.triggers.visit", 'requires = ["rating"]', 'requires = ["stars"]',
+     "requires", "unknown field 'stars'"),
+    ("repair.triggers.arrive", 'from = ["dispatched"]', 'from = ["dispatchd"]',
+     "from", "unknown state 'dispatchd'"),
+    ("repair.triggers.reopen", 'window = { since = "completed", within = "7d" }',
+     'window = { since = "completed", within = "a week" }', "window", "'a week' is not a duration"),
+    ("complaint", 'initial = "submitted"', 'initial = "new"', "initial", "unknown state 'new'"),
+    ("repair.deadlines.on_site", 'within = "20m"', 'within = "0m"', "within", "no time at all"),
+    ("repair.deadlines.on_site", 'starts_in = ["reported"]', "starts_in = []",
+     "starts_in", "must name at least one state"),
+    ("repair.triggers.arrive", 'from = ["dispatched"]', "from = []",
+     "from", "must name at least one state"),
+    ("repair.triggers.arrive", 'to = "on_site"', 'to = ["on_site", "completed"]',
+     "to", 'must be one state, "=" or'),
+]
+
+
+@pytest.mark.parametrize("table, old, new, field, says", BROKEN,
+                         ids=[f"{case[0]}.{case[3]}:{case[2]}" for case in BROKEN])
+def test_a_broken_line_stops_start_up_naming_the_line_the_entry_and_the_field(
+        tmp_path, table, old, new, field, says):
+    broken, line = edited(tmp_path, table, old, new)
+
+    message = start(tmp_path, broken)
+
+    assert message.startswith(
+        f"ButlerDesk cannot start: rules.toml:{line}: [{table}] {field}: "), message
+    assert says in message
+
+
+def test_a_missing_field_names_the_entry_at_its_header(tmp_path):
+    broken, line = edited(tmp_path, "repair.deadlines.on_site", 'within = "20m"', None)
+
+    message = start(tmp_path, broken)
+
+    assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair.deadlines.on_site] "
+                       "missing field 'within'")
+    assert TEXT.splitlines()[line - 1] == "[repair.deadlines.on_site]"
+
+
+def test_a_file_that_is_not_toml_names_the_line(tmp_path):
+    broken, line = edited(tmp_path, "repair.deadlines.on_site", 'within = "20m"', "within = 20m")
+
+    message = start(tmp_path, broken)
+
+    assert message.startswith("ButlerDesk cannot start: rules.toml: not valid TOML: "), message
+    assert f"line {line}" in message
+
+
+def test_a_missing_rules_file_stops_start_up(tmp_path):
+    missing = tmp_path / "nowhere" / "rules.toml"
+
+    message = start(tmp_path, missing)
+
+    assert message == (f"ButlerDesk cannot start: {missing}: cannot read the rules file "
+                       "(No such file or directory)")
+
+
+def test_states_given_as_a_value_instead_of_a_table_is_a_clear_refusal(tmp_path):
+    block = re.search(r"\[repair\.states\]\n(?:.+\n)+\n", TEXT).group(0)
+    text = TEXT.replace(block, "").replace('initial = "reported"\n',
+                                           'initial = "reported"\nstates = "reported"\n')
+    broken = tmp_path / "rules.toml"
+    broken.write_text(text, encoding="utf-8")
+    line = text.splitlines().index('states = "reported"') + 1
+
+    message = start(tmp_path, broken)
+
+    assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair] states: "
+                       "must be a table of states")
+
+
+def test_a_final_flag_that_is_not_true_or_false_is_refused(tmp_path):
+    broken, line = edited(tmp_path, "repair.states",
+                          'closed     = { en = "Closed", zh = "已关闭", final = true }',
+                          'closed     = { en = "Closed", zh = "已关闭", final = "no" }')
+
+    message = start(tmp_path, broken)
+
+    # not read as true: "no" would otherwise have made the state final
+    assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair.states] closed: "
+                       "final: 'no' is not true or false")
+
+
+def test_a_single_name_may_stand_for_a_list(tmp_path):
+    broken, _ = edited(tmp_path, "complaint.deadlines.reply", 'rearmed_by = ["progress_update"]',
+                       'rearmed_by = "progress_update"')
+    assert load_rules(broken).kind("complaint").deadlines["reply"].rearmed_by == {"progress_update"}
+
+
+def test_the_flask_command_refuses_to_start_on_a_broken_file(tmp_path):
+    broken, line = edited(tmp_path, "repair.deadlines.on_site", "points = -2", "points = 2")
+    flask = Path(sys.executable).parent / "flask"
+    command = [str(flask)] if flask.exists() else [sys.executable, "-m", "flask"]
+    env = {**os.environ, "RULES_FILE": str(broken),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"}
+
+    result = subprocess.run([*command, "--app", "app", "sweep"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert re.search(rf"ButlerDesk cannot start: rules\.toml:{line}: "
+                     r"\[repair\.deadlines\.on_site\] points: a missed deadline loses points",
+                     result.stderr), result.stderr
