@@ -51,12 +51,16 @@ db = SQLAlchemy(model_class=Base)
 from models.deadlines import Deadline, DeadlineStatus  # noqa: E402
 from models.estate import Area, Building, Unit  # noqa: E402
 from models.people import ApiToken, Role, User  # noqa: E402
-from models.scoring import Deduction  # noqa: E402
+from models.scoring import (  # noqa: E402
+    Appeal, Deduction, MonthAction, MonthClosing, Review, ReviewOutcome, SpotCheck, SpotCheckItem,
+    SpotCheckResult,
+)
 from models.tickets import Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "ApiToken", "Role", "User", "Area", "Building", "Unit",
-    "Event", "Ticket", "Deadline", "DeadlineStatus", "Deduction",
+    "Event", "Ticket", "Deadline", "DeadlineStatus", "Deduction", "Appeal", "Review",
+    "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",
 ]
 
 

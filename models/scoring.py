@@ -1,10 +1,15 @@
-"""The monthly assessment: deductions recorded against butlers."""
+"""The monthly assessment (考核): scorecard lines, appeals, reviews, closed months, spot-checks.
+
+Everything here is append-only. A waiver does not edit or delete a deduction: it is a Review row
+that references it, and the score follows.
+"""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from enum import StrEnum
+from typing import Any, Optional
 
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
@@ -14,21 +19,145 @@ from models.tickets import Ticket
 
 
 class Deduction(db.Model):
-    """Points lost for a missed deadline. One per deadline, enforced by the unique key."""
+    """One line of a butler's scorecard.
+
+    Either a missed deadline (recorded by the system, one per deadline, enforced by the unique
+    key) or a finding a supervisor recorded from the catalog: a deduction, or with positive
+    points a bonus (特约服务).
+    """
 
     __tablename__ = "deductions"
-    __table_args__ = (Index("ix_deductions_butler_missed", "butler_id", "missed_at"),)
+    __table_args__ = (Index("ix_deductions_butler_missed", "butler_id", "missed_at"),
+                      Index("ix_deductions_missed", "missed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"), unique=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    # The butler the ticket was assigned to when the deadline passed (None: nobody was).
+    deadline_id: Mapped[Optional[int]] = mapped_column(ForeignKey("deadlines.id"), unique=True)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # The butler the ticket was assigned to when the deadline passed (None: nobody was), or
+    # the butler a finding is about.
     butler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    points: Mapped[int]  # negative
+    points: Mapped[int]  # negative: a deduction; positive: a bonus
     article: Mapped[int]
-    missed_at: Mapped[datetime]    # the due time that passed; decides the month
-    recorded_at: Mapped[datetime]  # when the system wrote it down
+    finding_code: Mapped[Optional[str]] = mapped_column(String(20))  # None: a missed deadline
+    note: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[Optional[str]] = mapped_column(String(80))  # a stored upload's name
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: system
+    missed_at: Mapped[datetime]    # when it happened (a deadline: its due time); decides the month
+    recorded_at: Mapped[datetime]  # when it was written down
 
-    deadline: Mapped[Deadline] = relationship(back_populates="deduction")
+    deadline: Mapped[Optional[Deadline]] = relationship(back_populates="deduction")
+    ticket: Mapped[Optional[Ticket]] = relationship()
+    butler: Mapped[Optional[User]] = relationship(foreign_keys=[butler_id])
+    recorded_by: Mapped[Optional[User]] = relationship(foreign_keys=[recorded_by_id])
+    appeal: Mapped[Optional["Appeal"]] = relationship(back_populates="deduction")
+    review: Mapped[Optional["Review"]] = relationship(back_populates="deduction")
+
+    @property
+    def waived(self) -> bool:
+        return self.review is not None and self.review.outcome == ReviewOutcome.WAIVED
+
+
+class Appeal(db.Model):
+    """A butler's reasoned request to waive a line of their scorecard. One per line."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deduction_id: Mapped[int] = mapped_column(ForeignKey("deductions.id"), unique=True)
+    butler_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    deduction: Mapped[Deduction] = relationship(back_populates="appeal")
+    butler: Mapped[User] = relationship()
+
+
+class ReviewOutcome(StrEnum):
+    WAIVED = "waived"
+    UPHELD = "upheld"
+
+
+class Review(db.Model):
+    """A supervisor's decision on a line: waived (it no longer counts) or upheld. Final."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deduction_id: Mapped[int] = mapped_column(ForeignKey("deductions.id"), unique=True)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    deduction: Mapped[Deduction] = relationship(back_populates="review")
+    supervisor: Mapped[User] = relationship()
+
+
+class MonthAction(StrEnum):
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class MonthClosing(db.Model):
+    """Closing or reopening an assessment month (YYYY-MM, local). The latest row rules.
+
+    Closing stores the scorecards as they stood, so a closed month reads the same forever.
+    """
+
+    __tablename__ = "month_closings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+    scorecards: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
+
+    actor: Mapped[User] = relationship()
+
+
+class SpotCheck(db.Model):
+    """A month's random sample (抽查) of closed complaints and repairs. Drawn once per month."""
+
+    __tablename__ = "spot_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)
+    seed: Mapped[int]               # the draw is random.Random(seed).sample(population, size)
+    population_size: Mapped[int]
+    sample_size: Mapped[int]
+    drawn_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    drawn_at: Mapped[datetime]
+
+    drawn_by: Mapped[User] = relationship()
+    items: Mapped[list["SpotCheckItem"]] = relationship(back_populates="spot_check",
+                                                        order_by="SpotCheckItem.position")
+
+
+class SpotCheckResult(StrEnum):
+    SATISFIED = "satisfied"
+    UNSATISFIED = "unsatisfied"
+    UNREACHABLE = "unreachable"
+
+
+class SpotCheckItem(db.Model):
+    """One sampled ticket and the result of the supervisor's follow-up call."""
+
+    __tablename__ = "spot_check_items"
+    __table_args__ = (UniqueConstraint("spot_check_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_checks.id"), index=True)
+    position: Mapped[int]
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    result: Mapped[Optional[str]] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[Optional[datetime]]
+    finding_id: Mapped[Optional[int]] = mapped_column(ForeignKey("deductions.id"))
+
+    spot_check: Mapped[SpotCheck] = relationship(back_populates="items")
     ticket: Mapped[Ticket] = relationship()
-    butler: Mapped[Optional[User]] = relationship()
+    recorded_by: Mapped[Optional[User]] = relationship(foreign_keys=[recorded_by_id])
+    finding: Mapped[Optional[Deduction]] = relationship()

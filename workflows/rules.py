@@ -89,9 +89,42 @@ class KindRules:
 
 
 @dataclass(frozen=True)
+class FindingRule:
+    """One line of the assessment standard: what was found, its article and its points."""
+
+    code: str
+    article: int
+    points: int  # negative: a deduction; positive: a bonus
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Grade:
+    minimum: int | None  # None: every score below the grades above
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AssessmentRules:
+    full_score: int
+    grades: tuple[Grade, ...]
+    findings: dict[str, FindingRule]
+    spot_check_share: float
+    spot_check_findings: dict[str, str]  # ticket kind -> finding code for an unsatisfied check
+
+    def grade(self, score: int) -> Grade:
+        return next(g for g in self.grades if g.minimum is None or score >= g.minimum)
+
+    @property
+    def articles(self) -> set[int]:
+        return {f.article for f in self.findings.values()}
+
+
+@dataclass(frozen=True)
 class Rules:
     kinds: dict[str, KindRules]
     backdate_limit: timedelta
+    assessment: AssessmentRules
 
     def kind(self, name: str) -> KindRules:
         return self.kinds[name]
@@ -214,6 +247,10 @@ class _Loader:
     # -- the file --------------------------------------------------------------------------------
     def rules(self, data: dict) -> Rules:
         limit = self._duration("", "backdate_limit", data.pop("backdate_limit", "7d"))
+        if "assessment" not in data:
+            raise RulesError(f"{self.filename}: has no [assessment] table")
+        assessment = self.assessment(self._table("assessment", None, data.pop("assessment"),
+                                                 "assessment settings"))
         if not data:
             raise RulesError(f"{self.filename}: defines no ticket kinds")
         kinds = {}
@@ -221,7 +258,59 @@ class _Loader:
             if not isinstance(entry, dict):
                 raise RulesError(f"{self.filename}: '{name}' must be a table of a ticket kind")
             kinds[name] = self.kind(name, entry)
-        return Rules(kinds=kinds, backdate_limit=limit)
+            for deadline in kinds[name].deadlines.values():
+                if deadline.article not in assessment.articles:
+                    self.fail(f"{name}.deadlines.{deadline.name}", "article",
+                              f"article {deadline.article} is not in [assessment.findings]")
+        for kind, code in assessment.spot_check_findings.items():
+            if kind not in kinds:
+                self.fail("assessment.spot_check", "findings", f"unknown ticket kind '{kind}'")
+        return Rules(kinds=kinds, backdate_limit=limit, assessment=assessment)
+
+    def assessment(self, entry: dict) -> AssessmentRules:
+        self._keys("assessment", entry, {"full_score", "grades", "spot_check", "findings"},
+                   {"full_score", "grades", "spot_check", "findings"})
+        full_score = self._int("assessment", "full_score", entry["full_score"])
+        grades = []
+        if not isinstance(entry["grades"], list) or not entry["grades"]:
+            self.fail("assessment", "grades", "must be a list of { min, en, zh }")
+        for grade in entry["grades"]:
+            if not isinstance(grade, dict) or set(grade) - {"min", "en", "zh"}:
+                self.fail("assessment", "grades", "each grade is { min = <score>, en, zh }")
+            minimum = grade.get("min")
+            if minimum is not None:
+                minimum = self._int("assessment", "grades", minimum)
+                if grades and (grades[-1].minimum is None or minimum >= grades[-1].minimum):
+                    self.fail("assessment", "grades", "grades must go from the highest minimum down")
+            grades.append(Grade(minimum, self._label("assessment", "grades", grade)))
+        if grades[-1].minimum is not None:
+            self.fail("assessment", "grades", "the last grade takes every lower score: give it no min")
+
+        findings = {}
+        for code, value in self._table("assessment", "findings", entry["findings"],
+                                       "a table of findings").items():
+            table = f'assessment.findings."{code}"'
+            value = self._table(table, None, value, "article, points, en and zh")
+            self._keys(table, value, {"article", "points", "en", "zh"},
+                       {"article", "points", "en", "zh"})
+            points = self._int(table, "points", value["points"])
+            if points == 0:
+                self.fail(table, "points", "a finding gains or loses points: not 0")
+            findings[code] = FindingRule(code, self._int(table, "article", value["article"]),
+                                         points, self._label(table, "en", value))
+
+        spot = self._table("assessment.spot_check", None, entry["spot_check"], "share and findings")
+        self._keys("assessment.spot_check", spot, {"share", "findings"}, {"share", "findings"})
+        share = spot["share"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            self.fail("assessment.spot_check", "share", "must be a share above 0 and at most 1")
+        spot_findings = self._table("assessment.spot_check", "findings", spot["findings"],
+                                    "a table of kind = finding code")
+        for kind, code in spot_findings.items():
+            if code not in findings:
+                self.fail("assessment.spot_check", "findings", f"unknown finding '{code}'")
+        return AssessmentRules(full_score=full_score, grades=tuple(grades), findings=findings,
+                               spot_check_share=float(share), spot_check_findings=spot_findings)
 
     def kind(self, name: str, entry: dict) -> KindRules:
         self._keys(name, entry, {"label", "initial", "states", "triggers", "deadlines"},
