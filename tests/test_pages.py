@@ -566,9 +566,10 @@ def test_overdue_lists_a_missed_deadline_with_the_responsible_butler(app, browse
     assert "2026-11-16 09:20" in row     # due time, property time
     assert "Noise at night" not in html
 
-    month = html[html.index("Deductions in"):]
+    month = html[html.index("Scores in"):]
     assert "2026-11" in month
-    assert re.search(r"<td>Other_Butler</td><td>-2</td><td>98</td>", month)
+    assert re.search(r"<td>Other_Butler</td><td>-2</td><td>0</td><td>98</td><td>[^<]+</td>", month)
+    assert re.search(r"<td>Butler</td><td>0</td><td>0</td><td>100</td>", month)
 
 
 def test_overdue_names_the_butler_charged_even_after_a_reassignment(app, browser, clock):

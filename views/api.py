@@ -140,12 +140,19 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
 
 
 def deduction_json(deduction: Deduction) -> dict:
+    """A scorecard line: a missed deadline, or a supervisor's finding (positive: a bonus)."""
+    ticket = deduction.ticket
     return {"id": deduction.id, "butler": person(deduction.butler),
-            "ticket": {"id": deduction.ticket_id, "kind": deduction.ticket.kind,
-                       "title": deduction.ticket.title},
-            "deadline": deduction.deadline.name, "points": deduction.points,
-            "article": deduction.article, "missed_at": iso(deduction.missed_at),
-            "recorded_at": iso(deduction.recorded_at)}
+            "ticket": {"id": ticket.id, "kind": ticket.kind, "title": ticket.title}
+            if ticket else None,
+            "source": "finding" if deduction.finding_code else "deadline",
+            "deadline": deduction.deadline.name if deduction.deadline else None,
+            "finding_code": deduction.finding_code, "note": deduction.note,
+            "points": deduction.points, "article": deduction.article,
+            "missed_at": iso(deduction.missed_at), "recorded_at": iso(deduction.recorded_at),
+            "waived": deduction.waived,
+            "review": deduction.review.outcome if deduction.review else None,
+            "appealed": deduction.appeal is not None}
 
 
 def load_ticket(ticket_id: int) -> Ticket:
@@ -246,7 +253,7 @@ def list_deductions():
             raise InvalidData("bad month", {"month": "must be a month like 2026-11"}) from None
     found = queries.deductions(butler_id=butler_id, start=start, end=end)
     return jsonify({"deductions": [deduction_json(d) for d in found],
-                    "total_points": sum(d.points for d in found)})
+                    "total_points": sum(d.points for d in found if not d.waived)})
 
 
 @bp.get("/workflows")

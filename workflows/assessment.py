@@ -86,7 +86,8 @@ class Scorecard:
     lines: list[dict]
 
 
-def _line(entry: Deduction) -> dict:
+def line(entry: Deduction) -> dict:
+    """A scorecard line as data: what, points, article, status, appeal and review."""
     rules = current_rules()
     finding = rules.assessment.findings.get(entry.finding_code) if entry.finding_code else None
     if entry.deadline is not None and entry.ticket is not None:
@@ -151,7 +152,7 @@ def live_scorecards(month: str, butler_id: int | None = None) -> list[Scorecard]
             month=month, score=score, grade=assessment.grade(score).label,
             deductions=sum(p for p in counted if p < 0), bonuses=sum(p for p in counted if p > 0),
             waived=sum(e.points for e in lines[butler.id] if e.waived),
-            lines=[_line(e) for e in lines[butler.id]]))
+            lines=[line(e) for e in lines[butler.id]]))
     return sorted(cards, key=lambda c: (-c.score, c.butler["name"]))
 
 
@@ -167,7 +168,7 @@ def scorecards(month: str, butler_id: int | None = None) -> tuple[list[dict], Mo
 def entries_after_closing(month: str, closed: MonthClosing) -> list[dict]:
     """Lines of a closed month written after it closed (a sweep after downtime, say)."""
     start, end = queries.month_bounds(month, tz())
-    return [_line(e) for e in _entries(start, end) if e.recorded_at > closed.at]
+    return [line(e) for e in _entries(start, end) if e.recorded_at > closed.at]
 
 
 # -- writing ----------------------------------------------------------------------------------

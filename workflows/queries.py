@@ -106,7 +106,8 @@ def deductions(*, butler_id: int | None = None, start: datetime | None = None,
                end: datetime | None = None):
     query = (select(Deduction)
              .options(joinedload(Deduction.butler), joinedload(Deduction.deadline),
-                      joinedload(Deduction.ticket))
+                      joinedload(Deduction.ticket), selectinload(Deduction.review),
+                      selectinload(Deduction.appeal))
              .order_by(Deduction.missed_at, Deduction.id))
     if butler_id is not None:
         query = query.where(Deduction.butler_id == butler_id)

@@ -1,0 +1,177 @@
+"""JSON API v1 for the monthly assessment: scorecards, appeals, waivers, findings, spot-checks,
+closing months. Same error format and status codes as the rest of the API."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from models import Deduction, MonthClosing, Role, db
+from views.api import body, bp, int_arg
+from workflows import assessment
+from workflows.engine import current_rules
+from workflows.errors import Forbidden, InvalidData
+
+
+def _month_arg() -> str:
+    month = request.args.get("month")
+    return assessment.current_month() if month in (None, "") else assessment.parse_month(month)
+
+
+def _closing_json(closing) -> dict | None:
+    if closing is None:
+        return None
+    return {"action": closing.action, "by": closing.actor.name, "at": closing.at.isoformat(),
+            "reason": closing.reason}
+
+
+def _line_json(entry_id: int) -> dict:
+    db.session.expire_all()
+    return assessment.line(db.session.get(Deduction, entry_id))
+
+
+@bp.get("/assessment")
+def assessment_rules():
+    """The catalog of findings, the grades and the spot-check share, as loaded from the rules."""
+    rules = current_rules().assessment
+    return jsonify({
+        "full_score": rules.full_score,
+        "grades": [{"min": g.minimum, "label": g.label} for g in rules.grades],
+        "findings": [{"code": f.code, "article": f.article, "points": f.points, "label": f.label}
+                     for f in rules.findings.values()],
+        "spot_check": {"share": rules.spot_check_share, "findings": rules.spot_check_findings},
+    })
+
+
+@bp.get("/scorecards")
+def scorecards():
+    """Every butler's scorecard of a month (butlers: their own); ?format=xlsx or csv for files."""
+    from views import exports
+
+    month = _month_arg()
+    butler_id = int_arg("butler_id")
+    if current_user.role == Role.BUTLER:
+        if butler_id not in (None, current_user.id):
+            raise Forbidden("a butler sees only their own scorecard")
+        butler_id = current_user.id
+    elif current_user.role not in assessment.SUPERVISORS:
+        raise Forbidden("only butlers and supervisors see scorecards")
+    cards, closed = assessment.scorecards(month, butler_id)
+    file_format = request.args.get("format", "json")
+    if file_format == "xlsx":
+        return exports.xlsx_response(month, cards)
+    if file_format == "csv":
+        return exports.csv_response(month, cards)
+    if file_format != "json":
+        raise InvalidData("bad format", {"format": "must be json, xlsx or csv"})
+    return jsonify({"month": month, "closed": closed is not None,
+                    "closing": _closing_json(closed or assessment.closing(month)),
+                    "scorecards": cards})
+
+
+@bp.post("/deductions/<int:entry_id>/appeal")
+def appeal(entry_id: int):
+    """The butler charged asks for a waiver: {reason}."""
+    made = assessment.appeal(current_user, entry_id, body().get("reason"))
+    return jsonify(_line_json(made.deduction_id)), 201
+
+
+@bp.post("/deductions/<int:entry_id>/waive")
+def waive(entry_id: int):
+    """A supervisor waives a line: {reason}. The line stays, marked waived; the score follows."""
+    made = assessment.waive(current_user, entry_id, body().get("reason"))
+    return jsonify(_line_json(made.deduction_id)), 201
+
+
+@bp.post("/deductions/<int:entry_id>/uphold")
+def uphold(entry_id: int):
+    """A supervisor upholds a line after an appeal: {reason}."""
+    made = assessment.uphold(current_user, entry_id, body().get("reason"))
+    return jsonify(_line_json(made.deduction_id)), 201
+
+
+@bp.post("/findings")
+def record_finding():
+    """A supervisor records a finding or bonus: {butler_id, code, note, ticket_id?, occurred_at?}."""
+    data = body()
+    made = assessment.record_finding(current_user, data.get("butler_id"), data.get("code"),
+                                     data.get("note"), data.get("ticket_id"),
+                                     data.get("occurred_at"))
+    return jsonify(_line_json(made.id)), 201
+
+
+def _spot_check_json(month: str) -> dict:
+    drawn = assessment.spot_check(month)
+    if drawn is None:
+        population = len(assessment.spot_check_population(month))
+        share = current_rules().assessment.spot_check_share
+        return {"month": month, "drawn": False, "population_size": population,
+                "sample_size": assessment.sample_size(population, share), "items": []}
+    items = [{
+        "id": item.id, "ticket": {"id": item.ticket.id, "kind": item.ticket.kind,
+                                  "title": item.ticket.title,
+                                  "butler_id": item.ticket.assignee_id},
+        "result": item.result, "note": item.note,
+        "recorded_at": item.recorded_at.isoformat() if item.recorded_at else None,
+        "finding_id": item.finding_id,
+    } for item in drawn.items]
+    return {"month": month, "drawn": True, "id": drawn.id, "seed": drawn.seed,
+            "population_size": drawn.population_size, "sample_size": drawn.sample_size,
+            "drawn_at": drawn.drawn_at.isoformat(), "drawn_by": drawn.drawn_by.name,
+            "done": sum(1 for i in items if i["result"]), "items": items}
+
+
+def _supervisors_only() -> None:
+    if current_user.role not in assessment.SUPERVISORS:
+        raise Forbidden("only a supervisor runs spot-checks")
+
+
+@bp.get("/spot-checks")
+def get_spot_check():
+    """The month's spot-check: the sample and its progress, or what a draw would take."""
+    _supervisors_only()
+    return jsonify(_spot_check_json(_month_arg()))
+
+
+@bp.post("/spot-checks")
+def draw_spot_check():
+    """Draw the month's sample: {month}."""
+    drawn = assessment.draw_spot_check(current_user, body().get("month"))
+    return jsonify(_spot_check_json(drawn.month)), 201
+
+
+@bp.post("/spot-checks/items/<int:item_id>")
+def record_spot_check(item_id: int):
+    """Record a follow-up: {result: satisfied|unsatisfied|unreachable, note?, make_finding?}."""
+    data = body()
+    make_finding = data.get("make_finding", False)
+    if not isinstance(make_finding, bool):
+        raise InvalidData("bad make_finding", {"make_finding": "must be true or false"})
+    item = assessment.record_spot_check_result(current_user, item_id, data.get("result"),
+                                               data.get("note", ""), make_finding)
+    return jsonify(_spot_check_json(item.spot_check.month))
+
+
+@bp.get("/months/<month>")
+def month_status(month: str):
+    """Whether a month is closed, and its history of closing and reopening."""
+    _supervisors_only()
+    month = assessment.parse_month(month)
+    history = db.session.scalars(
+        db.select(MonthClosing).where(MonthClosing.month == month)
+        .order_by(MonthClosing.id)).all()
+    return jsonify({"month": month, "closed": assessment.is_closed(month),
+                    "history": [_closing_json(c) for c in history]})
+
+
+@bp.post("/months/<month>/close")
+def close_month(month: str):
+    """Close a month: its scorecards freeze. {reason?}"""
+    assessment.close_month(current_user, month, body().get("reason", ""))
+    return month_status(month), 201
+
+
+@bp.post("/months/<month>/reopen")
+def reopen_month(month: str):
+    """Reopen a closed month: {reason}."""
+    assessment.reopen_month(current_user, month, body().get("reason"))
+    return month_status(month), 201
