@@ -362,7 +362,7 @@ def test_queue_leaves_out_finished_tickets_and_filters_by_kind(app, estate, brow
     done = open_ticket(app, "resident", title="Cancelled repair")
     open_ticket(app, "neighbour", kind="complaint", title="Open complaint")
     with app.app_context():
-        engine.fire(done, "cancel", db.session.get(User, estate.resident), 1)
+        engine.fire(done, "cancel", db.session.get(User, estate.resident), 1, reason="Duplicate")
 
     client = browser("butler")
     html = client.get("/queue/").text
@@ -476,7 +476,7 @@ def test_dispatch_without_a_technician_is_shown_next_to_the_field(app, browser):
     assert stored(app, ticket)["state"] == "reported"
 
 
-def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(app, estate, browser):
+def test_a_stale_form_is_refused_with_a_message_and_keeps_what_was_typed(app, estate, browser):
     ticket = open_ticket(app, "resident")
     butler = browser("butler")
     page = butler.get(f"/tickets/{ticket}").text  # the butler reads version 1 ...
@@ -486,26 +486,43 @@ def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(app, estate,
                      technician_id=str(estate.technician)).status_code == 302
     after_supervisor = stored(app, ticket)
 
-    reply = butler.post(f"/tickets/{ticket}/fire/dispatch", data={
-        "dispatch-version": "1", "dispatch-technician_id": str(estate.other_technician),
-        "dispatch-csrf_token": csrf_token(page)})
+    reply = butler.post(f"/tickets/{ticket}/fire/cancel", data={
+        "cancel-version": "1", "cancel-reason": "The resident fixed it himself",
+        "cancel-csrf_token": csrf_token(page)})
 
-    assert reply.status_code == 302 and reply.location == f"/tickets/{ticket}"
-    shown = butler.get(reply.location).text
-    [message] = flashes(shown, "error")
-    assert "changed since you read it" in message
+    assert reply.status_code == 409
+    [message] = flashes(reply.text, "error")
+    assert "changed while you were working on it" in message
+    assert "The resident fixed it himself" in reply.text       # still in the cancel form
+    assert 'name="cancel-version" type="hidden" value="2"' in reply.text  # ready to send again
     assert stored(app, ticket) == after_supervisor
     assert after_supervisor["technician_id"] == estate.technician
 
 
-def test_a_trigger_not_possible_now_is_a_flash_message(app, estate, browser):
+def test_a_stale_form_for_a_step_no_longer_possible_still_shows_the_text(app, estate, browser):
+    ticket = open_ticket(app, "resident")
+    butler = browser("butler")
+    page = butler.get(f"/tickets/{ticket}").text
+    assert fire_form(browser("supervisor"), ticket, "dispatch",
+                     technician_id=str(estate.technician)).status_code == 302
+
+    reply = butler.post(f"/tickets/{ticket}/fire/dispatch", data={
+        "dispatch-version": "1", "dispatch-technician_id": str(estate.other_technician),
+        "dispatch-note": "Bring the long ladder", "dispatch-csrf_token": csrf_token(page)})
+
+    assert reply.status_code == 409
+    assert "Not sent" in reply.text and "Bring the long ladder" in reply.text
+    assert stored(app, ticket)["technician_id"] == estate.technician
+
+
+def test_a_trigger_not_possible_now_is_a_message_on_the_page(app, estate, browser):
     ticket = open_ticket(app, "resident")
     client = browser("butler")
     page = client.get(f"/tickets/{ticket}").text
     reply = client.post(f"/tickets/{ticket}/fire/complete", data={
         "complete-version": "1", "complete-csrf_token": csrf_token(page)})
-    assert reply.status_code == 302
-    [message] = flashes(client.get(reply.location).text, "error")
+    assert reply.status_code == 409
+    [message] = flashes(reply.text, "error")
     assert "cannot 'complete' while the ticket is 'reported'" in message
     assert stored(app, ticket)["state"] == "reported"
 

@@ -20,7 +20,8 @@ class TicketForm(FlaskForm):
     title = StringField(_l("What is it about"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Length(max=2000)])
     # Staff only: the unit, and the time of the call when registering it afterwards (事后补单).
-    unit_id = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
+    unit_id = SelectField(_l("Unit"), coerce=lambda value: int(value) if value not in (None, "") else None,
+                          validators=[Optional()])
     reported_at = DateTimeLocalField(_l("Time of the call (property time)"), format=LOCAL_FORMAT,
                                      validators=[Optional()])
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
 from views.forms import TicketForm, as_utc, trigger_data, trigger_form
 from workflows import engine, queries
-from workflows.errors import InvalidData, NotFound, WorkflowError
+from workflows.errors import InvalidData, NotFound, StaleVersion, WorkflowError
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
@@ -32,7 +33,13 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
             form = trigger_form(rule, choices, formdata=None)
         form.version.data = ticket.version
         forms.append((rule, form))
-    return render_template("tickets/detail.html", ticket=ticket, forms=forms), status
+    # A refused step that is no longer possible has no form to show: keep its text on the page.
+    unsent = {}
+    if failed and failed[0] not in {rule.name for rule, _form in forms}:
+        typed = {name: getattr(failed[1], name, None) for name in ("note", "reason")}
+        unsent = {name: field.data for name, field in typed.items() if field and field.data}
+    return render_template("tickets/detail.html", ticket=ticket, forms=forms,
+                           unsent=unsent), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -47,8 +54,8 @@ def new():
                          for k in rules.kinds.values()]
     staff = current_user.role != Role.RESIDENT
     if staff:
-        form.unit_id.choices = [SelectChoice(u.id, u.label, optgroup=u.building.area.name)
-                                for u in queries.all_units()]
+        form.unit_id.choices = [SelectChoice("", _("— choose the unit —"))] + [
+            SelectChoice(u.id, u.label, optgroup=u.building.area.name) for u in queries.all_units()]
     else:
         # A resident files for their own unit, now: those inputs are not theirs (and a select
         # without choices cannot even be validated).
@@ -103,8 +110,13 @@ def fire(ticket_id: int, trigger: str):
         return _detail(ticket_id, (trigger, form), 422)
     except NotFound:
         abort(404)
+    except StaleVersion:
+        flash(_("This ticket changed while you were working on it. Check it below and send again: "
+                "what you typed is kept."), "error")
+        return _detail(ticket_id, (trigger, form), 409)
     except WorkflowError as exc:
         flash(exc.message, "error")
+        return _detail(ticket_id, (trigger, form), exc.status)
     else:
         flash(f"{rule.label['en']} / {rule.label['zh']}: done.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))

@@ -48,8 +48,10 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         errors: dict[str, str] = {}
         if not isinstance(kind, str) or kind not in rules.kinds:
             errors["kind"] = "must be one of " + ", ".join(rules.kinds)
+        if title is not None and not isinstance(title, str):
+            errors["title"] = "must be text"
         title = title.strip() if isinstance(title, str) else ""
-        if not title:
+        if not title and "title" not in errors:
             errors["title"] = "is required"
         elif len(title) > MAX_TITLE:
             errors["title"] = f"must be at most {MAX_TITLE} characters"
@@ -104,6 +106,11 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -
         rule = _check_trigger(kind, ticket, trigger, actor, version)
         clean = _clean_data(kind, rule, data, now)
         _check_window(ticket, rule, now)
+        changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
+                   if FIELDS[name].ticket_attribute}
+        staying = rule.dest is None and not rule.dest_by
+        if staying and changes and all(getattr(ticket, a) == v for a, v in changes.items()):
+            raise Conflict(f"'{trigger}' would change nothing: the ticket has these values already")
 
         deadlines.settle(rules, now, ticket.id)
         stand_in = _Stand_in(ticket.state)
@@ -213,7 +220,7 @@ def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
         return actor.unit_id
     unit_id = record_id(unit_id)
     if unit_id is None or db.session.get(Unit, unit_id) is None:
-        errors["unit_id"] = "no such unit"
+        errors["unit_id"] = "must be the id of a unit"
         return None
     if actor.role == Role.RESIDENT and unit_id != actor.unit_id:
         raise Forbidden("a resident registers tickets for their own unit only")

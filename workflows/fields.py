@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from flask import current_app
+
 from models import Role, User, db
 
 MAX_TEXT = 2000
@@ -54,7 +56,8 @@ def _rating(value: Any, _context) -> int:
 
 
 def parse_time(value: Any) -> datetime:
-    """An ISO 8601 time; one without a zone is taken in UTC."""
+    """An ISO 8601 time; one without an offset is the property's wall-clock time, as in the
+    pages' forms (2026-11-24T10:00 is ten in the morning in TIMEZONE)."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -65,7 +68,7 @@ def parse_time(value: Any) -> datetime:
     else:
         raise ValueError("must be a time like 2026-11-22T14:30:00+08:00")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=current_app.config["TZ"])
     try:
         return parsed.astimezone(timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:59-23:00 is past the last representable time

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from models import (
@@ -50,7 +50,8 @@ def _with_people(query):
 def tickets(actor: User, now: datetime, *, kind: str | None = None, state: str | None = None,
             assignee_id: int | None = None, overdue: bool | None = None,
             open_states: list[str] | None = None, page: int = 1, per_page: int = 50):
-    """The tickets `actor` may see, filtered, most urgent first; returns (tickets, total)."""
+    """The tickets `actor` may see, filtered; overdue first, then by the nearest deadline.
+    Returns (tickets, total)."""
     where = [visible_to(actor)]
     if kind:
         where.append(Ticket.kind == kind)
@@ -64,7 +65,8 @@ def tickets(actor: User, now: datetime, *, kind: str | None = None, state: str |
         where.append(_overdue(now) if overdue else ~_overdue(now))
     total = db.session.scalar(select(func.count()).select_from(Ticket).where(*where))
     query = (_with_people(select(Ticket)).where(*where)
-             .order_by(next_due().asc().nulls_last(), Ticket.reported_at.desc(), Ticket.id.desc())
+             .order_by(case((_overdue(now), 0), else_=1), next_due().asc().nulls_last(),
+                       Ticket.reported_at.desc(), Ticket.id.desc())
              .limit(per_page).offset((page - 1) * per_page))
     return db.session.scalars(query).unique().all(), total
 
