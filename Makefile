@@ -31,8 +31,9 @@ run: db
 	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: set up, then lint and run the whole suite (in parallel on every core)
+## test: set up (Chromium included, for the browser tests), lint, run the whole suite in parallel
 test: $(VENV)/.dev
+	scripts/ensure-chromium.sh
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest -n auto -q
 
