@@ -19,3 +19,6 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     WTF_CSRF_TIME_LIMIT = None  # a butler's form may stay open for a whole shift
     API_PAGE_SIZE = 50
+    # Each upload is at most 10 MB (checked file by file); a request carrying more than a few
+    # phone photos is refused before it is read.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))

@@ -2,13 +2,17 @@
 
 Every demo login has the password `demo`. `butler` is responsible for the East area, where
 `resident` lives (1栋 101); `butler2` for the West area; `butler3` covers for either.
+Last month's work is written as it happened (so a supervisor can run a whole month-end on it),
+then this morning's.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+
+from flask import current_app
 
 from models import Area, Building, Role, Unit, User, db
-from workflows import clock, engine
+from workflows import assessment, clock, engine
 
 PASSWORD = "demo"
 LOGINS = """Demo logins (password: demo)
@@ -17,6 +21,9 @@ LOGINS = """Demo logins (password: demo)
   technician  张强, repairs
   supervisor  陈静, 客服主管
   also: butler2 (West area), butler3 (relief), technician2, admin, resident2..resident21"""
+REPAIRS = ["水管漏水 Leaking pipe", "门铃不响 Doorbell dead", "空调不制冷 Air conditioner not cooling",
+           "窗户关不严 Window does not close", "插座没电 Socket dead"]
+COMPLAINTS = ["夜间噪音 Noise at night", "电梯停运 Lift out of service", "楼道堆放杂物 Clutter in the hall"]
 RESIDENT_NAMES = ["刘洋", "赵敏", "孙磊", "周婷", "吴刚", "郑爽", "冯涛", "何丽", "许军", "林娜",
                   "高峰", "马琳", "罗斌", "梁红", "宋杰", "唐雪", "韩冰", "曹阳", "邓超", "彭静"]
 
@@ -54,7 +61,51 @@ def seed() -> None:
     neighbours = [_user(f"resident{i + 2}", Role.RESIDENT, name, units[(i + 1) * 3])
                   for i, name in enumerate(RESIDENT_NAMES)]
     db.session.commit()
+    _last_month(resident, neighbours, staff)
     _demo_tickets(resident, neighbours, staff)
+
+
+def _last_month(resident: User, neighbours: list[User], staff: dict[str, User]) -> None:
+    """Repairs and complaints handled through last month, a few of them late, all closed."""
+    tz = current_app.config["TZ"]
+    first_of_this_month = clock.now().astimezone(tz).replace(day=1).date()
+    last_month = (first_of_this_month - timedelta(days=1)).replace(day=1)
+    butler, technician = staff["butler"], staff["technician"]
+    people = [resident, *neighbours]
+
+    def at(day: int, hour: float) -> datetime:
+        return datetime.combine(last_month + timedelta(days=day), time(), tz) + timedelta(hours=hour)
+
+    def step(moment, action, *args, **kwargs):
+        with clock.replaying_at(moment):
+            return action(*args, **kwargs)
+
+    for n in range(24):
+        day, who = n + 1, people[(n * 5) % len(people)]
+        start = at(day, 8 + n % 9)
+        late = n % 5 == 4  # one in five is handled late: that is what the assessment catches
+        if n % 3:
+            ticket = step(start, engine.open_ticket, who, "repair", REPAIRS[n % len(REPAIRS)])
+            steps = [(5 / 60, "dispatch", ticket.assignee, {"technician_id": technician.id}),
+                     (0.6 if late else 0.25, "arrive", technician, {}),
+                     (2, "complete", technician, {}),
+                     (26, "visit", ticket.assignee, {"rating": 3 if late else 5}),
+                     (27, "close", ticket.assignee, {})]
+        else:
+            ticket = step(start, engine.open_ticket, who, "complaint", COMPLAINTS[n % len(COMPLAINTS)])
+            steps = [(1, "accept", ticket.assignee, {"note": "已登记。"}),
+                     (60 if late else 20, "reply", ticket.assignee, {"note": "已联系相关部门处理。"}),
+                     (62 if late else 22, "confirm", who, {}),
+                     (80 if late else 40, "visit", ticket.assignee, {"rating": 3 if late else 4}),
+                     (81 if late else 41, "close", ticket.assignee, {})]
+        for hours, trigger, actor, data in steps:
+            ticket = step(start + timedelta(hours=hours), engine.fire, ticket.id, trigger, actor,
+                          ticket.version, **data)
+
+    supervisor = staff["supervisor"]
+    assessment.record_finding(supervisor, butler.id, "5", "15日未做区域巡视记录。", occurred_at=at(14, 18))
+    assessment.record_finding(supervisor, staff["butler2"].id, "3-bonus",
+                              "为6栋业主办理家政保洁特约服务。", occurred_at=at(20, 15))
 
 
 def _demo_tickets(resident: User, neighbours: list[User], staff: dict[str, User]) -> None:

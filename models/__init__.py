@@ -55,11 +55,11 @@ from models.scoring import (  # noqa: E402
     Appeal, Deduction, MonthAction, MonthClosing, Review, ReviewOutcome, SpotCheck, SpotCheckItem,
     SpotCheckResult,
 )
-from models.tickets import Event, Ticket  # noqa: E402
+from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "ApiToken", "Role", "User", "Area", "Building", "Unit",
-    "Event", "Ticket", "Deadline", "DeadlineStatus", "Deduction", "Appeal", "Review",
+    "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "Deduction", "Appeal", "Review",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",
 ]
 

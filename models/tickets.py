@@ -39,6 +39,9 @@ class Ticket(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     rating: Mapped[Optional[int]]
+    # What the kind asks for beyond a title and a description (a renovation's works period,
+    # contractor, foreman and workers); checked by workflows.details when the ticket is opened.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(default=1)
 
     unit: Mapped[Unit] = relationship()
@@ -51,6 +54,9 @@ class Ticket(db.Model):
     )
     deadlines: Mapped[list["Deadline"]] = relationship(
         back_populates="ticket", order_by="(Deadline.armed_at, Deadline.id)", lazy="raise_on_sql"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="ticket", order_by="(Attachment.created_at, Attachment.id)"
     )
 
     # Every write bumps the version; an UPDATE that finds another version changes nothing.
@@ -77,3 +83,31 @@ class Event(db.Model):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[Optional[User]] = relationship()
+
+
+class Attachment(db.Model):
+    """A photo or document added to a ticket: when it was opened, or with a step (an event).
+
+    The file itself is stored outside static/ under `stored_name` (a generated name) and served
+    only to people who may see the ticket. Rows are only ever added.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id"), index=True)
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    created_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+    event: Mapped[Optional[Event]] = relationship()
+    uploaded_by: Mapped[Optional[User]] = relationship()
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import time_machine
-from conftest import Desk
+from tests.conftest import Desk
 from sqlalchemy import func, select
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db

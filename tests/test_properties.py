@@ -23,7 +23,7 @@ import itertools
 import shutil
 from datetime import timedelta
 
-from conftest import T0
+from tests.conftest import T0
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select

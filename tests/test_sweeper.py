@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import T0
+from tests.conftest import T0
 from sqlalchemy import event, select, update
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db

@@ -87,9 +87,10 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.json.ensure_ascii = False
 
-    from views import api, auth, butler, resident, supervisor, tickets
+    from views import api, assessment, auth, butler, resident, supervisor, tickets
+    from views import api_assessment  # noqa: F401  (adds the assessment routes to api.bp)
 
-    for module in (auth, api, resident, butler, supervisor, tickets):
+    for module in (auth, api, resident, butler, supervisor, tickets, assessment):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 
@@ -117,6 +118,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(403)
     def forbidden(_error):
         return render_template("error.html", message="You may not open this page."), 403
+
+    @app.errorhandler(413)
+    def too_large(error):
+        if request.path.startswith(api.bp.url_prefix + "/"):
+            return api.http_error(error)
+        return render_template("error.html", message="The files sent are too large: at most 10 MB "
+                               "each. Go back and choose a smaller file."), 413
 
     @app.errorhandler(500)
     def internal_error(_error):

@@ -55,17 +55,18 @@ def scorecards():
         butler_id = current_user.id
     elif current_user.role not in assessment.SUPERVISORS:
         raise Forbidden("only butlers and supervisors see scorecards")
-    cards, closed = assessment.scorecards(month, butler_id)
-    file_format = request.args.get("format", "json")
-    if file_format == "xlsx":
-        return exports.xlsx_response(month, cards)
-    if file_format == "csv":
-        return exports.csv_response(month, cards)
-    if file_format != "json":
+    file_format = request.args.get("format") or "json"
+    if file_format not in ("json", "xlsx", "csv"):
         raise InvalidData("bad format", {"format": "must be json, xlsx or csv"})
+    cards, closed = assessment.scorecards(month, butler_id)
+    if file_format != "json":
+        return exports.download(month, cards, file_format)
+    late = assessment.entries_after_closing(month, closed) if closed else []
     return jsonify({"month": month, "closed": closed is not None,
                     "closing": _closing_json(closed or assessment.closing(month)),
-                    "scorecards": cards})
+                    "scorecards": cards,
+                    "recorded_after_closing": [ln for ln in late
+                                               if butler_id in (None, ln.get("butler_id"))]})
 
 
 @bp.post("/deductions/<int:entry_id>/appeal")

@@ -6,24 +6,67 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    DateField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectField, StringField,
+    TelField, TextAreaField,
+)
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from workflows.details import MAX_NAME, MAX_WORKERS
 from workflows.rules import TriggerRule
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# What a file input offers to pick; the content is checked on arrival (views.uploads).
+ACCEPT_FILES = "image/jpeg,image/png,image/webp,application/pdf"
+
+# The renovation details (workflows.details) as people read them, in the order of the form.
+DETAIL_LABELS = {
+    "works_start": _l("Works start"),
+    "works_end": _l("Works end"),
+    "contractor_name": _l("Contractor (company or person)"),
+    "contractor_phone": _l("Contractor's phone"),
+    "foreman_name": _l("Foreman on site"),
+    "foreman_phone": _l("Foreman's phone"),
+    "workers": _l("Number of workers"),
+}
+
+
+def _files(label):
+    return MultipleFileField(label, render_kw={"accept": ACCEPT_FILES})
 
 
 class TicketForm(FlaskForm):
-    kind = SelectField(_l("Kind"), validators=[DataRequired()])
-    title = StringField(_l("What is it about"), validators=[DataRequired(), Length(max=200)])
+    kind = RadioField(_l("What kind of request"), validators=[InputRequired()])
+    title = StringField(_l("What is it about"), validators=[DataRequired(), Length(max=200)],
+                        render_kw={"maxlength": 200})
     description = TextAreaField(_l("Details"), validators=[Length(max=2000)])
+    photos = _files(_l("Photos (optional: JPEG, PNG, WebP or PDF, at most 10 MB each)"))
     # Staff only: the unit, and the time of the call when registering it afterwards (事后补单).
     unit_id = SelectField(_l("Unit"), coerce=lambda value: int(value) if value not in (None, "") else None,
                           validators=[Optional()])
     reported_at = DateTimeLocalField(_l("Time of the call (property time)"), format=LOCAL_FORMAT,
                                      validators=[Optional()])
+    # A renovation application only (the engine requires them for that kind).
+    works_start = DateField(DETAIL_LABELS["works_start"], validators=[Optional()])
+    works_end = DateField(DETAIL_LABELS["works_end"], validators=[Optional()])
+    contractor_name = StringField(DETAIL_LABELS["contractor_name"],
+                                  validators=[Optional(), Length(max=MAX_NAME)])
+    contractor_phone = TelField(DETAIL_LABELS["contractor_phone"], validators=[Optional()],
+                                render_kw={"autocomplete": "off"})
+    foreman_name = StringField(DETAIL_LABELS["foreman_name"],
+                               validators=[Optional(), Length(max=MAX_NAME)])
+    foreman_phone = TelField(DETAIL_LABELS["foreman_phone"], validators=[Optional()],
+                             render_kw={"autocomplete": "off"})
+    workers = IntegerField(DETAIL_LABELS["workers"], validators=[Optional()],
+                           render_kw={"inputmode": "numeric", "min": 1, "max": MAX_WORKERS})
+    documents = _files(_l("Documents: floor plan, contractor's licence … "
+                          "(PDF or photos, at most 10 MB each)"))
+
+    def details(self, names: tuple[str, ...]) -> dict | None:
+        """The details the kind asks for, as typed (None: the kind asks for none)."""
+        return {name: getattr(self, name).data for name in names} if names else None
 
 
 def as_utc(local: datetime | None) -> datetime | None:
@@ -35,24 +78,43 @@ class _TriggerForm(FlaskForm):
     version = HiddenField()
 
 
-def trigger_form(rule: TriggerRule, choices: dict[str, list[tuple[int, str]]], **kwargs) -> FlaskForm:
-    """A form with one input per field the trigger takes; `choices` lists people to pick from."""
+RATINGS = {5: _l("5 – very good"), 4: _l("4 – good"), 3: _l("3 – all right"), 2: _l("2 – poor"),
+           1: _l("1 – very poor")}
+
+
+def trigger_form(rule: TriggerRule, choices: dict[str, list[tuple[int, str]]], *,
+                 resident: bool = False, photos: bool = False, **kwargs) -> FlaskForm:
+    """A form with one input per field the trigger takes; `choices` lists people to pick from.
+
+    A resident rates with five labelled radio buttons; `photos` adds a file input for photos
+    taken at the step (an inspection, a completed repair).
+    """
     def pick(label, options):
         return SelectField(label, choices=[SelectChoice("", "—")] + [
             SelectChoice(str(value), text) for value, text in options], validators=[Optional()])
 
+    def rating():
+        if resident:
+            return RadioField(_l("Your rating"), choices=[
+                SelectChoice(str(value), text) for value, text in RATINGS.items()],
+                validators=[Optional()], validate_choice=False)
+        return pick(_l("Rating (1–5)"), [(i, "★" * i) for i in range(5, 0, -1)])
+
     inputs = {
-        "note": lambda: TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)]),
+        "note": lambda: TextAreaField(_l("Comment") if resident else _l("Note"),
+                                      validators=[Optional(), Length(max=2000)]),
         "reason": lambda: TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)]),
-        "rating": lambda: pick(_l("Rating (1–5)"), [(i, "★" * i) for i in range(5, 0, -1)]),
+        "rating": rating,
         "promised_at": lambda: DateTimeLocalField(_l("Next reply by (property time)"),
                                                   format=LOCAL_FORMAT, validators=[Optional()]),
         "result": lambda: pick(_l("Result"), [(value, value) for value in rule.dest_choices]),
         "technician_id": lambda: pick(_l("Technician"), choices.get("technician_id", [])),
         "assignee_id": lambda: pick(_l("Butler"), choices.get("assignee_id", [])),
     }
-    form_class = type(f"{rule.name}_form", (_TriggerForm,),
-                      {name: inputs[name]() for name in rule.fields})
+    fields = {name: inputs[name]() for name in rule.fields}
+    if photos:
+        fields["photos"] = _files(_l("Photos (optional, at most 10 MB each)"))
+    form_class = type(f"{rule.name}_form", (_TriggerForm,), fields)
     return form_class(prefix=rule.name, **kwargs)
 
 

@@ -1,20 +1,62 @@
-"""The supervisor's desk: what is overdue now, with this month's scores beside it."""
+"""The supervisor's desk: what is overdue now and what is at risk across all areas, with the
+butler answerable for each; this month's scores; and each kind's workflow drawn from the rules."""
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from flask import Blueprint, render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from views.roles import role_required
-from workflows import assessment, clock, queries
+from workflows import assessment, clock, diagrams, queries
+from workflows.engine import current_rules
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+# transitions marks the first state as the machine's "active" one in red on dark salmon, which is
+# hard to read (contrast about 1.6:1): draw it dark on light amber instead.
+_ACTIVE_STYLE = re.compile(r"^(\s*classDef s_active ).*$", re.M)
+_READABLE_ACTIVE = r"\1color:#1d2329,fill:#ffe2b3,stroke:#8a5a00,stroke-width:2px"
 
 
 @bp.get("/overdue")
 @role_required("supervisor", "admin")
 def overdue():
-    """Every deadline past due whose step is still not done, with the butler answerable."""
+    """Every deadline past due whose step is still not done, with the butler answerable; then
+    what is at risk: due within the next 30 minutes, and within 4 hours."""
+    now = clock.now()
     month = assessment.current_month()
     cards, _closed = assessment.scorecards(month)
-    return render_template("supervisor/overdue.html",
-                           deadlines=queries.overdue_deadlines(clock.now()),
-                           month=month, cards=cards)
+    return render_template(
+        "supervisor/overdue.html", server_now=now,
+        deadlines=queries.overdue_deadlines(now),
+        soon=queries.deadlines_due(now, timedelta(0), queries.NEEDS_NOW),
+        later=queries.deadlines_due(now, queries.NEEDS_NOW, queries.AT_RISK),
+        needs_now=queries.NEEDS_NOW, at_risk=queries.AT_RISK,
+        month=month, cards=cards)
+
+
+@bp.get("/workflows")
+@role_required("supervisor", "admin")
+def workflows():
+    """Each kind's workflow as loaded from the rules in force: a state diagram (Mermaid source
+    drawn in the page by the vendored script), the steps that keep the state, and the deadlines."""
+    rules = current_rules()
+    language = "zh" if str(get_locale()).startswith("zh") else "en"
+    kinds = [{"kind": kind,
+              "source": _ACTIVE_STYLE.sub(_READABLE_ACTIVE, diagrams.mermaid(kind, language)),
+              "in_place": diagrams.steps_in_place(kind)} for kind in rules.kinds.values()]
+    return render_template("supervisor/workflows.html", kinds=kinds,
+                           duration=duration)
+
+
+def duration(within: timedelta) -> str:
+    """A deadline's length as the rules and the standard say it: "20 min", "24 h", "1 h 30 min"."""
+    minutes = int(within.total_seconds() // 60)
+    if minutes < 60:
+        return _("%(minutes)s min", minutes=minutes)
+    if minutes % 60 == 0:
+        return _("%(hours)s h", hours=minutes // 60)
+    return _("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)

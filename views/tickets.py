@@ -1,17 +1,40 @@
-"""Registering a ticket, and a ticket's page with a form per trigger the viewer may fire."""
+"""Registering a ticket, a ticket's page with a form per trigger the viewer may fire, and the
+ticket's photos and documents (served only to people who may see the ticket).
+
+A resident gets their own version of the page: where the request stands and what happens next in
+plain words, the times promised without any scoring, and the forms for their turn.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
-from views.forms import TicketForm, as_utc, trigger_data, trigger_form
-from workflows import engine, queries
+from views import attachments, label, uploads
+from views.forms import DETAIL_LABELS, TicketForm, as_utc, trigger_data, trigger_form
+from views.resident import next_step
+from workflows import clock, details, engine, queries
+from workflows.attachments import visible
 from workflows.errors import InvalidData, NotFound, StaleVersion, WorkflowError
+from workflows.residents import entered, rated_by
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+
+# Where a field the engine names is shown on the registration form.
+TICKET_FIELD_FOR = {"attachments": "photos"}
+
+
+@bp.app_template_filter("fromiso")
+def from_iso(value: str | None) -> datetime | None:
+    """A time kept as ISO text in an event's data, as a datetime (for the localtime filter)."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _people_choices() -> dict[str, list[tuple[int, str]]]:
@@ -19,18 +42,42 @@ def _people_choices() -> dict[str, list[tuple[int, str]]]:
             "assignee_id": [(u.id, u.name) for u in queries.staff(Role.BUTLER)]}
 
 
+def _is_resident() -> bool:
+    return current_user.role == Role.RESIDENT
+
+
+def _trigger_form(rule, **kwargs):
+    """The form of one trigger for the current user: staff may add photos to any step."""
+    resident = _is_resident()
+    return trigger_form(rule, {} if resident else _people_choices(), resident=resident,
+                        photos=not resident, **kwargs)
+
+
+def _window_ends(ticket, rule):
+    """When a trigger with a window (reopen within 7 days) stops being possible; None: no window."""
+    if rule.window is None:
+        return None
+    since = entered(ticket.events, rule.window_since)
+    return since + rule.window if since else clock.now()
+
+
 def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: int = 200):
     """Render the ticket page; `failed` is the trigger form that was refused, with its errors."""
     ticket = queries.ticket_detail(ticket_id, current_user)
     if ticket is None:
         abort(404)
-    choices = _people_choices()
-    forms = []
+    now = clock.now()
+    forms, windows = [], {}
     for rule in engine.allowed_triggers(ticket, current_user):
+        ends = _window_ends(ticket, rule)
+        if ends is not None:
+            if ends <= now:
+                continue  # e.g. a repair completed more than 7 days ago cannot be reopened
+            windows[rule.name] = ends
         if failed and failed[0] == rule.name:
             form = failed[1]
         else:
-            form = trigger_form(rule, choices, formdata=None)
+            form = _trigger_form(rule, formdata=None)
         form.version.data = ticket.version
         forms.append((rule, form))
     # A refused step that is no longer possible has no form to show: keep its text on the page.
@@ -38,21 +85,35 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     if failed and failed[0] not in {rule.name for rule, _form in forms}:
         typed = {name: getattr(failed[1], name, None) for name in ("note", "reason")}
         unsent = {name: field.data for name, field in typed.items() if field and field.data}
-    return render_template("tickets/detail.html", ticket=ticket, forms=forms,
-                           unsent=unsent), status
+
+    # The files sent with the request are shown with it; those of later steps at their step.
+    first = next((e.id for e in ticket.events if e.trigger == engine.CREATE_TRIGGER), None)
+    by_event: dict[int | None, list] = {}
+    for f in ticket.attachments:
+        by_event.setdefault(f.event_id, []).append(f)
+    files = by_event.get(first, []) + by_event.get(None, [])
+    context = dict(ticket=ticket, forms=forms, unsent=unsent, files=files, by_event=by_event,
+                   windows=windows, detail_labels=DETAIL_LABELS,
+                   photos_again=bool(failed) and attachments.any_chosen(
+                       getattr(failed[1], "photos", None)))
+    if _is_resident():
+        rated = rated_by([ticket.id], current_user.id).get(ticket.id)
+        # The message that brought the ticket to where it is (a reply, a reason, a finding).
+        latest = next((e for e in reversed(ticket.events)
+                       if e.to_state == ticket.state and e.from_state != e.to_state), None)
+        return render_template("resident/ticket.html", next=next_step(ticket, now, rated),
+                               rated=rated, latest=latest, **context), status
+    return render_template("tickets/detail.html", **context), status
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@login_required
-def new():
-    """Submit a request (residents) or register one from a call (staff)."""
-    if current_user.role == Role.TECHNICIAN:
-        abort(403)
+def _new_form() -> tuple[TicketForm, bool]:
     rules = engine.current_rules()
     form = TicketForm()
-    form.kind.choices = [SelectChoice(k.name, f"{k.label['zh']} {k.label['en']}")
-                         for k in rules.kinds.values()]
-    staff = current_user.role != Role.RESIDENT
+    form.kind.choices = [SelectChoice(k.name, label(k.label)) for k in rules.kinds.values()]
+    if not form.is_submitted():
+        wanted = request.args.get("kind")
+        form.kind.data = wanted if wanted in rules.kinds else next(iter(rules.kinds))
+    staff = not _is_resident()
     if staff:
         form.unit_id.choices = [SelectChoice("", _("— choose the unit —"))] + [
             SelectChoice(u.id, u.label, optgroup=u.building.area.name) for u in queries.all_units()]
@@ -60,22 +121,61 @@ def new():
         # A resident files for their own unit, now: those inputs are not theirs (and a select
         # without choices cannot even be validated).
         del form.unit_id, form.reported_at
-    if form.validate_on_submit():
-        try:
-            ticket = engine.open_ticket(
-                current_user, form.kind.data, form.title.data, form.description.data,
-                form.unit_id.data if staff else None,
-                as_utc(form.reported_at.data) if staff else None)
-        except InvalidData as exc:
-            for name, message in exc.fields.items():
-                getattr(form, name).errors = [*getattr(form, name).errors, message]
-        except WorkflowError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(f"Ticket #{ticket.id} registered.", "success")
-            return redirect(url_for("tickets.detail", ticket_id=ticket.id))
-    return render_template("tickets/new.html", form=form, staff=staff), (
-        422 if form.errors else 200)
+    return form, staff
+
+
+def _show_errors(form, fields: dict[str, str]) -> None:
+    """The engine's messages next to their inputs (unless the input has one already)."""
+    for name, message in fields.items():
+        field = getattr(form, TICKET_FIELD_FOR.get(name, name), None)
+        if field is None or name == "csrf_token":
+            flash(f"{name}: {message}", "error")
+        elif not field.errors:
+            field.errors = [*field.errors, message]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Submit a request (residents) or register one from a call (staff), with photos and, for a
+    renovation, the works period, the contractor, the foreman, the workers and documents."""
+    if current_user.role == Role.TECHNICIAN:
+        abort(403)
+    form, staff = _new_form()
+    if form.is_submitted():
+        valid = form.validate()
+        names = details.names(form.kind.data) if isinstance(form.kind.data, str) else ()
+        checked = attachments.check(form.photos, form.documents)
+        if not valid and names:
+            # Say at once what the details lack too, not only after the rest is put right.
+            problems: dict[str, str] = {}
+            details.clean(form.kind.data, form.details(names), clock.now(), problems)
+            _show_errors(form, problems)
+        elif valid and checked is not None:
+            files = attachments.store(checked)
+            try:
+                ticket = engine.open_ticket(
+                    current_user, form.kind.data, form.title.data, form.description.data,
+                    form.unit_id.data if staff else None,
+                    as_utc(form.reported_at.data) if staff else None,
+                    details=form.details(names), attachments=files)
+            except InvalidData as exc:
+                attachments.discard(files)
+                _show_errors(form, exc.fields)
+            except WorkflowError as exc:
+                attachments.discard(files)
+                flash(exc.message, "error")
+            except BaseException:
+                attachments.discard(files)
+                raise
+            else:
+                flash(_("Ticket #%(id)d registered.", id=ticket.id), "success")
+                return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+    files_again = form.is_submitted() and attachments.any_chosen(form.photos, form.documents)
+    return render_template(
+        "tickets/new.html", form=form, staff=staff, unit=None if staff else current_user.unit,
+        detail_names=details.names("renovation"), files_again=files_again,
+    ), (422 if form.is_submitted() else 200)
 
 
 @bp.get("/<int:ticket_id>")
@@ -95,28 +195,48 @@ def fire(ticket_id: int, trigger: str):
     rule = engine.current_rules().kind(ticket.kind).triggers.get(trigger)
     if rule is None:
         abort(404)
-    form = trigger_form(rule, _people_choices())
-    if not form.validate_on_submit():
+    form = _trigger_form(rule)
+    valid = form.validate_on_submit()
+    checked = attachments.check(getattr(form, "photos", None))
+    if not valid or checked is None:
         return _detail(ticket_id, (trigger, form), 422)
+    files = attachments.store(checked)
     try:
-        engine.fire(ticket_id, trigger, current_user, form.version.data, **trigger_data(form, rule))
-    except InvalidData as exc:
+        engine.fire(ticket_id, trigger, current_user, form.version.data,
+                    attachments=files, **trigger_data(form, rule))
+    except BaseException as exc:
+        attachments.discard(files)
+        if not isinstance(exc, WorkflowError):
+            raise
+        return _refused(ticket_id, trigger, form, exc)
+    flash(_("%(step)s: done.", step=f"{rule.label['en']} / {rule.label['zh']}"), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
+    if isinstance(exc, InvalidData):
         for name, message in exc.fields.items():
-            field = getattr(form, name, None)
+            field = getattr(form, "photos" if name == "attachments" else name, None)
             if field is not None and field.type != "HiddenField":
                 field.errors = [*field.errors, message]
             else:
                 flash(message, "error")
         return _detail(ticket_id, (trigger, form), 422)
-    except NotFound:
+    if isinstance(exc, NotFound):
         abort(404)
-    except StaleVersion:
+    if isinstance(exc, StaleVersion):
         flash(_("This ticket changed while you were working on it. Check it below and send again: "
                 "what you typed is kept."), "error")
         return _detail(ticket_id, (trigger, form), 409)
-    except WorkflowError as exc:
-        flash(exc.message, "error")
-        return _detail(ticket_id, (trigger, form), exc.status)
-    else:
-        flash(f"{rule.label['en']} / {rule.label['zh']}: done.", "success")
-    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+    flash(exc.message, "error")
+    return _detail(ticket_id, (trigger, form), exc.status)
+
+
+@bp.get("/<int:ticket_id>/files/<int:attachment_id>")
+@login_required
+def attachment(ticket_id: int, attachment_id: int):
+    """A photo or document of a ticket, for whoever may see the ticket (404 for anyone else)."""
+    found = visible(attachment_id, current_user)
+    if found is None or found.ticket_id != ticket_id:
+        abort(404)
+    return uploads.send(found.stored_name, download_name=found.original_name or None)

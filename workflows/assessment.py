@@ -12,7 +12,7 @@ import random
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from workflows.fields import MAX_TEXT, parse_time, record_id
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 SPOT_CHECK_STATE = "closed"  # the sample is drawn from tickets closed in the month
+FINDING_LOOKBACK = timedelta(days=366)
 
 
 # -- months -----------------------------------------------------------------------------------
@@ -47,11 +48,13 @@ def current_month() -> str:
     return month_of(clock.now())
 
 
+
+
 def parse_month(value: Any) -> str:
     """A month like 2026-11; raises InvalidData naming `month` otherwise."""
     try:
         queries.month_bounds(value, tz())
-    except (ValueError, TypeError, AttributeError):
+    except ValueError:
         raise InvalidData("bad month", {"month": "must be a month like 2026-11"}) from None
     return value
 
@@ -91,15 +94,18 @@ def line(entry: Deduction) -> dict:
     rules = current_rules()
     finding = rules.assessment.findings.get(entry.finding_code) if entry.finding_code else None
     if entry.deadline is not None and entry.ticket is not None:
-        deadline_rule = rules.kind(entry.ticket.kind).deadlines.get(entry.deadline.name)
-        what = deadline_rule.label if deadline_rule else {"en": entry.deadline.name,
-                                                          "zh": entry.deadline.name}
+        kind = rules.kind(entry.ticket.kind)
+        step = kind.deadlines[entry.deadline.name].label if entry.deadline.name in kind.deadlines \
+            else {"en": entry.deadline.name, "zh": entry.deadline.name}
+        what = {"en": f"{kind.label['en']}: {step['en']} late",
+                "zh": f"{kind.label['zh']}{step['zh']}超时"}
     else:
         what = finding.label if finding else {"en": entry.finding_code, "zh": entry.finding_code}
     status = ("waived" if entry.waived else "upheld" if entry.review else
               "appealed" if entry.appeal else "counted")
     return {
         "id": entry.id, "source": "finding" if entry.finding_code else "deadline",
+        "butler_id": entry.butler_id, "butler": entry.butler.name if entry.butler else None,
         "finding_code": entry.finding_code, "deadline": entry.deadline.name if entry.deadline else None,
         "ticket_id": entry.ticket_id, "ticket_title": entry.ticket.title if entry.ticket else None,
         "points": entry.points, "article": entry.article, "what": what, "note": entry.note,
@@ -166,9 +172,10 @@ def scorecards(month: str, butler_id: int | None = None) -> tuple[list[dict], Mo
 
 
 def entries_after_closing(month: str, closed: MonthClosing) -> list[dict]:
-    """Lines of a closed month written after it closed (a sweep after downtime, say)."""
+    """Lines of a closed month that are not on its frozen cards (a sweep after downtime, say)."""
     start, end = queries.month_bounds(month, tz())
-    return [line(e) for e in _entries(start, end) if e.recorded_at > closed.at]
+    frozen = {ln["id"] for card in closed.scorecards for ln in card["lines"]}
+    return [line(e) for e in _entries(start, end) if e.id not in frozen]
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -220,8 +227,8 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
     with _write():
         errors: dict[str, str] = {}
         butler = db.session.get(User, record_id(butler_id) or 0)
-        if butler is None or butler.role != Role.BUTLER:
-            errors["butler_id"] = "must be the id of a butler"
+        if butler is None or butler.role != Role.BUTLER or not butler.active:
+            errors["butler_id"] = "must be the id of an active butler"
         finding = assessment.findings.get(code) if isinstance(code, str) else None
         if finding is None:
             errors["code"] = "must be one of " + ", ".join(assessment.findings)
@@ -240,6 +247,8 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
             else:
                 if when > now:
                     errors["occurred_at"] = "must not be in the future"
+                elif now - when > FINDING_LOOKBACK:
+                    errors["occurred_at"] = "must be within the last year"
         if errors:
             raise InvalidData("the finding cannot be recorded as given", errors)
         _refuse_if_closed(month_of(when))
@@ -267,6 +276,7 @@ def appeal(actor: User, entry_id: Any, reason: Any) -> Appeal:
             raise Conflict(f"this line was {entry.review.outcome} already")
         if entry.appeal is not None:
             raise Conflict("this line has been appealed already")
+        _refuse_if_closed(month_of(entry.missed_at))
         made = Appeal(deduction_id=entry.id, butler_id=actor.id, reason=reason,
                       created_at=clock.now())
         db.session.add(made)
@@ -367,6 +377,8 @@ def draw_spot_check(actor: User, month: Any) -> SpotCheck:
     _require_supervisor(actor)
     month = parse_month(month)
     with _write():
+        if month >= current_month():  # a sample drawn early would miss what closes later
+            raise Conflict(f"{month} is not over yet; its spot-check is drawn after it ends")
         _refuse_if_closed(month)
         if spot_check(month) is not None:
             raise Conflict(f"the spot-check of {month} has been drawn already")
@@ -410,10 +422,13 @@ def record_spot_check_result(actor: User, item_id: Any, result: Any, note: Any =
                 raise Conflict("the ticket has no butler to record a finding against")
             code = current_rules().assessment.spot_check_findings[ticket.kind]
             finding = current_rules().assessment.findings[code]
-            # The finding counts in the month of the work checked: when the ticket was closed.
+            # The finding counts in the month of the work checked: when the ticket was closed
+            # in the month sampled (not a later closing after a reopen, in another month).
+            start, end = queries.month_bounds(item.spot_check.month, tz())
             closed_at = db.session.scalar(
                 select(Event.at).where(Event.ticket_id == ticket.id,
-                                       Event.to_state == SPOT_CHECK_STATE)
+                                       Event.to_state == SPOT_CHECK_STATE,
+                                       Event.at >= start, Event.at < end)
                 .order_by(Event.at.desc()).limit(1))
             entry = Deduction(butler_id=ticket.assignee_id, ticket_id=ticket.id,
                               points=finding.points, article=finding.article, finding_code=code,

@@ -1,7 +1,22 @@
 """The one clock. Every "now" in ButlerDesk comes from here; tests move it with time-machine."""
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
+
+_replaying: ContextVar[datetime | None] = ContextVar("replaying", default=None)
 
 
 def now() -> datetime:
     """The current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return _replaying.get() or datetime.now(timezone.utc)
+
+
+@contextmanager
+def replaying_at(moment: datetime):
+    """Write history as it happened at `moment` (the demo seeder's past month); nothing else
+    uses this."""
+    token = _replaying.set(moment.astimezone(timezone.utc))
+    try:
+        yield
+    finally:
+        _replaying.reset(token)

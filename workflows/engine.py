@@ -8,7 +8,7 @@ A refusal raises a WorkflowError and leaves the database as it was.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -17,14 +17,20 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Event, Role, Ticket, Unit, User, db
+from workflows import attachments as ticket_files
 from workflows import clock, deadlines
+from workflows import details as ticket_details
 from workflows.access import area_butler_id, can_see
+from workflows.attachments import UploadedFile
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 from workflows.fields import FIELDS, MAX_TEXT, parse_time, record_id, whole_number
 from workflows.rules import KindRules, Rules, TriggerRule, format_duration
 
 MAX_TITLE = 200
 CREATE_TRIGGER = "create"
+# Ticket attributes that record what someone said (not who holds the ticket): giving the same
+# value again is not a step that "changes nothing".
+RECORDED = {"rating"}
 
 
 def current_rules() -> Rules:
@@ -39,8 +45,13 @@ class _Stand_in:
 
 
 def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
-                unit_id: Any = None, reported_at: Any = None) -> Ticket:
-    """Register a new ticket, assign it to the butler of its area and start its clocks."""
+                unit_id: Any = None, reported_at: Any = None, details: Any = None,
+                attachments: Sequence[UploadedFile] = ()) -> Ticket:
+    """Register a new ticket, assign it to the butler of its area and start its clocks.
+
+    `details` are what the kind asks for beyond title and description (workflows.details);
+    `attachments` the photos and documents sent with it, already stored by the caller.
+    """
     rules = current_rules()
     now = clock.now()
     begin_write()
@@ -65,6 +76,9 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
             raise Forbidden("technicians do not register tickets")
         unit_id = _unit_for(actor, unit_id, errors)
         reported_at = _reported_at(actor, reported_at, now, rules, errors)
+        if "kind" not in errors:
+            details = ticket_details.clean(kind, details, now, errors)
+        files = ticket_files.check(attachments, errors)
         if errors:
             raise InvalidData("the ticket cannot be registered as given", errors)
 
@@ -73,12 +87,16 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         ticket = Ticket(kind=kind, state=kind_rules.initial, unit_id=unit_id,
                         resident_id=resident_id, assignee_id=area_butler_id(unit_id),
                         created_by_id=actor.id, title=title, description=description.strip(),
-                        reported_at=reported_at, created_at=now, updated_at=now)
+                        details=details, reported_at=reported_at, created_at=now, updated_at=now)
         db.session.add(ticket)
         db.session.flush()
-        db.session.add(Event(ticket_id=ticket.id, actor_id=actor.id, trigger=CREATE_TRIGGER,
-                             from_state=None, to_state=ticket.state, note="",
-                             data=_jsonable({"reported_at": reported_at}), at=now))
+        event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=CREATE_TRIGGER,
+                      from_state=None, to_state=ticket.state, note="",
+                      data=_jsonable({"reported_at": reported_at}), at=now)
+        db.session.add(event)
+        if files:
+            db.session.flush()
+            ticket_files.add(ticket, event, actor, files, now)
         deadlines.arm_initial(ticket, kind_rules)
         deadlines.settle(rules, now, ticket.id)
         db.session.commit()
@@ -88,8 +106,10 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         raise
 
 
-def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -> Ticket:
-    """Fire `trigger` on a ticket as `actor`, who read it at `version`."""
+def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
+         attachments: Sequence[UploadedFile] = (), **data: Any) -> Ticket:
+    """Fire `trigger` on a ticket as `actor`, who read it at `version`; `attachments` are
+    photos or documents that go with the step (an inspection's photos), already stored."""
     rules = current_rules()
     now = clock.now()
     begin_write()
@@ -105,11 +125,18 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -
         kind = rules.kind(ticket.kind)
         rule = _check_trigger(kind, ticket, trigger, actor, version)
         clean = _clean_data(kind, rule, data, now)
+        file_errors: dict[str, str] = {}
+        files = ticket_files.check(attachments, file_errors)
+        if file_errors:
+            raise InvalidData("the files cannot be added as given", file_errors)
         _check_window(ticket, rule, now)
         changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
                    if FIELDS[name].ticket_attribute}
         staying = rule.dest is None and not rule.dest_by
-        if staying and changes and all(getattr(ticket, a) == v for a, v in changes.items()):
+        # Handing a ticket to whoever holds it already changes nothing; a rating given again
+        # (the resident's own, equal to the one recorded at the follow-up) is still a statement.
+        if (staying and changes and not changes.keys() & RECORDED
+                and all(getattr(ticket, a) == v for a, v in changes.items())):
             raise Conflict(f"'{trigger}' would change nothing: the ticket has these values already")
 
         deadlines.settle(rules, now, ticket.id)
@@ -127,11 +154,13 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, **data: Any) -
         # before it must be refused as stale.
         flag_modified(ticket, "updated_at")
         deadlines.apply_transition(ticket, kind, trigger, from_state, clean, now)
-        db.session.add(Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
-                             from_state=from_state, to_state=ticket.state,
-                             note=clean.get("note", ""),
-                             data=_jsonable({k: v for k, v in clean.items() if k != "note"}),
-                             at=now))
+        event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
+                      from_state=from_state, to_state=ticket.state, note=clean.get("note", ""),
+                      data=_jsonable({k: v for k, v in clean.items() if k != "note"}), at=now)
+        db.session.add(event)
+        if files:
+            db.session.flush()
+            ticket_files.add(ticket, event, actor, files, now)
         db.session.commit()
         return ticket
     except (StaleDataError, IntegrityError):

@@ -1,10 +1,12 @@
 """Read-only queries behind the pages and the API. Visibility comes from workflows.access."""
 from __future__ import annotations
 
-from datetime import datetime, time
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from models import (
@@ -14,6 +16,7 @@ from models import (
     DeadlineStatus,
     Deduction,
     Event,
+    Role,
     Ticket,
     Unit,
     User,
@@ -95,10 +98,14 @@ def ticket_detail(ticket_id: int, actor: User) -> Ticket | None:
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where a local calendar month (YYYY-MM) starts and ends."""
-    year, mon = (int(part) for part in month.split("-"))
-    if not (1 <= mon <= 12 and 2000 <= year <= 2999) or len(month) != 7:
+    """The UTC instants where a local calendar month (YYYY-MM) starts and ends.
+
+    Only the canonical spelling: months are keys (closings, spot-checks), so "2026- 1" or
+    "2026-+1", which int() would read as January, must not become a second January.
+    """
+    if not isinstance(month, str) or not re.fullmatch(r"2[0-9]{3}-(0[1-9]|1[0-2])", month):
         raise ValueError("must be a month like 2026-11")
+    year, mon = int(month[:4]), int(month[5:])
     start = datetime.combine(datetime(year, mon, 1).date(), time(), tz)
     end = datetime.combine(datetime(year + mon // 12, mon % 12 + 1, 1).date(), time(), tz)
     return start, end
@@ -131,3 +138,136 @@ def all_units():
         .options(joinedload(Unit.building).joinedload(Building.area))
         .order_by(Area.name, Building.name, Unit.number)
     ).all()
+
+
+# -- the butler's queue, the hand-over and the supervisor's at-risk list ---------------------------
+
+# "Needs you now": overdue, or due within this long.
+NEEDS_NOW = timedelta(minutes=30)
+# The supervisor's look-ahead: due within NEEDS_NOW, then within AT_RISK.
+AT_RISK = timedelta(hours=4)
+
+
+def actionable_states(rules, role: str) -> dict[str, list[str]]:
+    """For each kind, the states in which someone of `role` has a trigger to fire."""
+    return {name: sorted({s for t in kind.triggers.values() if role in t.roles for s in t.sources})
+            for name, kind in rules.kinds.items()}
+
+
+def _queue_scope(actor: User, rules) -> list:
+    """What belongs in `actor`'s queue: the open tickets they may see; for a technician, only
+    those where they have something to do (a dispatched repair to reach, one on site to finish)."""
+    if actor.role == Role.TECHNICIAN:
+        states = actionable_states(rules, Role.TECHNICIAN)
+    else:
+        states = {name: kind.open_states for name, kind in rules.kinds.items()}
+    by_kind = [and_(Ticket.kind == name, Ticket.state.in_(names))
+               for name, names in states.items() if names]
+    return [visible_to(actor), or_(*by_kind) if by_kind else false()]
+
+
+def _urgency():
+    """The earliest due time of a ticket's running or missed-and-outstanding deadlines: ordering by
+    it puts the longest overdue first, then the nearest deadline."""
+    return (select(func.min(Deadline.due_at))
+            .where(Deadline.ticket_id == Ticket.id,
+                   or_(Deadline.status == DeadlineStatus.RUNNING, OUTSTANDING))
+            .correlate(Ticket).scalar_subquery())
+
+
+@dataclass
+class QueueItem:
+    """A ticket as the queue shows it: the step to watch and whether steps are overdue."""
+
+    ticket: Ticket
+    overdue: list[Deadline]       # missed and still not done, or running past their due time
+    next: Deadline | None         # the nearest running deadline still ahead
+    paused: Deadline | None       # a clock stopped while the ticket waits on the resident
+    soon: bool = False            # the next deadline is due within NEEDS_NOW
+
+    @property
+    def focus(self) -> Deadline | None:
+        return self.overdue[0] if self.overdue else self.next
+
+    @classmethod
+    def of(cls, ticket: Ticket, now: datetime) -> QueueItem:
+        outstanding = [d for d in ticket.deadlines
+                       if (d.status == DeadlineStatus.MISSED and d.closed_at is None)
+                       or (d.status == DeadlineStatus.RUNNING and d.due_at <= now)]
+        ahead = [d for d in ticket.deadlines
+                 if d.status == DeadlineStatus.RUNNING and d.due_at > now]
+        paused = [d for d in ticket.deadlines if d.status == DeadlineStatus.PAUSED]
+        upcoming = min(ahead, key=lambda d: d.due_at, default=None)
+        return cls(ticket, sorted(outstanding, key=lambda d: d.due_at), upcoming,
+                   paused[0] if paused else None,
+                   soon=upcoming is not None and upcoming.due_at <= now + NEEDS_NOW)
+
+
+def queue(actor: User, now: datetime, rules, *, kind: str | None = None, state: str | None = None,
+          building_id: int | None = None, limit: int = 200) -> tuple[list[QueueItem], int]:
+    """`actor`'s queue, filtered: overdue first (the longest overdue first), then the nearest
+    deadline, then the tickets without a running clock, newest first. Returns (items, total)."""
+    where = _queue_scope(actor, rules)
+    if kind:
+        where.append(Ticket.kind == kind)
+    if state:
+        where.append(Ticket.state == state)
+    if building_id is not None:
+        where.append(Ticket.unit_id.in_(select(Unit.id).where(Unit.building_id == building_id)))
+    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*where))
+    query = (_with_people(select(Ticket)).where(*where)
+             .order_by(case((_overdue(now), 0), else_=1), _urgency().asc().nulls_last(),
+                       Ticket.reported_at.desc(), Ticket.id.desc())
+             .limit(limit))
+    return [QueueItem.of(t, now) for t in db.session.scalars(query).unique()], total
+
+
+def queue_counts(actor: User, now: datetime, rules) -> dict[str, int]:
+    """How much of `actor`'s whole queue needs them now: overdue, and due within NEEDS_NOW."""
+    where = _queue_scope(actor, rules)
+    due_soon = exists().where(Deadline.ticket_id == Ticket.id,
+                              Deadline.status == DeadlineStatus.RUNNING,
+                              Deadline.due_at > now, Deadline.due_at <= now + NEEDS_NOW)
+    count = select(func.count()).select_from(Ticket)
+    overdue = db.session.scalar(count.where(*where, _overdue(now)))
+    soon = db.session.scalar(count.where(*where, ~_overdue(now), due_soon))
+    return {"overdue": overdue, "soon": soon, "now": overdue + soon}
+
+
+def queue_buildings(actor: User, rules) -> list[Building]:
+    """The buildings to filter `actor`'s queue by: those of their areas and of their tickets."""
+    query = (select(Building).join(Area).options(joinedload(Building.area))
+             .order_by(Area.name, Building.name))
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        in_queue = (select(Unit.building_id).join(Ticket, Ticket.unit_id == Unit.id)
+                    .where(*_queue_scope(actor, rules)))
+        query = query.where(or_(Area.butler_id == actor.id, Building.id.in_(in_queue)))
+    return db.session.scalars(query).all()
+
+
+def handover(actor: User, now: datetime, rules) -> list[tuple[Building, list[QueueItem]]]:
+    """The open work of `actor`'s queue for the next shift, by building (area, then building
+    name), each building's tickets most urgent first, with their timeline for the last step."""
+    where = _queue_scope(actor, rules)
+    query = (_with_people(select(Ticket)).where(*where)
+             .options(selectinload(Ticket.events).joinedload(Event.actor))
+             .order_by(case((_overdue(now), 0), else_=1), _urgency().asc().nulls_last(),
+                       Ticket.reported_at.desc(), Ticket.id.desc()))
+    groups: dict[int, tuple[Building, list[QueueItem]]] = {}
+    for ticket in db.session.scalars(query).unique():
+        building = ticket.unit.building
+        groups.setdefault(building.id, (building, []))[1].append(QueueItem.of(ticket, now))
+    return sorted(groups.values(), key=lambda group: (group[0].area.name, group[0].name))
+
+
+def deadlines_due(now: datetime, after: timedelta, until: timedelta):
+    """Running deadlines due in (now + after, now + until], soonest first, across all areas,
+    with the ticket, its assignee and the butler of its area (who answers if nobody is assigned)."""
+    query = (select(Deadline).join(Deadline.ticket)
+             .where(Deadline.status == DeadlineStatus.RUNNING,
+                    Deadline.due_at > now + after, Deadline.due_at <= now + until)
+             .options(joinedload(Deadline.ticket).joinedload(Ticket.assignee),
+                      joinedload(Deadline.ticket).joinedload(Ticket.unit)
+                      .joinedload(Unit.building).joinedload(Building.area).joinedload(Area.butler))
+             .order_by(Deadline.due_at, Deadline.id))
+    return db.session.scalars(query).all()

@@ -1,0 +1,70 @@
+/* Live countdowns for ButlerDesk's deadlines.
+ *
+ * Each <span data-countdown> carries the deadline's due time (data-due) and the server's time
+ * when the page was made (data-now), both ISO 8601 in UTC, and the texts to show (data-left,
+ * data-over, data-days, with {time} and {days} where the numbers go). The time left is
+ * due − (server's now + time since this script started): the phone's own clock only measures
+ * how long the page has been open, so a phone set to the wrong time still counts right.
+ * The format matches the server's (templates/_macros.html, countdown): mm:ss, h:mm:ss,
+ * "N d hh:mm:ss". Without this script the text the server rendered stays.
+ */
+(function () {
+  "use strict";
+
+  var started = Date.now();
+
+  function pad(n) {
+    return n < 10 ? "0" + n : String(n);
+  }
+
+  function format(seconds, daysText) {
+    var days = Math.floor(seconds / 86400);
+    var rest = seconds % 86400;
+    var h = Math.floor(rest / 3600), m = Math.floor(rest / 60) % 60, s = rest % 60;
+    if (days) {
+      return daysText.replace("{days}", days) + " " + pad(h) + ":" + pad(m) + ":" + pad(s);
+    }
+    if (h) {
+      return h + ":" + pad(m) + ":" + pad(s);
+    }
+    return pad(Math.floor(rest / 60)) + ":" + pad(s);
+  }
+
+  function update(el) {
+    var due = Date.parse(el.dataset.due);
+    var serverNow = Date.parse(el.dataset.now);
+    if (isNaN(due) || isNaN(serverNow)) {
+      return;
+    }
+    var left = (due - serverNow - (Date.now() - started)) / 1000;
+    var overdue = left <= 0;
+    var seconds = Math.floor(Math.abs(left));
+    var template = overdue ? el.dataset.over : el.dataset.left;
+    var text = template.replace("{time}", format(seconds, el.dataset.days || "{days} d"));
+    if (el.textContent !== text) {
+      el.textContent = text;
+    }
+    el.classList.toggle("overdue", overdue);
+    if (overdue) {  // the step passed its due time while the page was open
+      var step = el.closest(".step");
+      var row = el.closest("[data-ticket]");
+      if (step) step.classList.add("overdue");
+      if (row) row.classList.add("is-overdue");
+    }
+  }
+
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(update);
+  }
+
+  function start() {
+    tick();
+    window.setInterval(tick, 1000);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,10 @@
+/* A "Print" button for pages meant for paper (the hand-over): shown only when scripts run. */
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
+})();
