@@ -150,3 +150,20 @@ class Desk:
 @pytest.fixture
 def desk(ctx, estate) -> Desk:
     return Desk(estate)
+
+
+@pytest.fixture
+def browser(app, clock, tmp_path):
+    """browser(username, language="en"): a test client logged in through the /login form."""
+    from tests.pages import log_in
+
+    app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+
+    def open_as(username: str | None = None, language: str = "en"):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        if username is not None:
+            assert log_in(client, username).status_code == 302
+        return client
+
+    return open_as

@@ -18,58 +18,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import Deduction, MonthClosing, SpotCheck, User, db
+from tests.pages import csrf_token, field_html, flashes, PNG
 from tests.conftest import T0
 from workflows import assessment, engine, sweeper
 
-CSRF_INPUT = re.compile(r'<input[^>]*name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
 # A real 1x1 PNG.
 # 09:00 on 2 December in Shanghai: November is over, so its spot-check may be drawn.
 EARLY_DECEMBER = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d49444154789c6360f8cfc0f01f0005000201a1d3e6e50000000049454e44ae426082")
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-def log_in(client, username: str, password: str = "secret"):
-    token = csrf_token(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token})
-
-
-@pytest.fixture
-def browser(app, clock, tmp_path):
-    """browser(username): a test client logged in through the /login form, reading English."""
-    app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
-
-    def open_as(username: str | None = None):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        if username is not None:
-            assert log_in(client, username).status_code == 302
-        return client
-
-    return open_as
-
-
-def field_html(html: str, name: str) -> str:
-    """The <div class="field"> block of the input named `name` (its label, input and errors)."""
-    found = re.search(r'<div class="field[^"]*">\s*<label for="' + re.escape(name) + r'">.*?</div>',
-                      html, re.S)
-    assert found, f"no field {name} on the page"
-    return found.group(0)
-
-
-def flashes(html: str, category: str = r"\w+") -> list[str]:
-    return [unescape(m) for m in re.findall(
-        r'<p class="flash ' + category + r'" role="status">(.*?)</p>', html, re.S)]
 
 
 def user(username: str) -> User:

@@ -16,27 +16,8 @@ from models import Ticket, Unit, User, db
 from tests.conftest import T0
 from workflows import engine, sweeper
 
-CSRF_INPUT = re.compile(r'<input[^>]*name="(?:\w+-)?csrf_token"[^>]*value="([^"]+)"')
-
 
 # -- helpers --------------------------------------------------------------------------------------
-
-def log_in(client, username: str, password: str = "secret"):
-    token = CSRF_INPUT.search(client.get("/login").text).group(1)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token})
-
-
-@pytest.fixture
-def browser(app, clock):
-    """browser(username, language="en"): a test client logged in through the /login form."""
-    def open_as(username: str, language: str = "en"):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
-        assert log_in(client, username).status_code == 302
-        return client
-
-    return open_as
 
 
 def user(username: str) -> User:

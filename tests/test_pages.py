@@ -11,50 +11,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from html import unescape
 
 import pytest
 
 from models import Event, Ticket, User, db
+from tests.pages import csrf_token, log_in, field_html, flashes
 from tests.conftest import T0
 from workflows import engine, sweeper
 
-CSRF_INPUT = re.compile(r'<input[^>]*name="(?:\w+-)?csrf_token"[^>]*value="([^"]+)"')
-
 
 # -- helpers --------------------------------------------------------------------------------------
-
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-def log_in(client, username: str, password: str = "secret"):
-    token = csrf_token(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token})
-
-
-@pytest.fixture
-def browser(app, clock):
-    """browser(username): a test client logged in through the /login form, reading English."""
-    def open_as(username: str | None = None):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        if username is not None:
-            assert log_in(client, username).status_code == 302
-        return client
-
-    return open_as
-
-
-def field_html(html: str, name: str) -> str:
-    """The <div class="field"> block of the input named `name` (its label, input and errors)."""
-    found = re.search(r'<div class="field[^"]*">\s*<label for="' + re.escape(name) + r'">.*?</div>',
-                      html, re.S)
-    assert found, f"no field {name} on the page"
-    return found.group(0)
 
 
 def open_ticket(app, who: str, kind: str = "repair", title: str = "Tap leaking", **kwargs) -> int:
@@ -88,12 +54,6 @@ def fire_form(client, ticket_id: int, trigger: str, version: int | None = None, 
     data[f"{trigger}-csrf_token"] = csrf_token(page)
     data[f"{trigger}-version"] = shown.group(1) if version is None else version
     return client.post(f"/tickets/{ticket_id}/fire/{trigger}", data=data)
-
-
-def flashes(html: str, category: str = r"\w+") -> list[str]:
-    """The flash messages on a page (of one category), unescaped."""
-    return [unescape(m) for m in re.findall(
-        r'<p class="flash ' + category + r'" role="status">(.*?)</p>', html, re.S)]
 
 
 def forms_on(html: str, ticket_id: int) -> set[str]:

@@ -16,33 +16,16 @@ import pytest
 from sqlalchemy import select
 
 from models import Attachment, Event, Ticket, User, db
+from tests.pages import csrf_token, field_html, flashes, PNG
 from tests.conftest import T0
-from tests.test_pages import csrf_token, field_html, flashes, forms_on, log_in, stored, ticket_count
+from tests.test_pages import forms_on, stored, ticket_count
 from workflows import engine, sweeper
 from workflows.attachments import UploadedFile
 from workflows.errors import InvalidData
 
 # A real 1x1 PNG, the start of a JPEG, and a small PDF: files are taken for what they contain.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d49444154789c6360f8cfc0f01f0005000201a1d3e6e50000000049454e44ae426082")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-@pytest.fixture
-def browser(app, clock, tmp_path):
-    """browser(username): a test client logged in through the /login form, reading English."""
-    app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
-
-    def open_as(username: str | None = None):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        if username is not None:
-            assert log_in(client, username).status_code == 302
-        return client
-
-    return open_as
 
 
 def user_id(username: str) -> int:
