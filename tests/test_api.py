@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from models import ApiToken, Deadline, Deduction, Event, Ticket, User, db
+from workflows import sweeper
 from tests.conftest import T0
 from workflows.clock import now as clock_now
 
@@ -212,9 +213,9 @@ def test_resident_reports_a_repair_for_their_own_unit(app, client, estate, clock
     deadlines = {d["name"]: d for d in t["deadlines"]}
     assert set(deadlines) == {"on_site", "completion"}
     for d in deadlines.values():
-        assert {"name", "due_at", "status", "points", "article"} <= d.keys()
+        assert {"name", "due_at", "status"} <= d.keys()
+        assert not {"points", "article"} & d.keys()  # the butlers' scoring is not for residents
         assert d["status"] == "running"
-        assert (d["points"], d["article"]) == (-2, 4)
     assert deadlines["on_site"]["due_at"] == iso(T0 + timedelta(minutes=20))
     assert deadlines["completion"]["due_at"] == iso(T0 + timedelta(hours=24))
 
@@ -979,3 +980,21 @@ def test_refusals_leave_no_deadline_or_event_behind(app, client, estate, repair)
         assert db.session.query(Deadline).filter_by(ticket_id=repair["id"]).count() == 2
         assert db.session.query(Event).filter_by(ticket_id=repair["id"]).count() == 1
         assert db.session.query(Deduction).count() == 0
+
+
+def test_staff_see_the_points_and_residents_only_that_a_step_is_late(app, client, clock):
+    created = client.post(f"{API}/tickets", headers=token_for(client, "resident"),
+                          json={"kind": "repair", "title": "Tap"}).json
+    clock.shift(timedelta(minutes=25))
+    with app.app_context():
+        assert sweeper.sweep() == 1
+    path = f"{API}/tickets/{created['id']}"
+    staff = client.get(path, headers=token_for(client, "butler")).json
+    resident = client.get(path, headers=token_for(client, "resident")).json
+    assert (staff["deadlines"][0]["points"], staff["deadlines"][0]["article"]) == (-2, 4)
+    [staff_miss] = [e for e in staff["events"] if e["trigger"] == "deadline_missed"]
+    assert staff_miss["data"]["points"] == -2
+    [miss] = [e for e in resident["events"] if e["trigger"] == "deadline_missed"]
+    assert miss["data"] == {"deadline": "on_site"}
+    assert resident["overdue"] is True
+    assert all("points" not in d for d in resident["deadlines"])

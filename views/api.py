@@ -14,6 +14,7 @@ from models import ApiToken, Deadline, DeadlineStatus, Deduction, Event, Role, T
 from views import bearer_token, csrf
 from views.auth import authenticate
 from workflows import clock, engine, queries
+from workflows.deadlines import MISS_TRIGGER
 from workflows.errors import Forbidden, InvalidData, NotFound, WorkflowError
 from workflows.fields import MAX_ID, whole_number
 
@@ -136,7 +137,18 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
     }
     if with_events:
         data["events"] = [event_json(e) for e in ticket.events]
+    if actor.role == Role.RESIDENT:
+        _without_scoring(data)
     return data
+
+
+def _without_scoring(data: dict) -> None:
+    """Residents see when things are due and whether they are late, not the butlers' points."""
+    for deadline in data["deadlines"]:
+        del deadline["points"], deadline["article"]
+    for event in data.get("events", []):
+        if event["trigger"] == MISS_TRIGGER:
+            event["data"] = {"deadline": event["data"]["deadline"]}
 
 
 def deduction_json(deduction: Deduction) -> dict:
