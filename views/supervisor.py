@@ -2,7 +2,6 @@
 butler answerable for each; this month's scores; and each kind's workflow drawn from the rules."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from flask import Blueprint, render_template
@@ -14,12 +13,6 @@ from workflows import assessment, clock, diagrams, queries
 from workflows.engine import current_rules
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
-
-# transitions marks the first state as the machine's "active" one in red on dark salmon, which is
-# hard to read (contrast about 1.6:1): draw it dark on light amber instead.
-_ACTIVE_STYLE = re.compile(r"^(\s*classDef s_active ).*$", re.M)
-_READABLE_ACTIVE = r"\1color:#1d2329,fill:#ffe2b3,stroke:#8a5a00,stroke-width:2px"
-
 
 @bp.get("/overdue")
 @role_required("supervisor", "admin")
@@ -46,7 +39,7 @@ def workflows():
     rules = current_rules()
     language = "zh" if str(get_locale()).startswith("zh") else "en"
     kinds = [{"kind": kind,
-              "source": _ACTIVE_STYLE.sub(_READABLE_ACTIVE, diagrams.mermaid(kind, language)),
+              "source": diagrams.mermaid(kind, language),
               "in_place": diagrams.steps_in_place(kind)} for kind in rules.kinds.values()]
     return render_template("supervisor/workflows.html", kinds=kinds,
                            duration=duration)

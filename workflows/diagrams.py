@@ -1,6 +1,8 @@
 """Each kind's workflow as a Mermaid state diagram, drawn by `transitions` from the rules in force."""
 from __future__ import annotations
 
+import copy
+
 from transitions.extensions import GraphMachine
 
 from workflows.rules import KindRules
@@ -20,6 +22,10 @@ def mermaid(kind: KindRules, language: str = "en") -> str:
     states = [{"name": s.name, "label": f"{s.label[language]}"} for s in kind.states.values()]
     machine = GraphMachine(model=model, states=[s["name"] for s in states], initial=kind.initial,
                            graph_engine="mermaid", auto_transitions=False, title=kind.label[language])
+    # transitions draws the first state red on dark salmon (contrast about 1.6:1): dark on amber.
+    machine.style_attributes = copy.deepcopy(machine.style_attributes)
+    machine.style_attributes["node"]["active"] = {
+        "color": "#1d2329", "fillcolor": "#ffe2b3", "stroke": "#8a5a00", "stroke-width": "2px"}
     for trigger in kind.triggers.values():
         name = f"{trigger.label[language]} ({', '.join(sorted(trigger.roles))})"
         if trigger.dest_by:
