@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test db sweep clean
+.PHONY: run test db sweep clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,19 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The compiled catalogs (ignored by git) are rebuilt whenever a .po file changes.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/*.po))
+$(CATALOGS): %.mo: %.po $(VENV)/.runtime
+	$(BIN)/pybabel -q compile -d translations
+
+catalogs: $(CATALOGS)
+
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 ## db: create the SQLite database and load the demo estate when it is empty
-db: $(VENV)/.runtime
+db: $(VENV)/.runtime catalogs
 	$(FLASK) init-db
 	$(FLASK) seed-demo --if-empty
 
@@ -32,13 +39,13 @@ run: db
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: set up (Chromium included, for the browser tests), lint, run the whole suite in parallel
-test: $(VENV)/.dev
+test: $(VENV)/.dev catalogs
 	scripts/ensure-chromium.sh
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest -n auto -q
 
 ## sweep: record missed deadlines once
-sweep: $(VENV)/.runtime
+sweep: $(VENV)/.runtime catalogs
 	$(FLASK) sweep
 
 clean:

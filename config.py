@@ -17,6 +17,8 @@ class Config:
     # How long an API token stays valid.
     TOKEN_TTL_DAYS = int(os.environ.get("TOKEN_TTL_DAYS", "30"))
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    # Compiled catalogs (`pybabel compile -d translations`, run by the Makefile's setup).
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     WTF_CSRF_TIME_LIMIT = None  # a butler's form may stay open for a whole shift
     API_PAGE_SIZE = 50
     # Each upload is at most 10 MB (checked file by file); a request carrying more than a few

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -43,7 +44,19 @@ def load_user_from_token(req) -> User | None:
 
 
 def select_locale() -> str:
-    return request.accept_languages.best_match(["zh_CN", "zh", "en"]) or "zh_CN"
+    """The language chosen with the switch (a cookie), else the browser's; Chinese by default.
+
+    Babel reads "zh_CN" as zh_Hans_CN; the catalog lives in translations/zh/, which gettext finds
+    for zh_CN and zh_Hans_CN alike.
+    """
+    from views.auth import LANGUAGE_COOKIE, LANGUAGES
+
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen not in LANGUAGES:
+        # The browser's most preferred language that we speak ("en-GB" counts as English).
+        spoken = (tag.replace("_", "-").split("-")[0].lower() for tag, _q in request.accept_languages)
+        chosen = "en" if next((tag for tag in spoken if tag in ("zh", "en")), "zh") == "en" else "zh_CN"
+    return chosen
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -107,7 +120,7 @@ def init_app(app: Flask) -> None:
     def not_found(error):
         if request.path.startswith(api.bp.url_prefix + "/"):
             return api.http_error(error)
-        return render_template("error.html", message="Page not found."), 404
+        return render_template("error.html", message=_("Page not found.")), 404
 
     @app.errorhandler(405)
     def method_not_allowed(error):
@@ -117,16 +130,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(_error):
-        return render_template("error.html", message="You may not open this page."), 403
+        return render_template("error.html", message=_("You may not open this page.")), 403
 
     @app.errorhandler(413)
     def too_large(error):
         if request.path.startswith(api.bp.url_prefix + "/"):
             return api.http_error(error)
-        return render_template("error.html", message="The files sent are too large: at most 10 MB "
-                               "each. Go back and choose a smaller file."), 413
+        return render_template("error.html", message=_("The files sent are too large: at most 10 "
+                               "MB each. Go back and choose a smaller file.")), 413
 
     @app.errorhandler(500)
     def internal_error(_error):
         db.session.rollback()
-        return render_template("error.html", message="Something went wrong; nothing was saved."), 500
+        return render_template("error.html", message=_("Something went wrong; nothing was saved.")), 500

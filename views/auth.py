@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -14,8 +16,8 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    username = StringField(_l("Username"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -23,6 +25,28 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password):
         return None
     return user
+
+
+LANGUAGES = ("zh_CN", "en")
+LANGUAGE_COOKIE = "lang"
+
+
+def local_target(target: str) -> str:
+    """`target` when it is a path on this site, else the home page (no open redirects)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home")
+
+
+@bp.post("/language")
+def language():
+    """The language switch: remember the choice in a cookie for a year, then go back."""
+    response = redirect(local_target(request.form.get("next", "")))
+    choice = request.form.get("lang", "")
+    if choice in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,10 +57,8 @@ def login():
         user = authenticate(form.username.data.strip(), form.password.data)
         if user is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//")
-                            else url_for("home"))
-        form.password.errors.append("Wrong username or password.")
+            return redirect(local_target(request.args.get("next", "")))
+        form.password.errors.append(_("Wrong username or password."))
     return render_template("login.html", form=form)
 
 
