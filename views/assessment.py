@@ -249,39 +249,36 @@ def month():
     return _month_page(_month())
 
 
-@bp.post("/close")
-@role_required(*SUPERVISORS)
-def close():
+def _change_month(action, prefix: str, done: str):
+    """Close or reopen the month with the reason typed; on a mistake show it next to the field."""
     month = _month()
-    form = ReasonForm(prefix="close")
+    form = ReasonForm(prefix=prefix)
     try:
-        assessment.close_month(current_user, month, form.reason.data or "")
+        action(current_user, month, form.reason.data or "")
     except InvalidData as exc:
         _field_errors(form, exc)
-        return _month_page(month, close_form=form, status=422)
+        return _month_page(month, **{f"{prefix}_form": form}, status=422)
     except WorkflowError as exc:
         flash(exc.message, "error")
     else:
-        flash(_("The assessment of %(month)s is closed; its scorecards are frozen.", month=month),
-              "success")
+        flash(done % {"month": month}, "success")
     return redirect(url_for(".month", month=month))
+
+
+@bp.post("/close")
+@role_required(*SUPERVISORS)
+def close():
+    """Close the month: its scorecards freeze."""
+    return _change_month(assessment.close_month, "close",
+                         _l("The assessment of %(month)s is closed; its scorecards are frozen."))
 
 
 @bp.post("/reopen")
 @role_required(*SUPERVISORS)
 def reopen():
-    month = _month()
-    form = ReasonForm(prefix="reopen")
-    try:
-        assessment.reopen_month(current_user, month, form.reason.data or "")
-    except InvalidData as exc:
-        _field_errors(form, exc)
-        return _month_page(month, reopen_form=form, status=422)
-    except WorkflowError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("The assessment of %(month)s is open again.", month=month), "success")
-    return redirect(url_for(".month", month=month))
+    """Reopen a closed month, with a reason."""
+    return _change_month(assessment.reopen_month, "reopen",
+                         _l("The assessment of %(month)s is open again."))
 
 
 @bp.get("/export.<any(xlsx, csv):fmt>")
