@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test db sweep clean catalogs
+.PHONY: run serve test test-postgres db sweep clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,23 +26,35 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## db: create the SQLite database and load the demo estate when it is empty
+## db: create or upgrade the database (the migrations) and load the demo estate when it is empty
 db: $(VENV)/.runtime catalogs
 	$(FLASK) init-db
 	$(FLASK) seed-demo --if-empty
 
+# $(call with_sweeper,command): run the command beside a sweeper loop; Ctrl-C stops both.
+with_sweeper = @echo "ButlerDesk on http://$(HOST):$(PORT)  (Ctrl-C stops the server and the sweeper)"; \
+	$(FLASK) sweep --every 5 & sweeper=$$!; \
+	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(1)
+
 ## run: set up, then serve on http://$(HOST):$(PORT) with a sweeper recording missed deadlines
 run: db
-	@echo "ButlerDesk on http://$(HOST):$(PORT)  (Ctrl-C stops the server and the sweeper)"
-	@$(FLASK) sweep --every 5 & sweeper=$$!; \
-	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(call with_sweeper,$(FLASK) run --host $(HOST) --port $(PORT))
+
+## serve: as in production: gunicorn (workers from the core count) and a sweeper loop
+serve: db
+	$(call with_sweeper,HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py "app:create_app()")
 
 ## test: set up (Chromium included, for the browser tests), lint, run the whole suite in parallel
 test: $(VENV)/.dev catalogs
 	scripts/ensure-chromium.sh
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest -n auto -q
+
+## test-postgres: the whole suite again on PostgreSQL (a throwaway cluster, installed when missing)
+test-postgres: $(VENV)/.dev catalogs
+	scripts/ensure-chromium.sh
+	scripts/with-postgres.sh $(BIN)/pytest -n auto -q
 
 ## sweep: record missed deadlines once
 sweep: $(VENV)/.runtime catalogs

@@ -5,6 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
+from flask_migrate import Migrate
 
 from config import Config
 from models import db
@@ -29,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
                          "is not a time zone like Asia/Shanghai") from None
 
     db.init_app(app)
+    # Batch mode lets migrations alter SQLite tables (which cannot ALTER a constraint in place).
+    Migrate(app, db, directory=str(Path(__file__).resolve().parent / "migrations"),
+            render_as_batch=True)
 
     import commands
     from views import init_app as init_views

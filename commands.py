@@ -5,13 +5,14 @@ import time
 import warnings
 
 import click
+import flask_migrate
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from models import Role, Unit, User, db
-from workflows import sweeper
+from workflows import clock, sweeper
 from workflows.fields import record_id
 
 
@@ -19,33 +20,45 @@ from workflows.fields import record_id
 @with_appcontext
 @click.option("--drop", is_flag=True, help="Drop every table first (all data is lost).")
 def init_db_command(drop: bool) -> None:
-    """Create the tables that do not exist yet."""
+    """Create the tables, or bring them up to date (runs the migrations)."""
     if drop:
         _drop_all()
-    db.create_all()
+    upgrade_schema()
     click.echo("Database ready.")
 
 
+def upgrade_schema() -> None:
+    """Run the migrations not yet applied (`flask db upgrade`), refusing a database that was made
+    without them: its tables would clash with the first migration."""
+    tables = set(inspect(db.engine).get_table_names())
+    if tables and "alembic_version" not in tables:
+        raise click.ClickException(
+            "this database was created before migrations existed; start it afresh with "
+            "`flask --app app init-db --drop` (all data is lost)")
+    flask_migrate.upgrade()
+
+
 def _drop_all() -> None:
-    """Drop every table, data and all.
+    """Drop every table, data and all, with the migrations' own record.
 
     Users, units and areas refer to each other in a cycle (a resident's unit, an area's butler).
     PostgreSQL drops those constraints first; SQLite cannot, and with foreign keys enforced a
     DROP of a table still referred to fails. So on SQLite enforcement is off while tables go.
     """
-    if db.engine.dialect.name != "sqlite":
-        db.drop_all()
-        return
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
         driver = connection.connection.driver_connection  # autocommit: the PRAGMA takes effect
-        driver.execute("PRAGMA foreign_keys=OFF")
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys=OFF")
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Can't sort tables for DROP", SAWarning)
                 db.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
             connection.commit()
         finally:
-            driver.execute("PRAGMA foreign_keys=ON")
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 @click.command("seed-demo")
@@ -55,7 +68,7 @@ def seed_demo_command(if_empty: bool) -> None:
     """Load the demo estate: areas, buildings, units, staff, residents and some tickets."""
     import demo
 
-    db.create_all()
+    upgrade_schema()
     if db.session.scalar(select(User.id).limit(1)) is not None:
         if not if_empty:
             raise click.ClickException("the database is not empty; run `init-db --drop` first")
@@ -69,23 +82,37 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.command("sweep")
 @with_appcontext
 @click.option("--every", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-              help="Keep sweeping, pausing this long between sweeps.")
+              help="Keep sweeping: at least this often, and as soon as a deadline falls due.")
 def sweep_command(every: float | None) -> None:
     """Record every deadline that has passed unmet, with its deduction."""
     while True:
         try:
             recorded = sweeper.sweep()
+            pause = every and _until_next_due(every)
         except OperationalError as exc:
             if every is None:
                 raise
             # The database was briefly out of reach; nothing was half-written. Try next round.
             click.echo(f"Sweep failed, retrying in {every:g} s: {exc.orig}", err=True)
-            recorded = 0
+            recorded, pause = 0, every
         if recorded or every is None:
             click.echo(f"Recorded {recorded} missed deadline(s).")
         if every is None:
             return
-        time.sleep(every)
+        time.sleep(pause)
+
+
+def _until_next_due(every: float) -> float:
+    """How long the loop may sleep: until the next deadline falls due, at most `every` seconds.
+
+    A deadline is armed minutes to days ahead, so one armed during the nap is never due before
+    the next wake-up; waking at the due time records a miss within milliseconds.
+    """
+    due = sweeper.next_due()
+    if due is None:
+        return every
+    seconds = (due - clock.now()).total_seconds() + 0.01  # just past it, not just before
+    return min(every, max(seconds, 0.05))
 
 
 @click.command("create-user")

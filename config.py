@@ -21,6 +21,10 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     WTF_CSRF_TIME_LIMIT = None  # a butler's form may stay open for a whole shift
     API_PAGE_SIZE = 50
+    # /healthz turns unhealthy when no sweep finished for this long (a sweeper runs every 5 s).
+    SWEEP_STALE_SECONDS = float(os.environ.get("SWEEP_STALE_SECONDS", "60"))
+    # Photos and documents; by default instance/uploads. Every app server must see the same files.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
     # Each upload is at most 10 MB (checked file by file); a request carrying more than a few
     # phone photos is refused before it is read.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))

@@ -48,7 +48,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
-from models.deadlines import Deadline, DeadlineStatus  # noqa: E402
+from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import Area, Building, Unit  # noqa: E402
 from models.people import ApiToken, Role, User  # noqa: E402
 from models.scoring import (  # noqa: E402
@@ -59,7 +59,8 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "ApiToken", "Role", "User", "Area", "Building", "Unit",
-    "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "Deduction", "Appeal", "Review",
+    "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
+    "Deduction", "Appeal", "Review",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",
 ]
 

@@ -68,3 +68,12 @@ class Deadline(db.Model):
 
 
 OUTSTANDING = and_(Deadline.status == DeadlineStatus.MISSED, Deadline.closed_at.is_(None))
+
+
+class SweeperHeartbeat(db.Model):
+    """When a sweeper last finished a sweep; `/healthz` reports how long ago that was."""
+
+    __tablename__ = "sweeper_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    swept_at: Mapped[datetime]

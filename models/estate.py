@@ -16,7 +16,10 @@ class Area(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     # The butler responsible for the area (首问负责制: new tickets go to them).
-    butler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    # use_alter: areas, units and users refer to each other in a cycle (an area's butler, a
+    # resident's unit), so this key is added once both tables exist.
+    butler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", use_alter=True),
+                                                     index=True)
 
     butler: Mapped[Optional[User]] = relationship()
     buildings: Mapped[list["Building"]] = relationship(back_populates="area", order_by="Building.name")

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
@@ -124,7 +124,8 @@ class SpotCheck(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7), unique=True)
-    seed: Mapped[int]               # the draw is random.Random(seed).sample(population, size)
+    # The draw is random.Random(seed).sample(population, size); a 32-bit seed needs a BIGINT.
+    seed: Mapped[int] = mapped_column(BigInteger)
     population_size: Mapped[int]
     sample_size: Mapped[int]
     drawn_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

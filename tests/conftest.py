@@ -1,19 +1,31 @@
 """Shared fixtures, in the Flask tutorial's style: `app`, `client`, `runner`, plus a small estate.
 
-The schema and the estate are built once per test session into a template SQLite file; each test
-gets its own copy, so tests are isolated and fast.
+The schema (by the migrations) and the estate are built once per test session into a template
+database; each test gets its own copy, so tests are isolated and fast. The databases are SQLite
+files, or PostgreSQL databases when TEST_DATABASE_URL is set (see `databases`).
 """
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
+import flask_migrate
 import pytest
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
 
 from app import create_app
 from models import Area, Building, Role, Unit, User, db
 from workflows import engine
+
+# The suite runs on SQLite, or on PostgreSQL when this names a maintenance database of a cluster
+# the tests may fill with databases of their own (`make test-postgres` starts a throwaway one).
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 # A fixed start for tests that move the clock: a Monday morning in Shanghai (01:00 UTC).
 T0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)
@@ -72,30 +84,102 @@ def _build_estate() -> Estate:
                   **{name: user.id for name, user in people.items()})
 
 
+class SQLiteDatabases:
+    """Test databases as files in a temporary folder; a copy of a template is a file copy."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.names = folder, itertools.count()
+
+    def empty(self) -> str:
+        return f"sqlite:///{self.folder / f'db-{next(self.names)}.sqlite3'}"
+
+    def copy_of(self, template: str) -> str:
+        url = self.empty()
+        shutil.copy(make_url(template).database, make_url(url).database)
+        return url
+
+    def drop(self, url: str) -> None:
+        path = Path(make_url(url).database)
+        for leftover in path.parent.glob(path.name + "*"):  # with its -wal and -shm files
+            leftover.unlink()
+
+
+class PostgreSQLDatabases:
+    """Test databases in the cluster of TEST_DATABASE_URL (scripts/with-postgres.sh starts one);
+    a copy of a template is CREATE DATABASE ... TEMPLATE, and each xdist worker has its own names."""
+
+    def __init__(self, maintenance_url: str, worker: str):
+        self.url = make_url(maintenance_url)
+        self.prefix, self.names = f"butlerdesk_{worker}_", itertools.count()
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def _create(self, template: str | None = None) -> str:
+        name = f"{self.prefix}{next(self.names)}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def empty(self) -> str:
+        return self._create()
+
+    def copy_of(self, template: str) -> str:
+        return self._create(template)
+
+    def drop(self, url: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(
+                f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / "estate.sqlite3"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+def databases(tmp_path_factory):
+    """Makes and drops test databases on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set."""
+    if TEST_DATABASE_URL:
+        yield PostgreSQLDatabases(TEST_DATABASE_URL, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    else:
+        yield SQLiteDatabases(tmp_path_factory.mktemp("databases"))
+
+
+def make_app(url: str, **config):
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
+                       **config})
+
+
+@contextmanager
+def database_of(app):
+    """Run in the app's context; on leaving, close every connection (the last one to close a
+    SQLite file checkpoints its WAL, and PostgreSQL can only copy or drop an unused database)."""
     with app.app_context():
-        db.create_all()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(databases):
+    """The schema, built by the migrations, and the small estate: (database URL, Estate)."""
+    url = databases.empty()
+    with database_of(make_app(url)):
+        flask_migrate.upgrade()
         estate = _build_estate()
-        db.session.remove()
-        db.engine.dispose()  # the last connection to close checkpoints the WAL into the file
-    return path, estate
+    return url, estate
 
 
 @pytest.fixture
-def db_path(template_db, tmp_path):
-    path, _ = template_db
-    copy = tmp_path / "test.sqlite3"
-    shutil.copy(path, copy)
-    return copy
+def database_url(databases, template_db):
+    """A database of the test's own, a copy of the template."""
+    url = databases.copy_of(template_db[0])
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture
-def app(db_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}"})
+def app(database_url):
+    app = make_app(database_url)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -7,16 +7,15 @@ conftest. Database checks run in their own app context.
 """
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
-from app import create_app
 from models import Area, Building, Deduction, Role, Ticket, Unit, User, db
-from tests.conftest import T0
+from tests.conftest import T0, database_of, make_app
 from workflows import engine
 
 TABLES = {"users", "api_tokens", "areas", "buildings", "units", "tickets", "events", "deadlines",
@@ -26,12 +25,14 @@ TABLES = {"users", "api_tokens", "areas", "buildings", "units", "tickets", "even
 # -- helpers --------------------------------------------------------------------------------------
 
 @pytest.fixture
-def empty_app(tmp_path):
-    """An app whose database file does not exist yet."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db"})
+def empty_app(databases):
+    """An app whose database has no tables yet."""
+    url = databases.empty()
+    app = make_app(url)
     yield app
     with app.app_context():
         db.engine.dispose()
+    databases.drop(url)
 
 
 @pytest.fixture
@@ -40,27 +41,27 @@ def empty_runner(empty_app):
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
-    """A database file loaded by `seed-demo` (at T0), and what the command printed."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+def demo_template(databases):
+    """A database loaded by `seed-demo` (at T0), and what the command printed."""
+    url = databases.empty()
+    app = make_app(url)
     with time_machine.travel(T0, tick=False):
         result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, (result.output, result.exception)
-    with app.app_context():
-        db.engine.dispose()  # the last connection to close checkpoints the WAL into the file
-    return path, result.output
+    with database_of(app):
+        pass  # closes the connections, so the database can be copied
+    return url, result.output
 
 
 @pytest.fixture
-def demo_app(demo_template, tmp_path):
+def demo_app(databases, demo_template):
     """An app on a copy of the seeded demo database."""
-    copy = tmp_path / "demo.db"
-    shutil.copy(demo_template[0], copy)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{copy}"})
+    url = databases.copy_of(demo_template[0])
+    app = make_app(url)
     yield app
     with app.app_context():
         db.engine.dispose()
+    databases.drop(url)
 
 
 @pytest.fixture
@@ -116,7 +117,9 @@ def test_init_db_drop_starts_over(demo_app, demo_runner):
     assert TABLES <= tables(demo_app)
     assert count(demo_app, User) == count(demo_app, Ticket) == count(demo_app, Area) == 0
     with demo_app.app_context():  # foreign keys are enforced again afterwards
-        assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1
+        db.session.add(Building(area_id=999, name="nowhere"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
 
 
 # -- seed-demo ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Exactly-once deductions under concurrency, on one SQLite file.
+"""Exactly-once deductions and no lost updates under concurrency, on the suite's database.
 
 Several sweeper processes (`flask --app app sweep`) start at once against a database full of
 deadlines that passed while nothing ran; some tests also fire engine triggers from threads of the
@@ -11,9 +11,12 @@ the sweeper processes live in real time, in which those deadlines are all due.
 from __future__ import annotations
 
 import os
+import random
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import time_machine
 from tests.conftest import Desk
+from tests.test_api import token_for
 from sqlalchemy import func, select
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
@@ -94,17 +98,17 @@ def register_backlog(app, estate, back: timedelta, *, per_kind: int = PER_KIND,
     return backlog
 
 
-def sweeper_env(db_path: Path) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
+def sweeper_env(database_url: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
     env.pop("FLASK_APP", None)
     return env
 
 
-def start_sweepers(db_path: Path, count: int, *args: str) -> list[subprocess.Popen]:
+def start_sweepers(database_url: str, count: int, *args: str) -> list[subprocess.Popen]:
     """`flask --app app sweep` processes, started one after the other as a shell would."""
     return [
         subprocess.Popen([*flask_command(), "--app", "app", "sweep", *args], cwd=REPO,
-                         env=sweeper_env(db_path), stdout=subprocess.PIPE,
+                         env=sweeper_env(database_url), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
         for _ in range(count)
     ]
@@ -131,17 +135,17 @@ sys.exit(main())
 class StartingLine:
     """Sweeper processes that wait at a starting line until `go()`."""
 
-    def __init__(self, db_path: Path, workdir: Path, count: int, *args: str):
+    def __init__(self, database_url: str, workdir: Path, count: int, *args: str):
         self.ready = [workdir / f"ready-{i}" for i in range(count)]
         self.flag = workdir / "go"
         self.processes = [
             subprocess.Popen([sys.executable, "-c", _AT_THE_LINE, str(ready), str(self.flag),
-                              "sweep", *args], cwd=REPO, env=sweeper_env(db_path),
+                              "sweep", *args], cwd=REPO, env=sweeper_env(database_url),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for ready in self.ready
         ]
 
-    def go(self, timeout: float = 30) -> None:
+    def go(self, timeout: float = 180) -> None:
         limit = time.monotonic() + timeout
         while not all(r.exists() for r in self.ready):
             failed = [p for p in self.processes if p.poll() is not None]
@@ -205,12 +209,12 @@ def _assert_inspections_chained(backlog: Backlog) -> None:
         assert all(a.due_at == b.armed_at for a, b in zip(inspections, inspections[1:]))
 
 
-def test_four_sweep_commands_at_once_record_each_miss_once(app, estate, db_path):
+def test_four_sweep_commands_at_once_record_each_miss_once(app, estate, database_url):
     """The issue's "four at once", with the `flask` script itself."""
     backlog = register_backlog(app, estate, back=10 * DAY - timedelta(hours=1))
     assert backlog.expected_misses == 2 * 30 + 30 + 15 + 9 * 15
 
-    counts = finish(start_sweepers(db_path, 4))
+    counts = finish(start_sweepers(database_url, 4))
 
     assert sum(counts) == backlog.expected_misses  # each miss was recorded by exactly one of them
     with app.app_context():
@@ -219,12 +223,12 @@ def test_four_sweep_commands_at_once_record_each_miss_once(app, estate, db_path)
         _assert_inspections_chained(backlog)
 
 
-def test_eight_sweepers_released_together_record_each_miss_once(app, estate, db_path, tmp_path):
+def test_eight_sweepers_released_together_record_each_miss_once(app, estate, database_url, tmp_path):
     """Eight sweep commands let go at the same moment share the catch-up, each miss once."""
     backlog = register_backlog(app, estate, back=20 * DAY - timedelta(hours=1))
     assert backlog.expected_misses == 2 * 30 + 30 + 15 + 19 * 15
 
-    line = StartingLine(db_path, tmp_path, 8)
+    line = StartingLine(database_url, tmp_path, 8)
     line.go()
     counts = finish(line.processes)
 
@@ -235,11 +239,12 @@ def test_eight_sweepers_released_together_record_each_miss_once(app, estate, db_
         _assert_inspections_chained(backlog)
 
 
-def test_sweepers_and_engine_calls_at_once_record_each_miss_once(app, estate, db_path, tmp_path):
-    """While four sweepers catch up on a month of missed inspections, people act on the tickets.
+def test_eight_sweepers_and_api_fires_at_once_record_each_miss_once(app, estate, database_url,
+                                                                    tmp_path):
+    """While eight sweepers catch up on a month of missed inspections, people act through the API.
 
-    Each engine call first records the ticket's own misses, so the sweepers and the engine race
-    for the same deadlines; a last in-process sweep finds nothing left.
+    Each fire first records the ticket's own misses, so the sweepers and the API race for the
+    same deadlines; a last in-process sweep finds nothing left.
     """
     backlog = register_backlog(app, estate, back=30 * DAY - timedelta(hours=1),
                                dispatch=True, applied_share=0)
@@ -252,24 +257,31 @@ def test_sweepers_and_engine_calls_at_once_record_each_miss_once(app, estate, db
         (backlog.repairs[i], "arrive", "technician", {}),
         (backlog.complaints[i], "accept", None, {}),
     )]
+    with app.app_context():
+        butler_of = {ticket_id: "other_butler" if unit == estate.unit_w else "butler"
+                     for ticket_id, unit in db.session.execute(select(Ticket.id, Ticket.unit_id))}
+        db.session.remove()
+    client = app.test_client()
+    headers = {name: token_for(client, name) for name in ("butler", "other_butler", "technician")}
 
     def act(item):
         ticket_id, trigger, who, data = item
-        with app.app_context():
-            desk = Desk(estate)
-            ticket = db.session.get(Ticket, ticket_id)
-            actor = who or ("other_butler" if ticket.unit_id == estate.unit_w else "butler")
-            fired = desk.fire(ticket_id, trigger, actor, **data)
-            return fired.state
+        client = app.test_client()
+        headers_of = headers[who or butler_of[ticket_id]]
+        version = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers_of).json["version"]
+        reply = client.post(f"/api/v1/tickets/{ticket_id}/fire", headers=headers_of,
+                            json={"trigger": trigger, "version": version, **data})
+        assert reply.status_code == 200, reply.json
+        return reply.json["state"]
 
-    line = StartingLine(db_path, tmp_path, 4)
+    line = StartingLine(database_url, tmp_path, 8)
     line.go()
     with ThreadPoolExecutor(max_workers=4) as pool:
         states = list(pool.map(act, work))
     counts = finish(line.processes)
 
     assert states == ["in_progress", "on_site", "accepted"] * PER_KIND
-    assert sum(counts) <= expected  # the rest were recorded by the engine calls
+    assert sum(counts) <= expected  # the rest were recorded by the API's fires
     with app.app_context():
         assert_exactly_once(expected)
         assert sweeper.sweep() == 0
@@ -282,10 +294,126 @@ def test_sweepers_and_engine_calls_at_once_record_each_miss_once(app, estate, db
             assert statuses == ["missed"] * 29 + ["met", "running"]
 
 
-def test_sweepers_with_a_loop_and_engine_threads_agree(app, estate, db_path):
+def test_twenty_fires_on_one_version_one_wins_the_rest_conflict(app, estate):
+    """Twenty clients send a step for the same version at the same moment: one is applied, the
+    others get 409 and change nothing; the winner's update is whole and not overwritten."""
+    with app.app_context():
+        desk = Desk(estate)
+        ticket = desk.open("resident", "complaint")
+        ticket_id, version = ticket.id, ticket.version
+        db.session.remove()
+    headers = token_for(app.test_client(), "butler")
+    start = threading.Barrier(20)
+
+    def reply_with(note):
+        client = app.test_client()
+        start.wait()
+        reply = client.post(f"/api/v1/tickets/{ticket_id}/fire", headers=headers,
+                            json={"trigger": "accept", "version": version, "note": note})
+        return note, reply.status_code, reply.json
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(reply_with, [f"Reply {i}" for i in range(20)]))
+
+    statuses = sorted(status for _note, status, _body in replies)
+    assert statuses == [200] + [409] * 19
+    winner = next(note for note, status, _body in replies if status == 200)
+    assert {body["error"]["code"] for _note, status, body in replies if status == 409} == {"stale_version"}
+    with app.app_context():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.state, ticket.version) == ("accepted", version + 1)
+        accepts = db.session.scalars(select(Event).where(Event.ticket_id == ticket_id,
+                                                         Event.trigger == "accept")).all()
+        assert [event.note for event in accepts] == [winner]
+
+
+# A process that has imported the app forks sweepers on demand, so a test can start and SIGKILL
+# dozens of them in seconds (a fresh interpreter takes a second or more to import everything).
+_FORKER = """
+import os, signal, sys
+from app import create_app
+from workflows import sweeper
+app = create_app()  # no connection is opened before the fork: each child has its own
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped as they end
+log = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+print("ready", flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(log, 2)
+        with app.app_context():
+            sweeper.sweep(batch_size=int(line))
+        os._exit(0)
+    print(pid, flush=True)
+"""
+
+
+class Forker:
+    def __init__(self, database_url: str, log: Path):
+        self.process = subprocess.Popen([sys.executable, "-c", _FORKER, str(log)], cwd=REPO,
+                                        env=sweeper_env(database_url), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline() == "ready\n"
+
+    def sweeper(self, batch_size: int) -> int:
+        self.process.stdin.write(f"{batch_size}\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sweepers_killed_at_random_moments_lose_nothing_and_double_nothing(app, estate,
+                                                                          database_url, tmp_path):
+    """Sweepers in pairs, each SIGKILLed a random few milliseconds into its work, sixty times,
+    then one left to finish: every miss recorded once, whatever was cut off half-way."""
+    backlog = register_backlog(app, estate, back=30 * DAY - timedelta(hours=1), applied_share=0)
+    expected = backlog.expected_misses
+    rng = random.Random(20261122)
+    log = tmp_path / "sweepers.log"
+    forker = Forker(database_url, log)
+    killed_with_work_left, recorded = 0, []
+    try:
+        for _round in range(30):
+            pair = [forker.sweeper(batch_size=rng.choice([5, 10, 20])) for _ in range(2)]
+            for pid in pair:
+                time.sleep(rng.uniform(0, 0.04))
+                if running(pid):
+                    os.kill(pid, signal.SIGKILL)
+                    killed_with_work_left += 1
+            with app.app_context():
+                recorded.append(db.session.scalar(select(func.count()).select_from(Deduction)))
+                db.session.remove()
+        survivor = forker.sweeper(batch_size=50)
+        limit = time.monotonic() + 60
+        while running(survivor) and time.monotonic() < limit:
+            time.sleep(0.05)
+    finally:
+        forker.close()
+
+    assert killed_with_work_left >= 50
+    assert recorded[-1] < expected, recorded  # the kills really cut the catch-up short
+    assert "Traceback" not in log.read_text()
+    with app.app_context():
+        assert_exactly_once(expected)
+        assert sweeper.sweep() == 0
+        _assert_inspections_chained(backlog)
+
+
+def test_sweepers_with_a_loop_and_engine_threads_agree(app, estate, database_url):
     """`sweep --every` processes keep sweeping while threads register and move new tickets."""
     backlog = register_backlog(app, estate, back=3 * DAY - timedelta(hours=1), per_kind=10)
-    processes = start_sweepers(db_path, 3, "--every", "0.1")
+    processes = start_sweepers(database_url, 3, "--every", "0.1")
     try:
         def register_and_move(i):
             with app.app_context():

@@ -19,16 +19,13 @@ Each example runs on its own copy of the estate database, from T0.
 """
 from __future__ import annotations
 
-import itertools
-import shutil
 from datetime import timedelta
 
-from tests.conftest import T0
+from tests.conftest import T0, database_of, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app import create_app
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, User, db
 from workflows import clock as the_clock
 from workflows import engine, sweeper
@@ -90,8 +87,6 @@ HAPPY_PATHS = {
 }
 head_starts = st.tuples(*(st.one_of(st.just(0), st.integers(0, len(HAPPY_PATHS[kind]) - 1))
                           for kind in KINDS))
-
-_examples = itertools.count()
 
 
 def data_for(rule, recipe: dict, estate, now) -> dict:
@@ -288,19 +283,12 @@ def run_example(estate, clock, backdate, head_start, plan) -> None:
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(backdate=backdates, head_start=head_starts, plan=steps)
-def test_random_histories_keep_the_invariants(template_db, tmp_path, clock, backdate, head_start,
+def test_random_histories_keep_the_invariants(databases, template_db, clock, backdate, head_start,
                                               plan):
     template, estate = template_db
-    path = tmp_path / f"example-{next(_examples)}.sqlite3"
-    shutil.copy(template, path)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    url = databases.copy_of(template)
     try:
-        with app.app_context():
-            try:
-                run_example(estate, clock, backdate, head_start, plan)
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+        with database_of(make_app(url)):
+            run_example(estate, clock, backdate, head_start, plan)
     finally:
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
+        databases.drop(url)

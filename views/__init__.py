@@ -100,10 +100,10 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.json.ensure_ascii = False
 
-    from views import api, assessment, auth, butler, resident, supervisor, tickets
+    from views import api, assessment, auth, butler, health, resident, supervisor, tickets
     from views import api_assessment  # noqa: F401  (adds the assessment routes to api.bp)
 
-    for module in (auth, api, resident, butler, supervisor, tickets, assessment):
+    for module in (auth, api, resident, butler, supervisor, tickets, assessment, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

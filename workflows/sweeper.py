@@ -7,9 +7,16 @@ catch-up after downtime never holds the database for long.
 """
 from __future__ import annotations
 
-from models import db
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models import Deadline, DeadlineStatus, SweeperHeartbeat, db
 from workflows import clock, deadlines
 from workflows.engine import begin_write, current_rules
+
+HEARTBEAT = "sweeper"
 
 
 def sweep(batch_size: int = 500) -> int:
@@ -20,9 +27,32 @@ def sweep(batch_size: int = 500) -> int:
         while not done:
             begin_write()
             count, done = deadlines.record_misses(current_rules(), now, batch_size=batch_size)
+            if done:
+                _beat(now)
             db.session.commit()
             recorded += count
     except BaseException:
         db.session.rollback()
         raise
     return recorded
+
+
+def next_due() -> datetime | None:
+    """When the earliest running deadline falls due (read through the sweeper's own index)."""
+    due = db.session.scalar(select(func.min(Deadline.due_at))
+                            .where(Deadline.status == DeadlineStatus.RUNNING))
+    db.session.commit()
+    return due
+
+
+def last_sweep() -> datetime | None:
+    """When any sweeper last finished a sweep, or None if none ever did."""
+    return db.session.scalar(select(SweeperHeartbeat.swept_at)
+                             .where(SweeperHeartbeat.name == HEARTBEAT))
+
+
+def _beat(now: datetime) -> None:
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
+    statement = dialect.insert(SweeperHeartbeat).values(name=HEARTBEAT, swept_at=now)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[SweeperHeartbeat.name], set_={"swept_at": statement.excluded.swept_at}))

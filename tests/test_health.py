@@ -1,0 +1,60 @@
+"""/healthz: the database answers and a sweeper has swept lately; the sweeper loop's timing."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from models import db
+from tests.conftest import T0, make_app
+from workflows import sweeper
+
+
+def test_healthy_after_a_sweep(client, runner, clock):
+    assert runner.invoke(args=["sweep"]).exit_code == 0
+    clock.shift(timedelta(seconds=12))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok",
+                             "last_sweep_at": T0.isoformat(), "seconds_since_last_sweep": 12.0}
+
+
+def test_unhealthy_when_no_sweeper_ever_ran(client, clock):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json["status"] == "stale sweeper"
+    assert response.json["database"] == "ok"
+    assert response.json["seconds_since_last_sweep"] is None
+
+
+def test_unhealthy_when_the_sweeper_stalls(app, client, runner, clock):
+    runner.invoke(args=["sweep"])
+    clock.shift(timedelta(seconds=app.config["SWEEP_STALE_SECONDS"] + 1))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json["status"] == "stale sweeper"
+
+
+def test_unhealthy_when_the_database_is_out_of_reach(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}")
+
+    response = app.test_client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_loop_knows_when_the_next_deadline_falls_due(desk, clock):
+    assert sweeper.next_due() is None
+    desk.open("resident", "complaint")          # reply within 48 h
+    repair = desk.open("resident", "repair")    # on site within 20 min
+
+    assert sweeper.next_due() == T0 + timedelta(minutes=20)
+
+    desk.fire(repair, "cancel", "butler", reason="Called twice")
+    assert sweeper.next_due() == T0 + timedelta(hours=48)
