@@ -21,8 +21,9 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
 from models import Deduction, Role, SpotCheckItem, SpotCheckResult, User, db
-from views import exports, uploads
+from views import exports, label, uploads
 from views.forms import LOCAL_FORMAT, as_utc
+from views.messages import both, chinese, field_message, say
 from views.roles import role_required
 from workflows import assessment, queries
 from workflows.engine import current_rules
@@ -69,7 +70,7 @@ class SpotCheckForm(FlaskForm):
 def _spot_check_form(item_id: int, **kwargs) -> SpotCheckForm:
     form = SpotCheckForm(prefix=f"item_{item_id}", **kwargs)
     form.result.choices = [SelectChoice("", "—")] + [
-        SelectChoice(value, f"{zh} {en}") for value, (zh, en) in RESULT_LABELS.items()]
+        SelectChoice(value, both(zh, en)) for value, (zh, en) in RESULT_LABELS.items()]
     return form
 
 
@@ -78,9 +79,9 @@ def _field_errors(form: FlaskForm, exc: InvalidData, aliases: dict[str, str] | N
     for name, message in exc.fields.items():
         field = getattr(form, (aliases or {}).get(name, name), None)
         if field is not None and name != "csrf_token":
-            field.errors = [*field.errors, message]
+            field.errors = [*field.errors, say(message)]
         else:
-            flash(f"{name}: {message}", "error")
+            flash(field_message(name, message), "error")
 
 
 # -- months -------------------------------------------------------------------------------------
@@ -190,8 +191,9 @@ def _score_chart(cards: list[dict], month: str) -> dict:
     if all(value != rules.full_score for value, _text in ticks):
         ticks.append((rules.full_score, str(rules.full_score)))
     rows = [{"label": c["butler"]["name"], "value": c["score"], "css": _grade_css(c["grade"]),
-             "text": f"{c['score']} {c['grade']['zh']} {c['grade']['en']}"} for c in cards]
-    desc = "; ".join(f"{c['butler']['name']}: {c['score']} ({c['grade']['en']})" for c in cards)
+             "text": f"{c['score']} {both(c['grade']['zh'], c['grade']['en'])}"} for c in cards]
+    desc = _("; ").join(_("%(name)s: %(score)d (%(grade)s)", name=c["butler"]["name"],
+                          score=c["score"], grade=label(c["grade"])) for c in cards)
     return _bar_chart("scores", _("Scores per butler, %(month)s", month=month),
                       desc or _("No butlers."), rows, low, high, ticks)
 
@@ -207,10 +209,12 @@ def _article_chart(cards: list[dict], month: str) -> dict:
                 counts[line["article"]] = counts.get(line["article"], 0) + 1
     articles = sorted(points)
     high = max(points.values(), default=0) or 1
-    rows = [{"label": f"第{a}条 art. {a}", "value": points[a], "css": "deduction",
+    rows = [{"label": f"第{a}条" if chinese() else f"第{a}条 art. {a}", "value": points[a],
+             "css": "deduction",
              "text": _("-%(points)d (%(count)d×)", points=points[a], count=counts[a])}
             for a in articles]
-    desc = "; ".join(f"art. {a}: -{points[a]} ({counts[a]})" for a in articles)
+    desc = _("; ").join(_("art. %(article)d: -%(points)d (%(count)d)", article=a,
+                          points=points[a], count=counts[a]) for a in articles)
     return _bar_chart("articles", _("Points deducted by article, %(month)s", month=month),
                       desc or _("No deductions."), rows, 0, high, [(0, "0"), (high, str(high))])
 
@@ -259,7 +263,7 @@ def _change_month(action, prefix: str, done: str):
         _field_errors(form, exc)
         return _month_page(month, **{f"{prefix}_form": form}, status=422)
     except WorkflowError as exc:
-        flash(exc.message, "error")
+        flash(say(exc.message), "error")
     else:
         flash(done % {"month": month}, "success")
     return redirect(url_for(".month", month=month))
@@ -368,7 +372,7 @@ def review_line(line_id: int, action: str):
         ACTIONS[action](current_user, line_id, form.reason.data or "")
     except InvalidData as exc:
         if not visible:
-            flash(exc.message, "error")
+            flash(say(exc.message), "error")
             return redirect(back)
         _field_errors(form, exc)
         db.session.expire_all()
@@ -376,7 +380,7 @@ def review_line(line_id: int, action: str):
     except NotFound:
         abort(404)
     except WorkflowError as exc:
-        flash(exc.message, "error")
+        flash(say(exc.message), "error")
     else:
         flash(str(DONE[action]), "success")
     return redirect(back)
@@ -390,8 +394,9 @@ def _finding_choices(form: FindingForm) -> None:
     findings = sorted(current_rules().assessment.findings.values(),
                       key=lambda f: (f.points > 0, f.article, f.code))
     form.code.choices = [SelectChoice("", "—")] + [
-        SelectChoice(f.code, f"第{f.article}条 art. {f.article} · {f.points:+d} · "
-                             f"{f.label['zh']} / {f.label['en']}",
+        SelectChoice(f.code, f"第{f.article}条 · {f.points:+d} · {f.label['zh']}" if chinese() else
+                     f"第{f.article}条 art. {f.article} · {f.points:+d} · "
+                     f"{f.label['zh']} / {f.label['en']}",
                      optgroup=str(_("Bonuses 加分") if f.points > 0 else _("Deductions 扣分")))
         for f in findings]
 
@@ -434,7 +439,7 @@ def new_finding():
             _field_errors(form, exc)
         except WorkflowError as exc:
             uploads.discard(evidence)
-            flash(exc.message, "error")
+            flash(say(exc.message), "error")
         else:
             flash(_("Finding recorded: %(points)+d, art. %(article)d.", points=entry.points,
                     article=entry.article), "success")
@@ -504,7 +509,7 @@ def draw():
     try:
         drawn = assessment.draw_spot_check(current_user, month)
     except WorkflowError as exc:
-        flash(exc.message, "error")
+        flash(say(exc.message), "error")
     else:
         flash(_("Drew %(size)d of %(population)d tickets (seed %(seed)d).", size=drawn.sample_size,
                 population=drawn.population_size, seed=drawn.seed), "success")
@@ -530,7 +535,7 @@ def record_result(item_id: int):
     except NotFound:
         abort(404)
     except WorkflowError as exc:
-        flash(exc.message, "error")
+        flash(say(exc.message), "error")
     else:
         flash(_("Follow-up of ticket #%(ticket)d recorded.", ticket=item.ticket_id), "success")
     return redirect(url_for(".spot_checks", month=month, _anchor=f"item-{item_id}"))

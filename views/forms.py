@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from views.messages import term
 from workflows.details import MAX_NAME, MAX_WORKERS
 from workflows.rules import TriggerRule
 
@@ -107,7 +108,7 @@ def trigger_form(rule: TriggerRule, choices: dict[str, list[tuple[int, str]]], *
         "rating": rating,
         "promised_at": lambda: DateTimeLocalField(_l("Next reply by (property time)"),
                                                   format=LOCAL_FORMAT, validators=[Optional()]),
-        "result": lambda: pick(_l("Result"), [(value, value) for value in rule.dest_choices]),
+        "result": lambda: pick(_l("Result"), [(value, term(value)) for value in rule.dest_choices]),
         "technician_id": lambda: pick(_l("Technician"), choices.get("technician_id", [])),
         "assignee_id": lambda: pick(_l("Butler"), choices.get("assignee_id", [])),
     }

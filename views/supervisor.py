@@ -8,6 +8,7 @@ from flask import Blueprint, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from views.messages import rules_word
 from views.roles import role_required
 from workflows import assessment, clock, diagrams, queries
 from workflows.engine import current_rules
@@ -39,7 +40,7 @@ def workflows():
     rules = current_rules()
     language = "zh" if str(get_locale()).startswith("zh") else "en"
     kinds = [{"kind": kind,
-              "source": diagrams.mermaid(kind, language),
+              "source": diagrams.mermaid(kind, language, rules_word),
               "in_place": diagrams.steps_in_place(kind)} for kind in rules.kinds.values()]
     return render_template("supervisor/workflows.html", kinds=kinds,
                            duration=duration)

@@ -16,6 +16,7 @@ from wtforms.fields import SelectChoice
 from models import Role
 from views import attachments, label, uploads
 from views.forms import DETAIL_LABELS, TicketForm, as_utc, trigger_data, trigger_form
+from views.messages import chinese, field_message, say
 from views.resident import next_step
 from workflows import clock, details, engine, queries
 from workflows.attachments import visible
@@ -129,9 +130,9 @@ def _show_errors(form, fields: dict[str, str]) -> None:
     for name, message in fields.items():
         field = getattr(form, TICKET_FIELD_FOR.get(name, name), None)
         if field is None or name == "csrf_token":
-            flash(f"{name}: {message}", "error")
+            flash(field_message(name, message), "error")
         elif not field.errors:
-            field.errors = [*field.errors, message]
+            field.errors = [*field.errors, say(message)]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -164,7 +165,7 @@ def new():
                 _show_errors(form, exc.fields)
             except WorkflowError as exc:
                 attachments.discard(files)
-                flash(exc.message, "error")
+                flash(say(exc.message), "error")
             except BaseException:
                 attachments.discard(files)
                 raise
@@ -209,7 +210,9 @@ def fire(ticket_id: int, trigger: str):
         if not isinstance(exc, WorkflowError):
             raise
         return _refused(ticket_id, trigger, form, exc)
-    flash(_("%(step)s: done.", step=f"{rule.label['en']} / {rule.label['zh']}"), "success")
+    # In English the step's Chinese name goes along (the staff's own word for it).
+    step = rule.label["zh"] if chinese() else f"{rule.label['en']} / {rule.label['zh']}"
+    flash(_("%(step)s: done.", step=step), "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 
@@ -218,9 +221,9 @@ def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
         for name, message in exc.fields.items():
             field = getattr(form, "photos" if name == "attachments" else name, None)
             if field is not None and field.type != "HiddenField":
-                field.errors = [*field.errors, message]
+                field.errors = [*field.errors, say(message)]
             else:
-                flash(message, "error")
+                flash(say(message), "error")
         return _detail(ticket_id, (trigger, form), 422)
     if isinstance(exc, NotFound):
         abort(404)
@@ -228,7 +231,7 @@ def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
         flash(_("This ticket changed while you were working on it. Check it below and send again: "
                 "what you typed is kept."), "error")
         return _detail(ticket_id, (trigger, form), 409)
-    flash(exc.message, "error")
+    flash(say(exc.message), "error")
     return _detail(ticket_id, (trigger, form), exc.status)
 
 

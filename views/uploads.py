@@ -63,7 +63,8 @@ def check(upload: FileStorage, allowed: tuple[str, ...] = PHOTOS_AND_PDF,
     ext = sniff(data[:16], allowed)
     if ext is None:
         names = [NAMES[ext] for ext in allowed]
-        kinds = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        kinds = _("%(some)s or %(last)s", some=_(", ").join(names[:-1]),
+                  last=names[-1]) if len(names) > 1 else names[0]
         raise UploadRefused(_("This file is not a %(kinds)s file, whatever its name says.",
                               kinds=kinds))
     return data, ext

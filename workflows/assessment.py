@@ -26,7 +26,7 @@ from models import (Appeal, Deduction, Event, MonthAction, MonthClosing, Review,
                     Role, SpotCheck, SpotCheckItem, SpotCheckResult, Ticket, User, db)
 from workflows import clock, queries
 from workflows.engine import begin_write, current_rules
-from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
+from workflows.errors import N_, Conflict, Forbidden, InvalidData, NotFound, Term
 from workflows.fields import MAX_TEXT, parse_time, record_id
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
@@ -55,7 +55,7 @@ def parse_month(value: Any) -> str:
     try:
         queries.month_bounds(value, tz())
     except ValueError:
-        raise InvalidData("bad month", {"month": "must be a month like 2026-11"}) from None
+        raise InvalidData(N_("bad month"), {"month": N_("must be a month like 2026-11")}) from None
     return value
 
 
@@ -72,7 +72,8 @@ def is_closed(month: str) -> bool:
 
 def _refuse_if_closed(month: str) -> None:
     if is_closed(month):
-        raise Conflict(f"the assessment of {month} is closed; a supervisor must reopen it first")
+        raise Conflict(N_("the assessment of %(month)s is closed; a supervisor must reopen it first",
+                          month=month))
 
 
 # -- scorecards -------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def _write():
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("this was recorded by someone else a moment ago; reload") from None
+        raise Conflict(N_("this was recorded by someone else a moment ago; reload")) from None
     except BaseException:
         db.session.rollback()
         raise
@@ -197,24 +198,24 @@ def _write():
 
 def _require_supervisor(actor: User) -> None:
     if actor.role not in SUPERVISORS:
-        raise Forbidden("only a supervisor may do this")
+        raise Forbidden(N_("only a supervisor may do this"))
 
 
 def _text(value: Any, name: str, errors: dict, required: bool = True) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if value is not None and not isinstance(value, str):
-        errors[name] = "must be text"
+        errors[name] = N_("must be text")
     elif required and not text:
-        errors[name] = "is required"
+        errors[name] = N_("is required")
     elif len(text) > MAX_TEXT:
-        errors[name] = f"must be at most {MAX_TEXT} characters"
+        errors[name] = N_("must be at most %(count)d characters", count=MAX_TEXT)
     return text
 
 
 def _entry(entry_id: Any) -> Deduction:
     entry = db.session.get(Deduction, record_id(entry_id) or 0)
     if entry is None:
-        raise NotFound(f"deduction {entry_id} not found")
+        raise NotFound(N_("deduction %(id)s not found", id=entry_id))
     return entry
 
 
@@ -228,29 +229,30 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
         errors: dict[str, str] = {}
         butler = db.session.get(User, record_id(butler_id) or 0)
         if butler is None or butler.role != Role.BUTLER or not butler.active:
-            errors["butler_id"] = "must be the id of an active butler"
+            errors["butler_id"] = N_("must be the id of an active butler")
         finding = assessment.findings.get(code) if isinstance(code, str) else None
         if finding is None:
-            errors["code"] = "must be one of " + ", ".join(assessment.findings)
+            errors["code"] = N_("must be one of %(choices)s", choices=[
+                Term(f.code, f.label) for f in assessment.findings.values()])
         note = _text(note, "note", errors)
         ticket = None
         if ticket_id not in (None, ""):
             ticket = db.session.get(Ticket, record_id(ticket_id) or 0)
             if ticket is None:
-                errors["ticket_id"] = "no such ticket"
+                errors["ticket_id"] = N_("no such ticket")
         when = now
         if occurred_at not in (None, ""):
             try:
                 when = parse_time(occurred_at)
             except ValueError as exc:
-                errors["occurred_at"] = str(exc)
+                errors["occurred_at"] = exc.args[0]
             else:
                 if when > now:
-                    errors["occurred_at"] = "must not be in the future"
+                    errors["occurred_at"] = N_("must not be in the future")
                 elif now - when > FINDING_LOOKBACK:
-                    errors["occurred_at"] = "must be within the last year"
+                    errors["occurred_at"] = N_("must be within the last year")
         if errors:
-            raise InvalidData("the finding cannot be recorded as given", errors)
+            raise InvalidData(N_("the finding cannot be recorded as given"), errors)
         _refuse_if_closed(month_of(when))
         entry = Deduction(butler_id=butler.id, ticket_id=ticket.id if ticket else None,
                           points=finding.points, article=finding.article, finding_code=finding.code,
@@ -265,17 +267,17 @@ def appeal(actor: User, entry_id: Any, reason: Any) -> Appeal:
     with _write():
         entry = _entry(entry_id)
         if actor.id != entry.butler_id:
-            raise Forbidden("only the butler a line is charged to may appeal it")
+            raise Forbidden(N_("only the butler a line is charged to may appeal it"))
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors)
         if errors:
-            raise InvalidData("an appeal needs a reason", errors)
+            raise InvalidData(N_("an appeal needs a reason"), errors)
         if entry.points > 0:
-            raise Conflict("a bonus needs no appeal")
+            raise Conflict(N_("a bonus needs no appeal"))
         if entry.review is not None:
-            raise Conflict(f"this line was {entry.review.outcome} already")
+            raise Conflict(N_("this line was %(outcome)s already", outcome=Term(entry.review.outcome)))
         if entry.appeal is not None:
-            raise Conflict("this line has been appealed already")
+            raise Conflict(N_("this line has been appealed already"))
         _refuse_if_closed(month_of(entry.missed_at))
         made = Appeal(deduction_id=entry.id, butler_id=actor.id, reason=reason,
                       created_at=clock.now())
@@ -291,9 +293,9 @@ def review(actor: User, entry_id: Any, outcome: str, reason: Any) -> Review:
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors)
         if errors:
-            raise InvalidData(f"a line is {outcome} with a reason", errors)
+            raise InvalidData(N_("a line is %(outcome)s with a reason", outcome=Term(outcome)), errors)
         if entry.review is not None:
-            raise Conflict(f"this line was {entry.review.outcome} already")
+            raise Conflict(N_("this line was %(outcome)s already", outcome=Term(entry.review.outcome)))
         _refuse_if_closed(month_of(entry.missed_at))
         made = Review(deduction_id=entry.id, supervisor_id=actor.id, outcome=outcome,
                       reason=reason, created_at=clock.now())
@@ -317,9 +319,9 @@ def close_month(actor: User, month: Any, reason: Any = "") -> MonthClosing:
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors, required=False)
         if errors:
-            raise InvalidData("bad reason", errors)
+            raise InvalidData(N_("bad reason"), errors)
         if month >= current_month():
-            raise Conflict(f"{month} is not over yet; a month is closed after it ends")
+            raise Conflict(N_("%(month)s is not over yet; a month is closed after it ends", month=month))
         _refuse_if_closed(month)
         cards = [card.__dict__ for card in live_scorecards(month)]
         made = MonthClosing(month=month, action=MonthAction.CLOSE, actor_id=actor.id,
@@ -336,9 +338,9 @@ def reopen_month(actor: User, month: Any, reason: Any) -> MonthClosing:
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors)
         if errors:
-            raise InvalidData("reopening a month needs a reason", errors)
+            raise InvalidData(N_("reopening a month needs a reason"), errors)
         if not is_closed(month):
-            raise Conflict(f"{month} is not closed")
+            raise Conflict(N_("%(month)s is not closed", month=month))
         made = MonthClosing(month=month, action=MonthAction.REOPEN, actor_id=actor.id,
                             reason=reason, at=clock.now(), scorecards=None)
         db.session.add(made)
@@ -378,10 +380,11 @@ def draw_spot_check(actor: User, month: Any) -> SpotCheck:
     month = parse_month(month)
     with _write():
         if month >= current_month():  # a sample drawn early would miss what closes later
-            raise Conflict(f"{month} is not over yet; its spot-check is drawn after it ends")
+            raise Conflict(N_("%(month)s is not over yet; its spot-check is drawn after it ends",
+                              month=month))
         _refuse_if_closed(month)
         if spot_check(month) is not None:
-            raise Conflict(f"the spot-check of {month} has been drawn already")
+            raise Conflict(N_("the spot-check of %(month)s has been drawn already", month=month))
         population = spot_check_population(month)
         size = sample_size(len(population), current_rules().assessment.spot_check_share)
         seed = secrets.randbits(32)
@@ -402,24 +405,25 @@ def record_spot_check_result(actor: User, item_id: Any, result: Any, note: Any =
     with _write():
         item = db.session.get(SpotCheckItem, record_id(item_id) or 0)
         if item is None:
-            raise NotFound(f"spot-check item {item_id} not found")
+            raise NotFound(N_("spot-check item %(id)s not found", id=item_id))
         errors: dict[str, str] = {}
         if result not in tuple(SpotCheckResult):
-            errors["result"] = "must be one of " + ", ".join(SpotCheckResult)
+            errors["result"] = N_("must be one of %(choices)s",
+                                  choices=[Term(r) for r in SpotCheckResult])
         note = _text(note, "note", errors, required=make_finding)
         if make_finding and result != SpotCheckResult.UNSATISFIED:
-            errors["make_finding"] = "only an unsatisfied follow-up becomes a finding"
+            errors["make_finding"] = N_("only an unsatisfied follow-up becomes a finding")
         if errors:
-            raise InvalidData("the result cannot be recorded as given", errors)
+            raise InvalidData(N_("the result cannot be recorded as given"), errors)
         if item.result is not None:
-            raise Conflict("this follow-up has been recorded already")
+            raise Conflict(N_("this follow-up has been recorded already"))
         _refuse_if_closed(item.spot_check.month)
         now = clock.now()
         item.result, item.note, item.recorded_by_id, item.recorded_at = result, note, actor.id, now
         if make_finding:
             ticket = item.ticket
             if ticket.assignee_id is None:
-                raise Conflict("the ticket has no butler to record a finding against")
+                raise Conflict(N_("the ticket has no butler to record a finding against"))
             code = current_rules().assessment.spot_check_findings[ticket.kind]
             finding = current_rules().assessment.findings[code]
             # The finding counts in the month of the work checked: when the ticket was closed

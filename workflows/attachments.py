@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from models import Attachment, Event, Ticket, User, db
 from workflows.access import can_see
+from workflows.errors import N_
 from workflows.fields import record_id
 
 MAX_FILES = 10
@@ -30,10 +31,10 @@ def check(files: Any, errors: dict[str, str]) -> list[UploadedFile]:
     """The files as a list; a problem is added to `errors` under 'attachments'."""
     files = list(files or ())
     if not all(isinstance(f, UploadedFile) for f in files):
-        errors["attachments"] = "files can only be uploaded through the pages"
+        errors["attachments"] = N_("files can only be uploaded through the pages")
         return []
     if len(files) > MAX_FILES:
-        errors["attachments"] = f"at most {MAX_FILES} files at once"
+        errors["attachments"] = N_("at most %(count)d files at once", count=MAX_FILES)
     return files
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 from transitions.extensions import GraphMachine
 
@@ -12,8 +13,10 @@ class _Drawing:
     """The model a GraphMachine draws; it holds nothing but the state."""
 
 
-def mermaid(kind: KindRules, language: str = "en") -> str:
+def mermaid(kind: KindRules, language: str = "en", word: Callable[[str], str] = str) -> str:
     """Mermaid source: states by their labels, each transition named by its trigger and roles.
+
+    `word` names a role or a result in the reader's language (the rules' own name by default).
 
     Triggers that keep the state (a reassignment, a progress update) are left out of the drawing:
     on every state they would only add loops; `steps_in_place` lists them.
@@ -27,10 +30,10 @@ def mermaid(kind: KindRules, language: str = "en") -> str:
     machine.style_attributes["node"]["active"] = {
         "color": "#1d2329", "fillcolor": "#ffe2b3", "stroke": "#8a5a00", "stroke-width": "2px"}
     for trigger in kind.triggers.values():
-        name = f"{trigger.label[language]} ({', '.join(sorted(trigger.roles))})"
+        name = f"{trigger.label[language]} ({', '.join(word(r) for r in sorted(trigger.roles))})"
         if trigger.dest_by:
             for value, dest in trigger.dest_choices.items():
-                machine.add_transition(f"{name} [{value}]", list(trigger.sources), dest)
+                machine.add_transition(f"{name} [{word(value)}]", list(trigger.sources), dest)
         elif trigger.dest is not None:
             machine.add_transition(name, list(trigger.sources), trigger.dest)
     source = model.get_graph().draw(None)

@@ -22,9 +22,9 @@ from workflows import clock, deadlines
 from workflows import details as ticket_details
 from workflows.access import area_butler_id, can_see
 from workflows.attachments import UploadedFile
-from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
+from workflows.errors import N_, Conflict, Forbidden, InvalidData, NotFound, StaleVersion, Term
 from workflows.fields import FIELDS, MAX_TEXT, parse_time, record_id, whole_number
-from workflows.rules import KindRules, Rules, TriggerRule, format_duration
+from workflows.rules import KindRules, Rules, TriggerRule
 
 MAX_TITLE = 200
 CREATE_TRIGGER = "create"
@@ -58,29 +58,30 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
     try:
         errors: dict[str, str] = {}
         if not isinstance(kind, str) or kind not in rules.kinds:
-            errors["kind"] = "must be one of " + ", ".join(rules.kinds)
+            errors["kind"] = N_("must be one of %(choices)s",
+                                choices=[Term(k, rules.kind(k).label) for k in rules.kinds])
         if title is not None and not isinstance(title, str):
-            errors["title"] = "must be text"
+            errors["title"] = N_("must be text")
         title = title.strip() if isinstance(title, str) else ""
         if not title and "title" not in errors:
-            errors["title"] = "is required"
+            errors["title"] = N_("is required")
         elif len(title) > MAX_TITLE:
-            errors["title"] = f"must be at most {MAX_TITLE} characters"
+            errors["title"] = N_("must be at most %(count)d characters", count=MAX_TITLE)
         if description is None:
             description = ""
         if not isinstance(description, str):
-            errors["description"] = "must be text"
+            errors["description"] = N_("must be text")
         elif len(description.strip()) > MAX_TEXT:
-            errors["description"] = f"must be at most {MAX_TEXT} characters"
+            errors["description"] = N_("must be at most %(count)d characters", count=MAX_TEXT)
         if actor.role == Role.TECHNICIAN:
-            raise Forbidden("technicians do not register tickets")
+            raise Forbidden(N_("technicians do not register tickets"))
         unit_id = _unit_for(actor, unit_id, errors)
         reported_at = _reported_at(actor, reported_at, now, rules, errors)
         if "kind" not in errors:
             details = ticket_details.clean(kind, details, now, errors)
         files = ticket_files.check(attachments, errors)
         if errors:
-            raise InvalidData("the ticket cannot be registered as given", errors)
+            raise InvalidData(N_("the ticket cannot be registered as given"), errors)
 
         kind_rules = rules.kind(kind)
         resident_id = actor.id if actor.role == Role.RESIDENT else _resident_of(unit_id)
@@ -115,20 +116,20 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
     begin_write()
     try:
         if record_id(ticket_id) is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+            raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
         ticket = db.session.execute(
             select(Ticket).where(Ticket.id == ticket_id).with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one_or_none()
         if ticket is None or not can_see(actor, ticket):
-            raise NotFound(f"ticket {ticket_id} not found")
+            raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
         kind = rules.kind(ticket.kind)
         rule = _check_trigger(kind, ticket, trigger, actor, version)
         clean = _clean_data(kind, rule, data, now)
         file_errors: dict[str, str] = {}
         files = ticket_files.check(attachments, file_errors)
         if file_errors:
-            raise InvalidData("the files cannot be added as given", file_errors)
+            raise InvalidData(N_("the files cannot be added as given"), file_errors)
         _check_window(ticket, rule, now)
         changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
                    if FIELDS[name].ticket_attribute}
@@ -137,12 +138,15 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
         # (the resident's own, equal to the one recorded at the follow-up) is still a statement.
         if (staying and changes and not changes.keys() & RECORDED
                 and all(getattr(ticket, a) == v for a, v in changes.items())):
-            raise Conflict(f"'{trigger}' would change nothing: the ticket has these values already")
+            raise Conflict(N_("'%(trigger)s' would change nothing: the ticket has these values "
+                              "already", trigger=Term(trigger, rule.label)))
 
         deadlines.settle(rules, now, ticket.id)
         stand_in = _Stand_in(ticket.state)
         if not kind.machine.events[trigger].trigger(stand_in, **clean):
-            raise Conflict(f"'{trigger}' did not apply in state '{ticket.state}'")
+            raise Conflict(N_("'%(trigger)s' did not apply in state '%(state)s'",
+                              trigger=Term(trigger, rule.label),
+                              state=_state(kind, ticket.state)))
         from_state = ticket.state
         ticket.state = stand_in.state
         for name, value in clean.items():
@@ -165,7 +169,7 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
         return ticket
     except (StaleDataError, IntegrityError):
         db.session.rollback()
-        raise StaleVersion("the ticket changed while this was being saved; reload and try again")
+        raise StaleVersion(N_("the ticket changed while this was being saved; reload and try again"))
     except BaseException:
         db.session.rollback()
         raise
@@ -177,28 +181,37 @@ def allowed_triggers(ticket: Ticket, actor: User) -> list[TriggerRule]:
     return [t for t in kind.triggers_from(ticket.state) if actor.role in t.roles]
 
 
+def _state(kind: KindRules, name: str) -> Term:
+    """A state named in a message, with its label (a page shows the label)."""
+    state = kind.states.get(name)
+    return Term(name, state.label if state else None)
+
+
 # -- checks ---------------------------------------------------------------------------------------
 
 def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any):
     rule = kind.triggers.get(trigger) if isinstance(trigger, str) else None
     if rule is None:
-        raise InvalidData(f"unknown trigger for a {kind.name}",
-                          {"trigger": "must be one of " + ", ".join(kind.triggers)})
+        raise InvalidData(N_("unknown trigger for a %(kind)s", kind=Term(kind.name, kind.label)),
+                          {"trigger": N_("must be one of %(choices)s", choices=[
+                              Term(t.name, t.label) for t in kind.triggers.values()])})
     if actor.role not in rule.roles:
-        raise Forbidden(f"a {actor.role} may not '{trigger}' (only: {', '.join(sorted(rule.roles))})")
+        raise Forbidden(N_("a %(role)s may not '%(trigger)s' (only: %(roles)s)", role=Term(actor.role),
+                           trigger=Term(trigger, rule.label), roles=[Term(r) for r in sorted(rule.roles)]))
     version = whole_number(version)
     if version is None:
-        raise InvalidData("the version you read is required",
-                          {"version": "must be the ticket's version as you read it"})
+        raise InvalidData(N_("the version you read is required"),
+                          {"version": N_("must be the ticket's version as you read it")})
     if version != ticket.version:
-        raise StaleVersion(
-            f"ticket {ticket.id} changed since you read it (version {version}, now "
-            f"{ticket.version}); reload and try again")
+        raise StaleVersion(N_(
+            "ticket %(id)s changed since you read it (version %(version)s, now %(now)s); reload and "
+            "try again", id=ticket.id, version=version, now=ticket.version))
     if ticket.state not in rule.sources:
-        possible = [t.name for t in allowed_triggers(ticket, actor)]
-        raise Conflict(
-            f"cannot '{trigger}' while the ticket is '{ticket.state}'; possible now: "
-            + (", ".join(possible) or "nothing for you"))
+        possible = [Term(t.name, t.label) for t in allowed_triggers(ticket, actor)]
+        raise Conflict(N_(
+            "cannot '%(trigger)s' while the ticket is '%(state)s'; possible now: %(possible)s",
+            trigger=Term(trigger, rule.label), state=_state(kind, ticket.state),
+            possible=possible or N_("nothing for you")))
     return rule
 
 
@@ -208,24 +221,26 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime) -
         if value is None or value == "":
             continue
         if name not in rule.fields:
-            errors[name] = f"'{rule.name}' takes no {name}"
+            errors[name] = N_("'%(trigger)s' takes no %(field)s", trigger=Term(rule.name, rule.label),
+                              field=Term(name))
             continue
         try:
             clean[name] = FIELDS[name].parse(value, {"choices": list(rule.dest_choices)})
         except ValueError as exc:
-            errors[name] = str(exc)
+            errors[name] = exc.args[0]  # a Message (workflows.errors), translated where shown
     for name in rule.requires:
         if name not in clean and name not in errors:
-            errors[name] = "is required"
+            errors[name] = N_("is required")
     if "promised_at" in clean:
         limit = max((d.within for d in kind.deadlines.values() if d.due_from == "promised_at"
                      and rule.name in d.rearmed_by), default=None)
         if clean["promised_at"] <= now:
-            errors["promised_at"] = "must be in the future"
+            errors["promised_at"] = N_("must be in the future")
         elif limit is not None and clean["promised_at"] > now + limit:
-            errors["promised_at"] = f"must be at most {format_duration(limit)} from now"
+            errors["promised_at"] = N_("must be at most %(duration)s from now", duration=limit)
     if errors:
-        raise InvalidData(f"'{rule.name}' cannot be done with the data given", errors)
+        raise InvalidData(N_("'%(trigger)s' cannot be done with the data given",
+                             trigger=Term(rule.name, rule.label)), errors)
     return clean
 
 
@@ -238,21 +253,22 @@ def _check_window(ticket: Ticket, rule: TriggerRule, now: datetime) -> None:
         .order_by(Event.at.desc()).limit(1)
     )
     if since is None or now - since > rule.window:
-        raise Conflict(f"'{rule.name}' is possible only within {format_duration(rule.window)} "
-                       f"of '{rule.window_since}'")
+        raise Conflict(N_("'%(trigger)s' is possible only within %(duration)s of '%(state)s'",
+                          trigger=Term(rule.name, rule.label), duration=rule.window,
+                          state=_state(current_rules().kind(ticket.kind), rule.window_since)))
 
 
 def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
     if unit_id in (None, ""):
         if actor.unit_id is None:
-            errors["unit_id"] = "is required"
+            errors["unit_id"] = N_("is required")
         return actor.unit_id
     unit_id = record_id(unit_id)
     if unit_id is None or db.session.get(Unit, unit_id) is None:
-        errors["unit_id"] = "must be the id of a unit"
+        errors["unit_id"] = N_("must be the id of a unit")
         return None
     if actor.role == Role.RESIDENT and unit_id != actor.unit_id:
-        raise Forbidden("a resident registers tickets for their own unit only")
+        raise Forbidden(N_("a resident registers tickets for their own unit only"))
     return unit_id
 
 
@@ -260,16 +276,17 @@ def _reported_at(actor: User, value: Any, now: datetime, rules: Rules, errors: d
     if value in (None, ""):
         return now
     if actor.role == Role.RESIDENT:
-        raise Forbidden("only staff may give the time of a call (事后补单)")
+        raise Forbidden(N_("only staff may give the time of a call (事后补单)"))
     try:
         reported_at = parse_time(value)
     except ValueError as exc:
-        errors["reported_at"] = str(exc)
+        errors["reported_at"] = exc.args[0]
         return now
     if reported_at > now:
-        errors["reported_at"] = "must not be in the future"
+        errors["reported_at"] = N_("must not be in the future")
     elif now - reported_at > rules.backdate_limit:
-        errors["reported_at"] = f"must be within {format_duration(rules.backdate_limit)} before now"
+        errors["reported_at"] = N_("must be within %(duration)s before now",
+                                   duration=rules.backdate_limit)
     return reported_at
 
 

@@ -13,8 +13,10 @@ from typing import Any, Callable
 from flask import current_app
 
 from models import Role, User, db
+from workflows.errors import N_, Term
 
 MAX_TEXT = 2000
+TIME_FORMAT = N_("must be a time like 2026-11-22T14:30:00+08:00")
 # The largest id an INTEGER column holds on every database ButlerDesk runs on (SQLite, PostgreSQL).
 MAX_ID = 2**31 - 1
 
@@ -39,19 +41,19 @@ def record_id(value: Any) -> int | None:
 
 def _text(value: Any, _context) -> str:
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise ValueError(N_("must be text"))
     value = value.strip()
     if not value:
-        raise ValueError("must not be empty")
+        raise ValueError(N_("must not be empty"))
     if len(value) > MAX_TEXT:
-        raise ValueError(f"must be at most {MAX_TEXT} characters")
+        raise ValueError(N_("must be at most %(count)d characters", count=MAX_TEXT))
     return value
 
 
 def _rating(value: Any, _context) -> int:
     value = whole_number(value)
     if value is None or not 1 <= value <= 5:
-        raise ValueError("must be a whole number from 1 to 5")
+        raise ValueError(N_("must be a whole number from 1 to %(most)d", most=5))
     return value
 
 
@@ -64,15 +66,15 @@ def parse_time(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError("must be a time like 2026-11-22T14:30:00+08:00") from None
+            raise ValueError(TIME_FORMAT) from None
     else:
-        raise ValueError("must be a time like 2026-11-22T14:30:00+08:00")
+        raise ValueError(TIME_FORMAT)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=current_app.config["TZ"])
     try:
         return parsed.astimezone(timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:59-23:00 is past the last representable time
-        raise ValueError("must be a time like 2026-11-22T14:30:00+08:00") from None
+        raise ValueError(TIME_FORMAT) from None
 
 
 def _time(value: Any, _context) -> datetime:
@@ -82,7 +84,7 @@ def _time(value: Any, _context) -> datetime:
 def _choice(value: Any, context) -> str:
     choices = context["choices"]
     if value not in choices:
-        raise ValueError("must be one of " + ", ".join(choices))
+        raise ValueError(N_("must be one of %(choices)s", choices=[Term(c) for c in choices]))
     return value
 
 
@@ -90,10 +92,10 @@ def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
     def parse(value: Any, _context) -> int:
         value = whole_number(value)
         if value is None:
-            raise ValueError(f"must be the id of a {role}")
+            raise ValueError(N_("must be the id of a %(role)s", role=Term(role)))
         user = db.session.get(User, value) if record_id(value) is not None else None
         if user is None or user.role != role or not user.active:
-            raise ValueError(f"no active {role} has id {value}")
+            raise ValueError(N_("no active %(role)s has id %(id)s", role=Term(role), id=value))
         return value
 
     return parse
