@@ -10,6 +10,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from models import ApiToken, User, db
+from views import messages
 from workflows import clock
 
 login_manager = LoginManager()
@@ -67,20 +68,23 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def time_left(due: datetime | None) -> str:
-    """'in 1 h 05 min' / '12 min overdue', for a deadline."""
+    """'in 1 h 05 min' / '12 min overdue' (「1 小时 05 分钟后」/「已超时 12 分钟」), for a deadline."""
     if due is None:
         return ""
     seconds = int((due - clock.now()).total_seconds())
     minutes = abs(seconds) // 60
-    text = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
     if minutes >= 60 * 48:
-        text = f"{minutes // 1440} d {minutes % 1440 // 60} h"
-    return f"in {text}" if seconds >= 0 else f"{text} overdue"
+        text = _("%(days)d d %(hours)d h", days=minutes // 1440, hours=minutes % 1440 // 60)
+    elif minutes >= 60:
+        text = _("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60)
+    else:
+        text = _("%(minutes)d min", minutes=minutes)
+    return _("in %(time)s", time=text) if seconds >= 0 else _("%(time)s overdue", time=text)
 
 
 def label(text: dict[str, str]) -> str:
     """A label from the rules in the reader's language."""
-    return text["zh"] if str(get_locale()).startswith("zh") else text["en"]
+    return text["zh"] if messages.chinese() else text["en"]
 
 
 def home():
@@ -113,6 +117,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["chinese"] = messages.chinese
+    app.jinja_env.globals["term"] = messages.term
+    app.jinja_env.globals["rules_word"] = messages.rules_word
+    app.jinja_env.globals["say"] = messages.say
+    app.jinja_env.globals["both"] = messages.both
 
     # An unknown URL or method under /api/ never reaches the API blueprint's handlers (routing
     # failed before a blueprint was chosen): answer it in the API's JSON error format too.
