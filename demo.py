@@ -3,15 +3,19 @@
 Every demo login has the password `demo`. `butler` is responsible for the East area, where
 `resident` lives (1栋 101); `butler2` for the West area; `butler3` covers for either.
 Last month's work is written as it happened (so a supervisor can run a whole month-end on it),
-then this morning's.
+then this morning's. The renovations carry their details (works period, contractor, foreman,
+workers) and a floor plan, a small PNG drawn here; `resident`'s own was rejected, to resubmit.
 """
 from __future__ import annotations
 
+import struct
+import zlib
 from datetime import datetime, time, timedelta
 
 from flask import current_app
 
 from models import Area, Building, Role, Unit, User, db
+from views import attachments
 from workflows import assessment, clock, engine
 
 PASSWORD = "demo"
@@ -26,6 +30,21 @@ REPAIRS = ["水管漏水 Leaking pipe", "门铃不响 Doorbell dead", "空调不
 COMPLAINTS = ["夜间噪音 Noise at night", "电梯停运 Lift out of service", "楼道堆放杂物 Clutter in the hall"]
 RESIDENT_NAMES = ["刘洋", "赵敏", "孙磊", "周婷", "吴刚", "郑爽", "冯涛", "何丽", "许军", "林娜",
                   "高峰", "马琳", "罗斌", "梁红", "宋杰", "唐雪", "韩冰", "曹阳", "邓超", "彭静"]
+
+
+# Renovation applications: (title, description, starts in days, lasts days, contractor and phone,
+# foreman and phone, workers).
+RENOVATIONS = {
+    "kitchen": ("厨房翻新 Kitchen renovation", "更换橱柜和台面，不改动水电。 New cabinets and worktop; "
+                "no plumbing or wiring moved.", 0, 14, "安居装饰工程有限公司 Anju Decoration",
+                "021 5555 0101", "刘师傅 Liu", "139 1234 5678", 3),
+    "floors": ("更换地板 New floors", "客厅和卧室铺实木地板。 Wooden floors in the living room and "
+               "bedrooms.", 3, 10, "美家地板 Meijia Flooring", "021 6666 0202", "陈师傅 Chen",
+               "137 0000 1111", 2),
+    "bathroom": ("卫生间改造 Bathroom remodel", "卫生间和厨房之间的墙打通，扩大卫生间。 Open the wall "
+                 "between bathroom and kitchen for a larger bathroom.", 7, 30,
+                 "金螳螂家装 Gold Mantis Home", "0512 6888 0303", "赵工 Zhao", "136 2222 3333", 5),
+}
 
 
 def _user(username: str, role: Role, name: str, unit: Unit | None = None) -> User:
@@ -133,10 +152,46 @@ def _demo_tickets(resident: User, neighbours: list[User], staff: dict[str, User]
     engine.open_ticket(neighbours[12], "complaint", "垃圾清运不及时 Rubbish not collected",
                        "西区5栋垃圾桶已满两天。")
 
-    permit = engine.open_ticket(neighbours[4], "renovation", "厨房翻新 Kitchen renovation",
-                                "工期两周，施工队长：刘师傅，工人3名。")
+    plan = _floor_plan_png()
+    permit = _renovation(neighbours[4], "kitchen", plan)
     for trigger, data in [("approve", {}), ("start_works", {}), ("inspect", {"result": "ok"})]:
         permit = engine.fire(permit.id, trigger, butler, permit.version, **data)
-    engine.open_ticket(neighbours[13], "renovation", "更换地板 New floors", "工期十天。")
+    _renovation(neighbours[13], "floors", plan)
+    bathroom = _renovation(resident, "bathroom", plan)
+    engine.fire(bathroom.id, "reject", butler, bathroom.version,
+                reason="平面图显示要拆除承重墙，不能批准；请修改方案后重新提交。 The plan removes a "
+                       "load-bearing wall: change it and resubmit.")
     engine.open_ticket(butler2, "repair", "电梯异响 Lift noise", "6栋电梯运行有异响。",
                        unit_id=neighbours[14].unit_id)
+
+
+def _renovation(who: User, name: str, plan: bytes):
+    """A renovation application of `who` with its details, and its floor plan added."""
+    title, description, starts_in, lasts, contractor, phone, foreman, mobile, workers = (
+        RENOVATIONS[name])
+    start = clock.now().astimezone(current_app.config["TZ"]).date() + timedelta(days=starts_in)
+    permit = engine.open_ticket(who, "renovation", title, description, details={
+        "works_start": start, "works_end": start + timedelta(days=lasts),
+        "contractor_name": contractor, "contractor_phone": phone, "foreman_name": foreman,
+        "foreman_phone": mobile, "workers": workers})
+    files = attachments.store([attachments.Checked(plan, "png", "平面图 floor-plan.png")])
+    engine.attach(permit.id, who, files, kind="floor_plan")
+    return permit
+
+
+def _floor_plan_png(width: int = 240, height: int = 160) -> bytes:
+    """A flat's floor plan, walls dark on white, as a small greyscale PNG (no imaging library)."""
+    def wall(x: int, y: int) -> bool:
+        outer = x < 4 or y < 4 or x >= width - 4 or (y >= height - 4 and not 176 <= x < 204)
+        inner = (138 <= x < 142 and not 60 <= y < 84) or (98 <= y < 102 and x < 140
+                                                          and not 40 <= x < 64)
+        return outer or inner
+
+    rows = b"".join(b"\x00" + bytes(48 if wall(x, y) else 255 for x in range(width))
+                    for y in range(height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))

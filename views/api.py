@@ -5,14 +5,19 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_babel import force_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from models import ApiToken, Deadline, DeadlineStatus, Deduction, Event, Role, Ticket, User, db
-from views import bearer_token, csrf
+from models import (
+    ApiToken, Attachment, Deadline, DeadlineStatus, Deduction, Event, Role, Ticket, User, db,
+)
+from views import attachments, bearer_token, csrf
 from views.auth import authenticate
+from workflows import attachments as ticket_files
 from workflows import clock, engine, queries
 from workflows.deadlines import MISS_TRIGGER
 from workflows.errors import Forbidden, InvalidData, NotFound, WorkflowError
@@ -113,6 +118,17 @@ def event_json(event: Event) -> dict:
             "data": event.data, "at": iso(event.at)}
 
 
+def attachment_json(attachment: Attachment) -> dict:
+    """A photo or document: what it is, who added it at which step, and where to fetch it."""
+    return {"id": attachment.id, "name": attachment.original_name,
+            "content_type": attachment.content_type, "size": attachment.size,
+            "kind": ticket_files.kind_of(attachment),
+            "step": attachment.event.trigger if attachment.event else None,
+            "added_by": person(attachment.uploaded_by), "added_at": iso(attachment.created_at),
+            "url": url_for("api.attachment", ticket_id=attachment.ticket_id,
+                           attachment_id=attachment.id)}
+
+
 def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dict:
     now = clock.now()
     kind = engine.current_rules().kind(ticket.kind)
@@ -127,7 +143,7 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
         "resident": person(ticket.resident), "assignee": person(ticket.assignee),
         "technician": person(ticket.technician), "rating": ticket.rating,
         "reported_at": iso(ticket.reported_at), "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
+        "updated_at": iso(ticket.updated_at), "details": ticket.details or {},
         "overdue": any(d["overdue"] for d in deadlines),
         "deadlines": deadlines,
         "allowed_triggers": [
@@ -137,6 +153,7 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
     }
     if with_events:
         data["events"] = [event_json(e) for e in ticket.events]
+        data["attachments"] = [attachment_json(a) for a in ticket.attachments]
     if actor.role == Role.RESIDENT:
         _without_scoring(data)
     return data
@@ -203,7 +220,7 @@ def create_ticket():
     data = body()
     ticket = engine.open_ticket(current_user, data.get("kind"), data.get("title"),
                                 data.get("description", ""), data.get("unit_id"),
-                                data.get("reported_at"))
+                                data.get("reported_at"), details=data.get("details"))
     return jsonify(ticket_json(load_ticket(ticket.id), current_user)), 201
 
 
@@ -245,6 +262,36 @@ def fire(ticket_id: int):
     trigger, version = data.pop("trigger", None), data.pop("version", None)
     engine.fire(ticket_id, trigger, current_user, version, **data)
     return jsonify(ticket_json(load_ticket(ticket_id), current_user))
+
+
+@bp.post("/tickets/<int:ticket_id>/attachments")
+def add_attachments(ticket_id: int):
+    """Add photos or documents: multipart/form-data with one or more `file` parts and an optional
+    `kind` (photo, floor_plan, licence, document). Each file is taken for what its content is
+    (JPEG, PNG, WebP or PDF) and must be at most 10 MB → 201 {"attachments": [...]}."""
+    load_ticket(ticket_id)  # a ticket the caller may not see is 404 before any file is read
+    chosen = [f for f in request.files.getlist("file") if f.filename]
+    if not chosen:
+        raise InvalidData("no file was sent", {"file": "is required (multipart/form-data)"})
+    with force_locale("en"):  # the API speaks English, whatever the browser prefers
+        checked, problems = attachments.check_uploads(chosen)
+    if problems:
+        raise InvalidData("the files cannot be added as given", {"file": "; ".join(problems)})
+    files = attachments.store(checked)
+    try:
+        event = engine.attach(ticket_id, current_user, files, request.form.get("kind"))
+    except BaseException:
+        attachments.discard(files)
+        raise
+    added = db.session.scalars(select(Attachment).where(Attachment.event_id == event.id)
+                               .order_by(Attachment.id))
+    return jsonify({"attachments": [attachment_json(a) for a in added]}), 201
+
+
+@bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>")
+def attachment(ticket_id: int, attachment_id: int):
+    """A ticket's photo or document, for whoever may see the ticket (404 for anyone else)."""
+    return attachments.serve(ticket_id, attachment_id, current_user)
 
 
 @bp.get("/deductions")

@@ -1,4 +1,5 @@
-"""The files of a form's file inputs, checked and stored for the engine (see views.uploads).
+"""The files of a form's file inputs (or of an API upload), checked and stored for the engine
+(see views.uploads), and served back to whoever may see their ticket.
 
 A form is checked as a whole first: every file of every input is read and checked by content
 (JPEG, PNG, WebP or PDF, at most 10 MB) and the problems go next to their inputs. Only when the
@@ -10,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
+from flask import abort
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
+from models import User
 from views import uploads
-from workflows.attachments import MAX_FILES, UploadedFile
+from workflows.attachments import MAX_FILES, UploadedFile, visible
 
 
 @dataclass
@@ -35,26 +38,33 @@ def _display_name(filename: str) -> str:
     return name.strip()[:255] or "file"
 
 
+def check_uploads(chosen: list[FileStorage]) -> tuple[list[Checked], list[str]]:
+    """Read and check these files: (the good ones, a message for each one refused)."""
+    if len(chosen) > MAX_FILES:
+        return [], [_("At most %(count)d files at once.", count=MAX_FILES)]
+    found, problems = [], []
+    for upload in chosen:
+        name = _display_name(upload.filename or "")
+        try:
+            data, ext = uploads.check(upload)
+        except uploads.UploadRefused as exc:
+            problems.append(f"{name}: {exc}")
+        else:
+            found.append(Checked(data, ext, name))
+    return found, problems
+
+
 def check(*fields) -> list[Checked] | None:
     """Check the files of these file inputs; None if any was refused (its input has the error)."""
     found, ok = [], True
     for field in fields:
         if field is None:
             continue
-        chosen = _chosen(field)
-        if len(chosen) > MAX_FILES:
-            field.errors = [*field.errors, _("At most %(count)d files at once.", count=MAX_FILES)]
+        checked, problems = check_uploads(_chosen(field))
+        if problems:
+            field.errors = [*field.errors, *problems]
             ok = False
-            continue
-        for upload in chosen:
-            try:
-                data, ext = uploads.check(upload)
-            except uploads.UploadRefused as exc:
-                name = _display_name(upload.filename)
-                field.errors = [*field.errors, f"{name}: {exc}"]
-                ok = False
-            else:
-                found.append(Checked(data, ext, _display_name(upload.filename)))
+        found.extend(checked)
     return found if ok else None
 
 
@@ -81,3 +91,11 @@ def discard(files: list[UploadedFile]) -> None:
     """Remove stored files whose ticket or step was not saved after all."""
     for f in files:
         uploads.discard(f.stored_name)
+
+
+def serve(ticket_id: int, attachment_id: int, actor: User):
+    """A ticket's photo or document, for whoever may see the ticket (404 for anyone else)."""
+    found = visible(attachment_id, actor, ticket_id)
+    if found is None:
+        abort(404)
+    return uploads.send(found.stored_name, download_name=found.original_name or None)

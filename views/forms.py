@@ -1,7 +1,8 @@
 """Page forms. The engine checks what the rules demand; these carry CSRF and parse the inputs."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -33,23 +34,23 @@ DETAIL_LABELS = {
     "workers": _l("Number of workers"),
 }
 
+# What files added on their own may be (workflows.attachments.KINDS), as people read it.
+FILE_KINDS = {
+    "photo": _l("Photo"),
+    "floor_plan": _l("Floor plan"),
+    "licence": _l("Contractor's licence"),
+    "document": _l("Document"),
+}
+
 
 def _files(label):
     return MultipleFileField(label, render_kw={"accept": ACCEPT_FILES})
 
 
-class TicketForm(FlaskForm):
-    kind = RadioField(_l("What kind of request"), validators=[InputRequired()])
-    title = StringField(_l("What is it about"), validators=[DataRequired(), Length(max=200)],
-                        render_kw={"maxlength": 200})
-    description = TextAreaField(_l("Details"), validators=[Length(max=2000)])
-    photos = _files(_l("Photos (optional: JPEG, PNG, WebP or PDF, at most 10 MB each)"))
-    # Staff only: the unit, and the time of the call when registering it afterwards (事后补单).
-    unit_id = SelectField(_l("Unit"), coerce=lambda value: int(value) if value not in (None, "") else None,
-                          validators=[Optional()])
-    reported_at = DateTimeLocalField(_l("Time of the call (property time)"), format=LOCAL_FORMAT,
-                                     validators=[Optional()])
-    # A renovation application only (the engine requires them for that kind).
+class DetailInputs:
+    """The renovation details as inputs: in the request form, and in the form of a step that
+    changes them (resubmitting a rejected application). The engine checks the values."""
+
     works_start = DateField(DETAIL_LABELS["works_start"], validators=[Optional()])
     works_end = DateField(DETAIL_LABELS["works_end"], validators=[Optional()])
     contractor_name = StringField(DETAIL_LABELS["contractor_name"],
@@ -62,12 +63,38 @@ class TicketForm(FlaskForm):
                              render_kw={"autocomplete": "off"})
     workers = IntegerField(DETAIL_LABELS["workers"], validators=[Optional()],
                            render_kw={"inputmode": "numeric", "min": 1, "max": MAX_WORKERS})
-    documents = _files(_l("Documents: floor plan, contractor's licence … "
-                          "(PDF or photos, at most 10 MB each)"))
 
     def details(self, names: tuple[str, ...]) -> dict | None:
         """The details the kind asks for, as typed (None: the kind asks for none)."""
         return {name: getattr(self, name).data for name in names} if names else None
+
+
+def details_as_typed(details: dict[str, Any] | None) -> dict[str, Any]:
+    """A ticket's stored details as the inputs' values (dates as dates), to prefill a form."""
+    values = dict(details or {})
+    for name in ("works_start", "works_end"):
+        try:
+            values[name] = date.fromisoformat(values[name])
+        except (KeyError, TypeError, ValueError):
+            values.pop(name, None)
+    return values
+
+
+class TicketForm(FlaskForm, DetailInputs):
+    kind = RadioField(_l("What kind of request"), validators=[InputRequired()])
+    title = StringField(_l("What is it about"), validators=[DataRequired(), Length(max=200)],
+                        render_kw={"maxlength": 200})
+    description = TextAreaField(_l("Details"), validators=[Length(max=2000)])
+    photos = _files(_l("Photos (optional: JPEG, PNG, WebP or PDF, at most 10 MB each)"))
+    # Staff only: the unit, and the time of the call when registering it afterwards (事后补单).
+    unit_id = SelectField(_l("Unit"), coerce=lambda value: int(value) if value not in (None, "") else None,
+                          validators=[Optional()])
+    reported_at = DateTimeLocalField(_l("Time of the call (property time)"), format=LOCAL_FORMAT,
+                                     validators=[Optional()])
+    # A renovation application only (the engine requires them for that kind), with the
+    # details of DetailInputs.
+    documents = _files(_l("Documents: floor plan, contractor's licence … "
+                          "(PDF or photos, at most 10 MB each)"))
 
 
 def as_utc(local: datetime | None) -> datetime | None:
@@ -88,7 +115,8 @@ def trigger_form(rule: TriggerRule, choices: dict[str, list[tuple[int, str]]], *
     """A form with one input per field the trigger takes; `choices` lists people to pick from.
 
     A resident rates with five labelled radio buttons; `photos` adds a file input for photos
-    taken at the step (an inspection, a completed repair).
+    taken at the step (an inspection, a completed repair). A step that takes `details` has the
+    inputs of DetailInputs (prefill them with `data=details_as_typed(ticket.details)`).
     """
     def pick(label, options):
         return SelectField(label, choices=[SelectChoice("", "—")] + [
@@ -112,16 +140,22 @@ def trigger_form(rule: TriggerRule, choices: dict[str, list[tuple[int, str]]], *
         "technician_id": lambda: pick(_l("Technician"), choices.get("technician_id", [])),
         "assignee_id": lambda: pick(_l("Butler"), choices.get("assignee_id", [])),
     }
-    fields = {name: inputs[name]() for name in rule.fields}
-    if photos:
+    fields = {name: inputs[name]() for name in rule.fields if name != "details"}
+    if photos and "details" in rule.fields:
+        fields["photos"] = _files(_l("New documents (optional): floor plan, contractor's licence … "
+                                     "(PDF or photos, at most 10 MB each)"))
+    elif photos:
         fields["photos"] = _files(_l("Photos (optional, at most 10 MB each)"))
-    form_class = type(f"{rule.name}_form", (_TriggerForm,), fields)
+    bases = (_TriggerForm, DetailInputs) if "details" in rule.fields else (_TriggerForm,)
+    form_class = type(f"{rule.name}_form", bases, fields)
     return form_class(prefix=rule.name, **kwargs)
 
 
 def trigger_data(form: FlaskForm, rule: TriggerRule) -> dict:
     """What the form sends to the engine: every field of the trigger, times made aware."""
-    data = {name: getattr(form, name).data for name in rule.fields}
+    data = {name: getattr(form, name).data for name in rule.fields if name != "details"}
+    if "details" in rule.fields:
+        data["details"] = form.details(tuple(DETAIL_LABELS))
     if data.get("promised_at"):
         data["promised_at"] = as_utc(data["promised_at"])
     return data

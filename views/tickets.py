@@ -14,12 +14,13 @@ from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
-from views import attachments, label, uploads
-from views.forms import DETAIL_LABELS, TicketForm, as_utc, trigger_data, trigger_form
+from views import attachments, label
+from views.forms import (
+    DETAIL_LABELS, FILE_KINDS, TicketForm, as_utc, details_as_typed, trigger_data, trigger_form,
+)
 from views.messages import chinese, field_message, say
 from views.resident import next_step
 from workflows import clock, details, engine, queries
-from workflows.attachments import visible
 from workflows.errors import InvalidData, NotFound, StaleVersion, WorkflowError
 from workflows.residents import entered, rated_by
 
@@ -38,6 +39,18 @@ def from_iso(value: str | None) -> datetime | None:
         return None
 
 
+@bp.app_template_global("detail_label")
+def detail_label(name: str) -> str:
+    """A detail's label (works_start: Works start), e.g. for what a step changed."""
+    return str(DETAIL_LABELS.get(name, name))
+
+
+@bp.app_template_global("file_kind_label")
+def file_kind_label(kind: str | None) -> str:
+    """What files added on their own are (floor_plan: Floor plan), as the sender said."""
+    return str(FILE_KINDS.get(kind, kind or ""))
+
+
 def _people_choices() -> dict[str, list[tuple[int, str]]]:
     return {"technician_id": [(u.id, u.name) for u in queries.staff(Role.TECHNICIAN)],
             "assignee_id": [(u.id, u.name) for u in queries.staff(Role.BUTLER)]}
@@ -48,10 +61,11 @@ def _is_resident() -> bool:
 
 
 def _trigger_form(rule, **kwargs):
-    """The form of one trigger for the current user: staff may add photos to any step."""
+    """The form of one trigger for the current user: staff may add photos to any step, a
+    resident documents to a step that changes the details (a new floor plan)."""
     resident = _is_resident()
     return trigger_form(rule, {} if resident else _people_choices(), resident=resident,
-                        photos=not resident, **kwargs)
+                        photos=not resident or "details" in rule.fields, **kwargs)
 
 
 def _window_ends(ticket, rule):
@@ -78,7 +92,7 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
         if failed and failed[0] == rule.name:
             form = failed[1]
         else:
-            form = _trigger_form(rule, formdata=None)
+            form = _trigger_form(rule, formdata=None, data=details_as_typed(ticket.details))
         form.version.data = ticket.version
         forms.append((rule, form))
     # A refused step that is no longer possible has no form to show: keep its text on the page.
@@ -239,7 +253,4 @@ def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
 @login_required
 def attachment(ticket_id: int, attachment_id: int):
     """A photo or document of a ticket, for whoever may see the ticket (404 for anyone else)."""
-    found = visible(attachment_id, current_user)
-    if found is None or found.ticket_id != ticket_id:
-        abort(404)
-    return uploads.send(found.stored_name, download_name=found.original_name or None)
+    return attachments.serve(ticket_id, attachment_id, current_user)

@@ -1,9 +1,10 @@
-"""Photos and documents added to a ticket, when it is opened or with a step.
+"""Photos and documents added to a ticket: when it is opened, with a step, or on their own.
 
-The pages check and store the file (views.uploads: by content, at most 10 MB, under a generated
-name outside static/) and hand the engine an `UploadedFile`; the engine records it in the same
-transaction as the ticket or the event it belongs to. Only an UploadedFile is taken, so nothing
-that arrives as JSON can name a stored file.
+The pages and the API check and store the file (views.uploads: by content, at most 10 MB, under
+a generated name outside static/) and hand the engine an `UploadedFile`; the engine records it in
+the same transaction as the ticket or the event it belongs to. Only an UploadedFile is taken, so
+nothing that arrives as JSON can name a stored file. Files added on their own (engine.attach) get
+an event of their own, which keeps what the sender said they are (KINDS).
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from workflows.errors import N_
 from workflows.fields import record_id
 
 MAX_FILES = 10
+# The trigger of the event that records files added outside any step, and what they may be.
+ATTACH_TRIGGER = "attach"
+KINDS = ("photo", "floor_plan", "licence", "document")
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,21 @@ def add(ticket: Ticket, event: Event, actor: User, files: Iterable[UploadedFile]
             content_type=f.content_type, size=f.size, created_at=now))
 
 
-def visible(attachment_id: int, actor: User) -> Attachment | None:
-    """An attachment, if `actor` may see the ticket it belongs to."""
+def kind_of(attachment: Attachment) -> str | None:
+    """What the sender said the file is (one of KINDS), if they said: engine.attach keeps it."""
+    event = attachment.event
+    if event is None or event.trigger != ATTACH_TRIGGER:
+        return None
+    return (event.data or {}).get("kind")
+
+
+def visible(attachment_id: Any, actor: User, ticket_id: Any = None) -> Attachment | None:
+    """An attachment (of the ticket `ticket_id`, if given), if `actor` may see its ticket."""
     if record_id(attachment_id) is None:
         return None
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or not can_see(actor, attachment.ticket):
+        return None
+    if ticket_id is not None and attachment.ticket_id != ticket_id:
         return None
     return attachment

@@ -5,6 +5,10 @@ and phone) and the number of workers, so that the butler can review it and issue
 passes (出入证). The engine calls `clean()` when it opens a ticket, so a page, the API and the CLI
 are checked the same way; the clean values are stored on the ticket (`Ticket.details`).
 
+A step whose rule accepts `details` (resubmitting a rejected application) changes them: the
+engine calls `revise()`, which checks the changed table as a whole the same way, and records
+`changes()` (each detail changed, from and to) in the step's event, so no old value is lost.
+
 Messages are for the person who typed the value, as in workflows.fields.
 """
 from __future__ import annotations
@@ -133,3 +137,24 @@ def clean(kind: str, given: Any, now: datetime, errors: dict[str, str]) -> dict[
         except ValueError as exc:
             errors[detail.name] = str(exc)
     return result
+
+
+def revise(kind: str, current: dict[str, Any] | None, given: Any, now: datetime,
+           errors: dict[str, str]) -> dict[str, Any]:
+    """The details of a ticket of `kind` after a step: those `given` (some or all of them) over
+    the `current` ones, checked as a whole as when a ticket is opened (a works period must not
+    start in the past, and so on); problems are added to `errors` by field."""
+    current = dict(current or {})
+    if not isinstance(given, dict):
+        errors["details"] = "must be a table of details"
+        return current
+    if not given:
+        return current
+    return clean(kind, {**current, **given}, now, errors)
+
+
+def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What a step changed in the details: {name: {"from": old value or None, "to": new value}}."""
+    old = old or {}
+    return {name: {"from": old.get(name), "to": value} for name, value in new.items()
+            if old.get(name) != value}

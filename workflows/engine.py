@@ -115,17 +115,10 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
     now = clock.now()
     begin_write()
     try:
-        if record_id(ticket_id) is None:
-            raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
-        ticket = db.session.execute(
-            select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-        if ticket is None or not can_see(actor, ticket):
-            raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
+        ticket = _lock_visible(ticket_id, actor)
         kind = rules.kind(ticket.kind)
         rule = _check_trigger(kind, ticket, trigger, actor, version)
-        clean = _clean_data(kind, rule, data, now)
+        clean = _clean_data(kind, rule, data, now, ticket)
         file_errors: dict[str, str] = {}
         files = ticket_files.check(attachments, file_errors)
         if file_errors:
@@ -148,6 +141,12 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
                               trigger=Term(trigger, rule.label),
                               state=_state(kind, ticket.state)))
         from_state = ticket.state
+        recorded = {k: v for k, v in clean.items() if k != "note"}
+        if "details" in clean:
+            # What changed, from and to: the ticket keeps the new values, the event the old ones.
+            recorded["details"] = ticket_details.changes(ticket.details, clean["details"])
+            if not recorded["details"]:
+                del recorded["details"]
         ticket.state = stand_in.state
         for name, value in clean.items():
             if FIELDS[name].ticket_attribute:
@@ -160,7 +159,7 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
         deadlines.apply_transition(ticket, kind, trigger, from_state, clean, now)
         event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
                       from_state=from_state, to_state=ticket.state, note=clean.get("note", ""),
-                      data=_jsonable({k: v for k, v in clean.items() if k != "note"}), at=now)
+                      data=_jsonable(recorded), at=now)
         db.session.add(event)
         if files:
             db.session.flush()
@@ -170,6 +169,46 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
     except (StaleDataError, IntegrityError):
         db.session.rollback()
         raise StaleVersion(N_("the ticket changed while this was being saved; reload and try again"))
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
+           kind: Any = None) -> Event:
+    """Add photos or documents to a ticket outside any step (a floor plan sent afterwards).
+
+    Whoever may see the ticket may add files until it is finished. They are recorded with an
+    event of their own (`attach`: the state unchanged, the `kind` of the files in its data), so
+    the timeline says who added what and when; the ticket, and its version, stay as they were.
+    """
+    now = clock.now()
+    begin_write()
+    try:
+        ticket = _lock_visible(ticket_id, actor)
+        kind_rules = current_rules().kind(ticket.kind)
+        if ticket.state in kind_rules.states and kind_rules.states[ticket.state].final:
+            raise Conflict(N_("the ticket is '%(state)s': no more files can be added",
+                              state=_state(kind_rules, ticket.state)))
+        errors: dict[str, str] = {}
+        if kind in (None, ""):
+            kind = None
+        elif kind not in ticket_files.KINDS:
+            errors["kind"] = N_("must be one of %(choices)s",
+                                choices=[Term(k) for k in ticket_files.KINDS])
+        files = ticket_files.check(attachments, errors)
+        if not files and "attachments" not in errors:
+            errors["attachments"] = N_("is required")
+        if errors:
+            raise InvalidData(N_("the files cannot be added as given"), errors)
+        event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=ticket_files.ATTACH_TRIGGER,
+                      from_state=ticket.state, to_state=ticket.state, note="",
+                      data={"kind": kind} if kind else {}, at=now)
+        db.session.add(event)
+        db.session.flush()
+        ticket_files.add(ticket, event, actor, files, now)
+        db.session.commit()
+        return event
     except BaseException:
         db.session.rollback()
         raise
@@ -188,6 +227,19 @@ def _state(kind: KindRules, name: str) -> Term:
 
 
 # -- checks ---------------------------------------------------------------------------------------
+
+def _lock_visible(ticket_id: Any, actor: User) -> Ticket:
+    """The ticket, locked for this transaction; NotFound unless `actor` may see it."""
+    if record_id(ticket_id) is None:
+        raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
+    ticket = db.session.execute(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if ticket is None or not can_see(actor, ticket):
+        raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
+    return ticket
+
 
 def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any):
     rule = kind.triggers.get(trigger) if isinstance(trigger, str) else None
@@ -215,7 +267,8 @@ def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, v
     return rule
 
 
-def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime) -> dict:
+def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
+                ticket: Ticket) -> dict:
     errors, clean = {}, {}
     for name, value in data.items():
         if value is None or value == "":
@@ -231,6 +284,10 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime) -
     for name in rule.requires:
         if name not in clean and name not in errors:
             errors[name] = N_("is required")
+    if "details" in clean:
+        # The details given over the ticket's, each checked as when a ticket is opened.
+        clean["details"] = ticket_details.revise(kind.name, ticket.details, clean["details"],
+                                                 now, errors)
     if "promised_at" in clean:
         limit = max((d.within for d in kind.deadlines.values() if d.due_from == "promised_at"
                      and rule.name in d.rearmed_by), default=None)

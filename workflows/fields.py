@@ -101,6 +101,13 @@ def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
     return parse
 
 
+def _table(value: Any, _context) -> dict:
+    """A table of a kind's details; the engine checks each value (workflows.details.revise)."""
+    if not isinstance(value, dict):
+        raise ValueError(N_("must be a table of details"))
+    return value
+
+
 @dataclass(frozen=True)
 class Field:
     parse: Callable[[Any, Any], Any]
@@ -115,4 +122,6 @@ FIELDS: dict[str, Field] = {
     "result": Field(_choice),
     "technician_id": Field(_user_with_role(Role.TECHNICIAN), "technician_id"),
     "assignee_id": Field(_user_with_role(Role.BUTLER), "assignee_id"),
+    # Some or all of a kind's details (a renovation's works period, contractor, ...), changed.
+    "details": Field(_table, "details"),
 }
