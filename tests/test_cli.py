@@ -25,10 +25,10 @@ TABLES = {"users", "api_tokens", "areas", "buildings", "units", "tickets", "even
 # -- helpers --------------------------------------------------------------------------------------
 
 @pytest.fixture
-def empty_app(databases):
-    """An app whose database has no tables yet."""
+def empty_app(databases, tmp_path):
+    """An app whose database has no tables yet (and its files in a folder of the test's)."""
     url = databases.empty()
-    app = make_app(url)
+    app = make_app(url, UPLOAD_FOLDER=str(tmp_path / "uploads"))
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -41,10 +41,11 @@ def empty_runner(empty_app):
 
 
 @pytest.fixture(scope="session")
-def demo_template(databases):
-    """A database loaded by `seed-demo` (at T0), and what the command printed."""
+def demo_template(databases, tmp_path_factory):
+    """A database loaded by `seed-demo` (at T0), and what the command printed. The demo's floor
+    plans go to a temporary folder, not the instance folder."""
     url = databases.empty()
-    app = make_app(url)
+    app = make_app(url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("demo-uploads")))
     with time_machine.travel(T0, tick=False):
         result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, (result.output, result.exception)
@@ -147,6 +148,21 @@ def test_seed_demo_loads_a_believable_estate(demo_app, demo_template):
     for login in ("resident", "butler", "technician", "supervisor"):
         assert login in output
     assert "demo" in output
+
+
+def test_demo_renovations_carry_their_details_and_a_floor_plan(demo_app):
+    with demo_app.app_context():
+        permits = list(db.session.scalars(select(Ticket).where(Ticket.kind == "renovation")))
+        assert len(permits) >= 3
+        for permit in permits:
+            assert set(permit.details) == {"works_start", "works_end", "contractor_name",
+                                           "contractor_phone", "foreman_name", "foreman_phone",
+                                           "workers"}, permit.title
+            [plan] = permit.attachments
+            assert (plan.content_type, plan.event.trigger, plan.event.data) == (
+                "image/png", "attach", {"kind": "floor_plan"})
+        # The demo resident has one to put right and resubmit.
+        assert {p.state for p in permits if p.resident.username == "resident"} == {"rejected"}
 
 
 @pytest.mark.parametrize("username, role", [
