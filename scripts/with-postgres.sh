@@ -8,7 +8,10 @@
 # The cluster trades durability for speed (fsync off): it lives only as long as the command.
 set -euo pipefail
 bin=$("$(dirname "$0")/ensure-postgres.sh")
-dir=$(mktemp -d -t butlerdesk-pg.XXXXXX)
+# In memory when the machine has /dev/shm: nothing of it needs to survive.
+parent=/dev/shm
+[ -d "$parent" ] && [ -w "$parent" ] || parent=${TMPDIR:-/tmp}
+dir=$(mktemp -d "$parent/butlerdesk-pg.XXXXXX")
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # PostgreSQL refuses to run as root; then the cluster belongs to the `postgres` system user.

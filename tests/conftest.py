@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -106,38 +107,55 @@ class SQLiteDatabases:
 
 class PostgreSQLDatabases:
     """Test databases in the cluster of TEST_DATABASE_URL (scripts/with-postgres.sh starts one);
-    a copy of a template is CREATE DATABASE ... TEMPLATE, and each xdist worker has its own names."""
+    a copy of a template is CREATE DATABASE ... TEMPLATE, and each xdist worker has its own names.
+
+    Making and dropping a database takes a few hundred milliseconds, so a thread does it while
+    tests run: the next copy of a template is made ahead, and used ones are dropped behind.
+    """
 
     def __init__(self, maintenance_url: str, worker: str):
         self.url = make_url(maintenance_url)
         self.prefix, self.names = f"butlerdesk_{worker}_", itertools.count()
         self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.behind = ThreadPoolExecutor(max_workers=1)
+        self.ahead: dict[str, Future] = {}
+
+    def _run(self, sql: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(sql)
 
     def _create(self, template: str | None = None) -> str:
         name = f"{self.prefix}{next(self.names)}"
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # left by an earlier run
+        copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
+        self._run(f'CREATE DATABASE "{name}"{copy}')
         return self.url.set(database=name).render_as_string(hide_password=False)
 
     def empty(self) -> str:
         return self._create()
 
     def copy_of(self, template: str) -> str:
-        return self._create(template)
+        made_ahead = self.ahead.pop(template, None)
+        url = made_ahead.result() if made_ahead else self._create(template)
+        self.ahead[template] = self.behind.submit(self._create, template)
+        return url
 
     def drop(self, url: str) -> None:
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(
-                f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        self.behind.submit(self._run, f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self.behind.shutdown(wait=True)
+        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
     """Makes and drops test databases on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set."""
     if TEST_DATABASE_URL:
-        yield PostgreSQLDatabases(TEST_DATABASE_URL, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+        databases = PostgreSQLDatabases(TEST_DATABASE_URL,
+                                        os.environ.get("PYTEST_XDIST_WORKER", "main"))
+        yield databases
+        databases.close()
     else:
         yield SQLiteDatabases(tmp_path_factory.mktemp("databases"))
 

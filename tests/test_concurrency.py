@@ -125,7 +125,10 @@ from app import create_app
 create_app()  # the slow part (imports, rules), done once before the start line
 ready, go = Path(sys.argv[1]), Path(sys.argv[2])
 ready.touch()
+give_up = time.monotonic() + 600  # the test failed before the start: don't linger
 while not go.exists():
+    if time.monotonic() > give_up:
+        sys.exit("never started")
     time.sleep(0.002)
 sys.argv = ["flask", "--app", "app", *sys.argv[3:]]
 sys.exit(main())
@@ -147,11 +150,16 @@ class StartingLine:
 
     def go(self, timeout: float = 180) -> None:
         limit = time.monotonic() + timeout
-        while not all(r.exists() for r in self.ready):
-            failed = [p for p in self.processes if p.poll() is not None]
-            assert not failed, failed[0].communicate()
-            assert time.monotonic() < limit, "the sweepers never got ready"
-            time.sleep(0.005)
+        try:
+            while not all(r.exists() for r in self.ready):
+                failed = [p for p in self.processes if p.poll() is not None]
+                assert not failed, failed[0].communicate()
+                assert time.monotonic() < limit, "the sweepers never got ready"
+                time.sleep(0.005)
+        except BaseException:
+            for process in self.processes:
+                process.kill()
+            raise
         self.flag.touch()
 
 

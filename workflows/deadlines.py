@@ -70,13 +70,16 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
 
 
 def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
-                  batch_size: int = 500) -> tuple[int, bool]:
+                  batch_size: int = 500, wait: bool = False) -> tuple[int, bool]:
     """Record one batch of running deadlines due by `now` as missed, each with one deduction.
 
     Returns how many were recorded and whether nothing due is left for this caller.
     The cost follows the number of deadlines due (an index on running deadlines by due time),
-    not the number of tickets. Tickets are locked before their deadlines, in the engine's order;
-    on PostgreSQL a sweeper skips tickets another writer holds (that writer settles them itself).
+    not the number of tickets. Tickets are locked before their deadlines, in the engine's order
+    and by id, so lockers never deadlock. On PostgreSQL a sweeper skips tickets another writer
+    holds, unless told to `wait`: that writer may be another sweeper that read its batch before
+    this one's deadlines were armed, so skipped tickets mean "not done yet", and a caller that
+    got nothing but skipped tickets waits for them the next time.
     A deadline that repeats arms its next period from the missed due time, so a long outage
     yields one miss per period, each with its own due time.
     """
@@ -88,12 +91,13 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     candidates = db.session.execute(query).all()
     if not candidates:
         return 0, True
+    wanted = {c.ticket_id for c in candidates}
     owners = {row.id: row for row in db.session.execute(
         select(Ticket.id, Ticket.kind, Ticket.state, Ticket.assignee_id,
                Area.butler_id.label("area_butler_id"))
         .join(Unit, Ticket.unit_id == Unit.id).join(Building).join(Area)
-        .where(Ticket.id.in_({c.ticket_id for c in candidates}))
-        .with_for_update(of=Ticket, skip_locked=ticket_id is None)
+        .where(Ticket.id.in_(wanted)).order_by(Ticket.id)
+        .with_for_update(of=Ticket, skip_locked=ticket_id is None and not wait)
     )}
     missed = db.session.execute(
         update(Deadline)
@@ -103,11 +107,10 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
         .returning(Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.seq,
                    Deadline.due_at, Deadline.points, Deadline.article)
     ).all()
-    if not missed:
-        return 0, True  # every candidate was taken by another writer
-    armed = _write_misses(rules, missed, owners, now)
     # A repeating deadline armed its next period, which may be due too: the caller goes again.
-    return len(missed), len(candidates) < batch_size and not armed
+    armed = _write_misses(rules, missed, owners, now) if missed else 0
+    skipped = len(owners) < len(wanted)
+    return len(missed), len(candidates) < batch_size and not armed and not skipped
 
 
 def settle(rules: Rules, now: datetime, ticket_id: int) -> int:

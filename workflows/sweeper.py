@@ -22,15 +22,17 @@ HEARTBEAT = "sweeper"
 def sweep(batch_size: int = 500) -> int:
     """Record every miss due by now; returns how many were recorded."""
     now = clock.now()
-    recorded, done = 0, False
+    recorded, done, wait = 0, False, False
     try:
         while not done:
             begin_write()
-            count, done = deadlines.record_misses(current_rules(), now, batch_size=batch_size)
+            count, done = deadlines.record_misses(current_rules(), now, batch_size=batch_size,
+                                                  wait=wait)
             if done:
                 _beat(now)
             db.session.commit()
             recorded += count
+            wait = count == 0  # all it found was held by other writers: wait for them next time
     except BaseException:
         db.session.rollback()
         raise
