@@ -35,7 +35,8 @@ def check(files: Any, errors: dict[str, str]) -> list[UploadedFile]:
     """The files as a list; a problem is added to `errors` under 'attachments'."""
     files = list(files or ())
     if not all(isinstance(f, UploadedFile) for f in files):
-        errors["attachments"] = N_("files can only be uploaded through the pages")
+        errors["attachments"] = N_("files are sent as multipart/form-data: on the pages or to "
+                                   "POST /api/v1/tickets/ID/attachments")
         return []
     if len(files) > MAX_FILES:
         errors["attachments"] = N_("at most %(count)d files at once", count=MAX_FILES)
