@@ -142,10 +142,12 @@ def _write_misses(rules: Rules, missed, owners, now: datetime) -> int:
                                      status=RUNNING, armed_at=row.due_at,
                                      due_at=row.due_at + rule.within,
                                      points=rule.points, article=rule.article))
-    db.session.execute(insert(Deduction), deductions)
-    db.session.execute(insert(Event), events)
+    # Straight into the tables (Core executemany): a catch-up writes thousands of rows, and the
+    # ORM's bulk path would cost more in Python than the database spends on them.
+    db.session.execute(insert(Deduction.__table__), deductions)
+    db.session.execute(insert(Event.__table__), events)
     if next_periods:
-        db.session.execute(insert(Deadline), next_periods)
+        db.session.execute(insert(Deadline.__table__), next_periods)
     return len(next_periods)
 
 
