@@ -6,8 +6,9 @@ from datetime import datetime
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from models import ApiToken, User, db
 from views import messages
@@ -100,6 +101,7 @@ def home():
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please log in to open this page.")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.json.ensure_ascii = False
@@ -147,6 +149,17 @@ def init_app(app: Flask) -> None:
             return api.http_error(error)
         return render_template("error.html", message=_("The files sent are too large: at most 10 "
                                "MB each. Go back and choose a smaller file.")), 413
+
+    @app.errorhandler(CSRFError)
+    def form_expired(error):
+        """A page form sent without a valid session (logged out in another tab, cookies gone):
+        nothing is saved, and what was typed is shown so it can be copied into a new form.
+        (The API answers its own CSRF errors in JSON.)"""
+        typed = [value for name, value in request.form.items(multi=True)
+                 if name != "csrf_token" and value.strip()]
+        return render_template("error.html", typed=typed, message=_(
+            "This form has expired (you logged out, or your session ended); nothing was saved. "
+            "Log in again and send it once more.")), 400
 
     @app.errorhandler(500)
     def internal_error(_error):

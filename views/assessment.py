@@ -28,9 +28,17 @@ from views.roles import role_required
 from workflows import assessment, queries
 from workflows.engine import current_rules
 from workflows.errors import InvalidData, NotFound, WorkflowError
-from workflows.fields import MAX_TEXT
+from workflows.fields import MAX_TEXT, record_id
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
+
+
+def row_or_404(model, row_id: int):
+    """The row with this id, or 404 (also for an id too large for the database to hold)."""
+    row = db.session.get(model, row_id) if record_id(row_id) is not None else None
+    if row is None:
+        abort(404)
+    return row
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 _MONTH = re.compile(r"\d{4}-\d{2}", re.ASCII)
@@ -298,8 +306,8 @@ def export(fmt: str):
 
 def _card_page(butler_id: int, month: str, failed: tuple[str, int, ReasonForm] | None = None,
                status: int = 200):
-    butler = db.session.get(User, butler_id)
-    if butler is None or butler.role != Role.BUTLER:
+    butler = row_or_404(User, butler_id)
+    if butler.role != Role.BUTLER:
         abort(404)
     cards, closed = assessment.scorecards(month, butler_id)
     card = cards[0] if cards else None
@@ -360,9 +368,7 @@ DONE = {"appeal": _l("Appeal sent."), "waive": _l("Line waived; the score no lon
 @login_required
 def review_line(line_id: int, action: str):
     """Appeal (the butler charged), waive or uphold (a supervisor) one line, with a reason."""
-    entry = db.session.get(Deduction, line_id)
-    if entry is None:
-        abort(404)
+    entry = row_or_404(Deduction, line_id)
     butler_id, month = entry.butler_id, assessment.month_of(entry.missed_at)
     visible = butler_id is not None and _may_see_card(butler_id)
     back = (url_for(".card", butler_id=butler_id, month=month, _anchor=f"line-{line_id}")
@@ -520,9 +526,7 @@ def draw():
 @role_required(*SUPERVISORS)
 def record_result(item_id: int):
     """Record one follow-up call; an unsatisfied one may become a finding at once."""
-    item = db.session.get(SpotCheckItem, item_id)
-    if item is None:
-        abort(404)
+    item = row_or_404(SpotCheckItem, item_id)
     month = item.spot_check.month
     form = _spot_check_form(item_id)
     try:

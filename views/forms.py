@@ -82,7 +82,7 @@ def details_as_typed(details: dict[str, Any] | None) -> dict[str, Any]:
 
 class TicketForm(FlaskForm, DetailInputs):
     kind = RadioField(_l("What kind of request"), validators=[InputRequired()])
-    title = StringField(_l("What is it about"), validators=[DataRequired(), Length(max=200)],
+    title = StringField(_l("What is it about"), validators=[DataRequired(_l("is required")), Length(max=200)],
                         render_kw={"maxlength": 200})
     description = TextAreaField(_l("Details"), validators=[Length(max=2000)])
     photos = _files(_l("Photos (optional: JPEG, PNG, WebP or PDF, at most 10 MB each)"))
