@@ -590,3 +590,24 @@ def test_a_refused_step_keeps_no_photo(app, estate, browser, tmp_path):
         assert db.session.scalar(select(Event).where(Event.ticket_id == ticket,
                                                      Event.trigger == "complete")).actor_id \
             == estate.butler
+
+
+def test_a_document_added_later_is_listed_with_the_request(app, browser):
+    """A floor plan sent after the application is one of the request's documents, not a step."""
+    from tests.test_api import token_for
+
+    client = browser("resident")
+    with app.app_context():
+        resident = db.session.scalar(select(User).where(User.username == "resident"))
+        ticket = engine.open_ticket(resident, "renovation", "Kitchen refit")
+        ticket_id = ticket.id
+    reply = client.post(f"/api/v1/tickets/{ticket_id}/attachments",
+                        headers=token_for(client, "resident"),
+                        data={"kind": "floor_plan", "file": (io.BytesIO(PNG), "plan.png")})
+    assert reply.status_code == 201
+    attachment_id = reply.json["attachments"][0]["id"]
+
+    page = client.get(f"/tickets/{ticket_id}").text
+
+    section = page.split("<h2>Photos and documents</h2>", 1)[1].split("</section>", 1)[0]
+    assert f"/files/{attachment_id}" in section

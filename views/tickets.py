@@ -20,6 +20,7 @@ from views.forms import (
 )
 from views.messages import chinese, field_message, say
 from views.resident import next_step
+from workflows import attachments as ticket_files
 from workflows import clock, details, engine, queries
 from workflows.errors import InvalidData, NotFound, StaleVersion, WorkflowError
 from workflows.residents import entered, rated_by
@@ -101,12 +102,14 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
         typed = {name: getattr(failed[1], name, None) for name in ("note", "reason")}
         unsent = {name: field.data for name, field in typed.items() if field and field.data}
 
-    # The files sent with the request are shown with it; those of later steps at their step.
-    first = next((e.id for e in ticket.events if e.trigger == engine.CREATE_TRIGGER), None)
+    # The files sent with the request or added on their own (a floor plan sent later) are shown
+    # with it; those of a step at their step in the timeline.
+    documents = {e.id for e in ticket.events
+                 if e.trigger in (engine.CREATE_TRIGGER, ticket_files.ATTACH_TRIGGER)}
     by_event: dict[int | None, list] = {}
     for f in ticket.attachments:
         by_event.setdefault(f.event_id, []).append(f)
-    files = by_event.get(first, []) + by_event.get(None, [])
+    files = [f for f in ticket.attachments if f.event_id in documents or f.event_id is None]
     context = dict(ticket=ticket, forms=forms, unsent=unsent, files=files, by_event=by_event,
                    windows=windows, detail_labels=DETAIL_LABELS,
                    photos_again=bool(failed) and attachments.any_chosen(
