@@ -60,5 +60,12 @@ test-postgres: $(VENV)/.dev catalogs
 sweep: $(VENV)/.runtime catalogs
 	$(FLASK) sweep
 
+## bench: the benchmarks (not part of `make test`), 6-10 minutes; writes bench/results.md.
+## SQLite temp files by default (data sets cached in bench/.cache); DATABASE_URL=postgresql+psycopg://…
+## for PostgreSQL; BENCH_ARGS="--only sweep,pages --sizes 10000,100000" for a part (bench/__main__.py)
+.PHONY: bench
+bench: $(VENV)/.runtime catalogs
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
