@@ -23,22 +23,19 @@ from __future__ import annotations
 import csv
 import io
 import random
-import secrets
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
-from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from models import (Appeal, ApiToken, Deduction, MonthClosing, SpotCheck, SpotCheckItem, User,
-                    db)
+from models import (Appeal, Deduction, MonthClosing, SpotCheck, SpotCheckItem, db)
 from tests.conftest import T0, Desk
+from tests.test_api import token_for
 from workflows import assessment, queries, sweeper
-from workflows.clock import now as clock_now
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 
 API = "/api/v1"
@@ -121,24 +118,6 @@ def count(model) -> int:
 
 
 # -- helpers: the API side -----------------------------------------------------------------------
-
-_issued: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def token_for(client, username: str) -> dict[str, str]:
-    """The Authorization header of a token written straight into the test's database."""
-    issued = _issued.setdefault(client.application, {})
-    if username not in issued:
-        token = secrets.token_urlsafe(32)
-        with client.application.app_context():
-            user_id = db.session.scalar(select(User.id).where(User.username == username))
-            now = clock_now()
-            db.session.add(ApiToken(user_id=user_id, token_hash=ApiToken.hash(token),
-                                    created_at=now, expires_at=now + timedelta(days=30)))
-            db.session.commit()
-        issued[username] = {"Authorization": f"Bearer {token}"}
-    return issued[username]
-
 
 def get(client, who: str, path: str, **params):
     return client.get(API + path, headers=token_for(client, who), query_string=params)
