@@ -8,7 +8,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from config import Config
-from models import db
+from models import collector, db
 from workflows.rules import RulesError, load_rules
 
 
@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
                          "is not a time zone like Asia/Shanghai") from None
 
     db.init_app(app)
+    collector.init_app(app)
     # Batch mode lets migrations alter SQLite tables (which cannot ALTER a constraint in place).
     Migrate(app, db, directory=str(Path(__file__).resolve().parent / "migrations"),
             render_as_batch=True)

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError, SAWarning
 
-from models import Role, Unit, User, db
+from models import Role, Unit, User, collector, db
 from workflows import clock, sweeper
 from workflows.fields import record_id
 
@@ -99,6 +99,8 @@ def sweep_command(every: float | None) -> None:
             click.echo(f"Recorded {recorded} missed deadline(s).")
         if every is None:
             return
+        db.session.remove()
+        collector.collect()
         time.sleep(pause)
 
 

@@ -48,9 +48,7 @@ def percentile(values: list[float], p: float) -> float:
 @contextmanager
 def collected_between():
     """The cyclic garbage collector off while timing, run between samples instead (as `timeit`
-    does). Besides steadier figures, this avoids a crash: with automatic collections, a process
-    serving the overdue page on these data sets dies of a heap corruption after a few requests
-    (CPython 3.11, see results.md)."""
+    does), for steadier figures."""
     enabled = gc.isenabled()
     gc.disable()
     try:

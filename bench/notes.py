@@ -30,16 +30,20 @@ that read whole tables:
 """
 
 CRASH = """\
-### An interpreter crash (not a benchmark figure)
+### An interpreter crash, found and guarded against (not a benchmark figure)
 
-Serving `/supervisor/overdue` repeatedly on these data sets (as of their "now") kills the Python
-process after a few requests: a heap corruption (SIGSEGV in pymalloc), on CPython 3.11.2 (Debian)
-and 3.11.7 (pyenv), also with SQLAlchemy's C extensions, greenlet and markupsafe's speedups
-disabled; not on CPython 3.12.1 with the same packages and the same SQLite 3.40.1; not with the
-cyclic garbage collector disabled or run between requests; not when the page's template is not
-rendered, nor when the workflow functions behind it run alone. A gunicorn worker serving that
-page is exposed to it. The page timings here run the collector between requests (as `timeit` does), which avoids
-it. Reproduce: `.venv/bin/python -m bench.crash_repro` (and `--no-gc` for the contrast).
+Serving `/supervisor/overdue` repeatedly on the 10 k data set killed the Python process within a
+few requests (SIGSEGV, a corrupted heap), on CPython 3.11.2 and 3.11.7, not on 3.12.1. valgrind
+found the cause: a CPython 3.11 bug, reproduced in 30 lines without SQLAlchemy by
+`.venv/bin/python -m bench.crash_repro`. When the cyclic garbage collector starts while an
+object's inline attributes are being moved into a dict, and a weakref callback it runs stores an
+attribute on that same object, the attribute values are freed twice. SQLAlchemy's
+`InstanceState` is such an object (its `_cleanup` callback), met when a session closes over
+thousands of objects in reference cycles. Fix (`models/collector.py`): the collector is paused
+while an app context, a session's lifetime, is open, and runs between requests (and between the
+sweeper's passes); `tests/test_collector.py` makes the collector eager and checks that it never
+starts while a session is open. `.venv/bin/python -m bench.crash_repro --app` serves the page
+that crashed 30 times without a crash.
 """
 
 
