@@ -8,7 +8,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from config import Config
-from models import collector, db
+from models import SQLiteConnection, collector, db
 from workflows.rules import RulesError, load_rules
 
 
@@ -29,6 +29,9 @@ def create_app(config: dict | None = None) -> Flask:
         raise SystemExit(f"ButlerDesk cannot start: TIMEZONE {app.config['TIMEZONE']!r} "
                          "is not a time zone like Asia/Shanghai") from None
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options["connect_args"] = {**options.get("connect_args", {}), "factory": SQLiteConnection}
     db.init_app(app)
     collector.init_app(app)
     # Batch mode lets migrations alter SQLite tables (which cannot ALTER a constraint in place).

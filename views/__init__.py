@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import joinedload
 
 from models import ApiToken, User, db
 from views import messages
@@ -39,6 +40,7 @@ def load_user_from_token(req) -> User | None:
         return None
     found = db.session.scalar(
         db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token))
+        .options(joinedload(ApiToken.user))
     )
     if found is None or found.expires_at <= clock.now() or not found.user.active:
         return None

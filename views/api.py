@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import force_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from werkzeug.exceptions import HTTPException
 
 from models import (
@@ -221,7 +221,8 @@ def create_ticket():
     ticket = engine.open_ticket(current_user, data.get("kind"), data.get("title"),
                                 data.get("description", ""), data.get("unit_id"),
                                 data.get("reported_at"), details=data.get("details"))
-    return jsonify(ticket_json(load_ticket(ticket.id), current_user)), 201
+    ticket_id = inspect(ticket).identity[0]  # without reloading the committed (expired) ticket
+    return jsonify(ticket_json(load_ticket(ticket_id), current_user)), 201
 
 
 @bp.get("/tickets")

@@ -20,7 +20,7 @@ from models import Event, Role, Ticket, Unit, User, db
 from workflows import attachments as ticket_files
 from workflows import clock, deadlines
 from workflows import details as ticket_details
-from workflows.access import area_butler_id, can_see
+from workflows.access import area_butler_id, visible_to
 from workflows.attachments import UploadedFile
 from workflows.errors import N_, Conflict, Forbidden, InvalidData, NotFound, StaleVersion, Term
 from workflows.fields import FIELDS, MAX_TEXT, parse_time, record_id, whole_number
@@ -233,10 +233,10 @@ def _lock_visible(ticket_id: Any, actor: User) -> Ticket:
     if record_id(ticket_id) is None:
         raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
     ticket = db.session.execute(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+        select(Ticket).where(Ticket.id == ticket_id, visible_to(actor)).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if ticket is None or not can_see(actor, ticket):
+    if ticket is None:
         raise NotFound(N_("ticket %(id)s not found", id=ticket_id))
     return ticket
 
