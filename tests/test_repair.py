@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from models import Deadline, DeadlineStatus, Ticket, db
 from tests.helpers import deadline, deductions, events, fresh, refused
+from workflows import clock as the_clock
 from workflows import engine, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 
@@ -436,8 +437,10 @@ def test_a_missed_deadline_is_one_deduction_for_the_assignee_at_its_due_time(
         due, estate.butler, repair)
     assert deadline(repair, name).status == "missed"
     miss = events(repair)[-1]
-    assert (miss.trigger, miss.actor_id, miss.at, miss.data["deadline"]) == (
-        "deadline_missed", None, due, name)
+    assert (miss.trigger, miss.actor_id, miss.at, miss.note) == ("deadline_missed", None, due, "")
+    assert miss.from_state == miss.to_state == fresh(repair).state
+    assert miss.data == {"deadline": name, "seq": 1, "points": points, "article": article,
+                         "butler_id": estate.butler, "recorded_at": the_clock.now().isoformat()}
 
 
 def test_a_late_arrival_records_the_miss_at_once_and_a_later_sweep_adds_nothing(
