@@ -3,7 +3,8 @@
     python -m bench                          # everything, SQLite (temporary copies of cached data)
     python -m bench --only sweep,pages       # some of: sweep, pages, misses, http, detection
     python -m bench --sizes 10000,100000     # other data set sizes (the first is the baseline)
-    DATABASE_URL=postgresql+psycopg://... python -m bench   # on PostgreSQL (schemas bench_*)
+    DATABASE_URL=postgresql+psycopg://... python -m bench   # on PostgreSQL (schemas bench_*),
+                                                            # into bench/results-postgresql.md
 
 On PostgreSQL the data sets are written into schemas named bench_* of the database DATABASE_URL
 names, which are dropped first and at the end; nothing else in that database is touched. A SQLite
@@ -357,7 +358,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,1000000",
                         help="data set sizes, comma-separated; the first is the baseline")
     parser.add_argument("--only", default=",".join(ALL), help="some of " + ",".join(ALL))
-    parser.add_argument("--out", type=Path, default=BENCH / "results.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results.md, or bench/results-postgresql.md on PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -371,6 +373,7 @@ def main() -> None:
     header["CPU speed reference"] = f"{cpu_speed_reference() * 1000:.0f} ms (a fixed pure-Python loop; lower is faster)"
     workdir = Path(tempfile.mkdtemp(prefix="butlerdesk-bench-"))
     backend = Backend(workdir)
+    out = args.out or BENCH / ("results-postgresql.md" if backend.postgres else "results.md")
     header["database"] = backend.name + (f" {backend.server_version()}" if backend.postgres else
                                          f" {header['SQLite']} (temporary files)")
     log("ButlerDesk benchmarks: " + ", ".join(f"{k} {v}" for k, v in header.items()))
@@ -405,8 +408,8 @@ def main() -> None:
         report.section(f"## FAILED: {name}\n\n```\n{trace}\n```", "9")
         log(f"FAILED: {name}\n{trace}")
     header["total time"] = f"{(time.perf_counter() - started) / 60:.1f} min"
-    report.write(args.out, header)
-    log(f"wrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out} "
+    report.write(out, header)
+    log(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out} "
         f"in {(time.perf_counter() - started) / 60:.1f} min")
     if failed:
         sys.exit(1)

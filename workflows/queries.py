@@ -76,12 +76,13 @@ def tickets(actor: User, now: datetime, *, kind: str | None = None, state: str |
 
 def overdue_deadlines(now: datetime):
     """Every deadline past due whose step is not done, oldest first, with ticket and butler."""
-    # Each half through its own partial index; one OR of the two would read every deadline.
+    # Each half through its own partial index (one OR of the two would read every deadline),
+    # and the few rows they find drive the joins (PostgreSQL hashed every deadline and ticket
+    # for `id IN (...)`).
     overdue = union_all(select(Deadline.id).where(OUTSTANDING),
                         select(Deadline.id).where(Deadline.status == DeadlineStatus.RUNNING,
-                                                  Deadline.due_at <= now))
-    query = (select(Deadline).join(Deadline.ticket)
-             .where(Deadline.id.in_(overdue))
+                                                  Deadline.due_at <= now)).subquery()
+    query = (select(Deadline).join(overdue, Deadline.id == overdue.c.id)
              .options(joinedload(Deadline.ticket).joinedload(Ticket.assignee),
                       joinedload(Deadline.deduction).joinedload(Deduction.butler),
                       joinedload(Deadline.ticket).joinedload(Ticket.unit)
