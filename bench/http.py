@@ -239,7 +239,7 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, duration: fl
         paced = {}
         for server in (bare, desk):
             log(f"  paced at {rate:.0f} requests/s, {clients} clients, {server.name} ...")
-            paced[server.name] = load(server, mode="paced", rate=rate, duration=duration,
+            paced[server.name] = load(server, mode="paced", rate=rate, duration=2 * duration,
                                       warmup=3.0, **common)
         bare.stop()
         desk.stop()
@@ -255,7 +255,7 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, duration: fl
             log(f"  closed loop and paced, {clients} clients, ButlerDesk with {other} workers ...")
             other_workers = {
                 "closed": load(compared, mode="closed", duration=duration, warmup=3.0, **common),
-                "paced": load(compared, mode="paced", rate=rate, duration=duration, warmup=3.0,
+                "paced": load(compared, mode="paced", rate=rate, duration=2 * duration, warmup=3.0,
                               **common),
                 "workers": other}
         finally:
