@@ -9,7 +9,7 @@ PORT   ?= 5000
 .PHONY: run serve test test-postgres db sweep clean catalogs
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	scripts/ensure-venv.sh $(PYTHON) $(VENV)
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -7,8 +7,8 @@ import os
 
 bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
 # On PostgreSQL requests mostly wait on the database, so a couple of processes per core keep the
-# cores busy. SQLite lets one writer in at a time and waiting writers sleep in steps of up to
-# 100 ms, so more processes than cores only lengthen the tail (bench/results.md, section 3).
+# cores busy. SQLite lets one writer in at a time (the others queue, models.SQLiteConnection), so
+# more processes than cores only add switching (bench/results.md, section 3).
 _cores = multiprocessing.cpu_count()
 _sqlite = os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite")
 workers = int(os.environ.get("WEB_CONCURRENCY", _cores if _sqlite else 2 * _cores + 1))

@@ -32,10 +32,6 @@ def make_app(url: str, **config):
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", **config})
 
 
-def sqlite_url(path: Path | str) -> str:
-    return f"sqlite:///{path}"
-
-
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (0..100), nearest-rank on the sorted values."""
     if not values:

@@ -90,5 +90,4 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, tickets: int
         "p50_s": percentile(latencies, 50), "p99_s": percentile(latencies, 99),
         "max_s": max(latencies) if latencies else float("nan"),
         "min_s": min(latencies) if latencies else float("nan"),
-        "sweeper_log_tail": (workdir / "sweeper.log").read_text()[-1500:],
     }

@@ -233,7 +233,6 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, duration: fl
                 log(f"  closed loop, {clients} clients, {server.name} (round {round_ + 1}/{rounds}) ...")
                 closed[server.name].append(load(server, mode="closed", duration=duration,
                                                 warmup=3.0, **common))
-        best = {name: max(runs, key=lambda r: r["throughput_rps"]) for name, runs in closed.items()}
         desk_rps = median([r["throughput_rps"] for r in closed["ButlerDesk"]])
         rate = round(desk_rps * 0.5, 1)
         paced = {}
@@ -260,7 +259,7 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, duration: fl
                 "workers": other}
         finally:
             compared.stop()
-        return {"closed": closed, "best": best, "paced": paced, "paced_rate": rate, "alone": alone,
+        return {"closed": closed, "paced": paced, "paced_rate": rate, "alone": alone,
                 "other_workers": other_workers,
                 "settings": gunicorn_settings(), "clients": clients, "duration": duration,
                 "rounds": rounds}

@@ -8,9 +8,11 @@
 # The cluster trades durability for speed (fsync off): it lives only as long as the command.
 set -euo pipefail
 bin=$("$(dirname "$0")/ensure-postgres.sh")
-# In memory when the machine has /dev/shm: nothing of it needs to survive.
+# In memory when the machine has a roomy /dev/shm (a container's 64 MB is not): nothing of it
+# needs to survive.
 parent=/dev/shm
-[ -d "$parent" ] && [ -w "$parent" ] || parent=${TMPDIR:-/tmp}
+free_kb=$(df -Pk "$parent" 2>/dev/null | awk 'NR == 2 {print $4}')
+[ -d "$parent" ] && [ -w "$parent" ] && [ "${free_kb:-0}" -ge 2097152 ] || parent=${TMPDIR:-/tmp}
 dir=$(mktemp -d "$parent/butlerdesk-pg.XXXXXX")
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 

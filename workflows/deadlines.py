@@ -94,23 +94,20 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     if not candidates:
         return 0, True
     wanted = {c.ticket_id for c in candidates}
-    owners = {row.id: row for row in db.session.execute(
-        select(Ticket.id, Ticket.kind, Ticket.state, Ticket.assignee_id,
-               Area.butler_id.label("area_butler_id"))
-        .join(Unit, Ticket.unit_id == Unit.id).join(Building).join(Area)
-        .where(Ticket.id.in_(wanted)).order_by(Ticket.id)
-        .with_for_update(of=Ticket, skip_locked=ticket_id is None and not wait)
-    )}
+    kinds = dict(db.session.execute(  # of the tickets locked
+        select(Ticket.id, Ticket.kind).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
+        .with_for_update(skip_locked=ticket_id is None and not wait)
+    ).all())
     missed = db.session.execute(
         update(Deadline)
-        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in owners]),
+        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in kinds]),
                Deadline.status == RUNNING)
         .values(status=MISSED)
         .returning(Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.seq, Deadline.due_at)
     ).all()
     # A repeating deadline armed its next period, which may be due too: the caller goes again.
-    armed = _write_misses(rules, missed, owners, now) if missed else 0
-    skipped = len(owners) < len(wanted)
+    armed = _write_misses(rules, missed, kinds, now) if missed else 0
+    skipped = len(kinds) < len(wanted)
     return len(missed), len(candidates) < batch_size and not armed and not skipped
 
 
@@ -123,7 +120,7 @@ def settle(rules: Rules, now: datetime, ticket_id: int) -> int:
     return total
 
 
-def _write_misses(rules: Rules, missed, owners, now: datetime) -> int:
+def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) -> int:
     """Insert the deductions and events of the misses, and the next period of repeating ones.
 
     The deductions and events are made by the database from the deadline and ticket rows
@@ -150,7 +147,7 @@ def _write_misses(rules: Rules, missed, owners, now: datetime) -> int:
                          data)))
     next_periods = []
     for row in missed:
-        rule = rules.kind(owners[row.ticket_id].kind).deadlines.get(row.name)
+        rule = rules.kind(kinds[row.ticket_id]).deadlines.get(row.name)
         if rule is not None and rule.repeats:
             next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
                                      status=RUNNING, armed_at=row.due_at,
