@@ -5,8 +5,14 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # Signs the session cookies. Without one, `create_app` makes a random key once and keeps it
+    # in instance/secret_key; gunicorn refuses to start without one (`secret_key_problem`).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'butlerdesk.sqlite3'}"
     )
@@ -14,17 +20,55 @@ class Config:
     # month boundaries of the assessment are local.
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     RULES_FILE = os.environ.get("RULES_FILE", str(BASE_DIR / "workflows" / "rules.toml"))
-    # How long an API token stays valid.
+    # How long an API token and a page login stay valid (unless revoked or logged out first).
     TOKEN_TTL_DAYS = int(os.environ.get("TOKEN_TTL_DAYS", "30"))
+    SESSION_TTL_HOURS = int(os.environ.get("SESSION_TTL_HOURS", str(14 * 24)))
+    # The session cookie: never sent cross-site; only over HTTPS where it is served over HTTPS.
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")
+    # Behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto to trust (0: none), so
+    # that the rate limits count the person's address, not the proxy's.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    # Logins (the page and POST /api/v1/tokens share them): tries per address, and failed
+    # tries per username; past either, 429 with Retry-After until the window ends.
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    LOGIN_LIMIT_PER_USERNAME = os.environ.get("LOGIN_LIMIT_PER_USERNAME", "10 per 15 minutes")
+    # Where the limits count: `database` (default: every worker and server shares the counts)
+    # or any storage of the `limits` library, e.g. redis://host:6379 or memory:// (one process).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
+    RATELIMIT_HEADERS_ENABLED = True
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     # Compiled catalogs (`pybabel compile -d translations`, run by the Makefile's setup).
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     WTF_CSRF_TIME_LIMIT = None  # a butler's form may stay open for a whole shift
     API_PAGE_SIZE = 50
+    # A JSON request body: at most this many bytes, nested at most this deep.
+    MAX_JSON_BYTES = int(os.environ.get("MAX_JSON_BYTES", str(1024 * 1024)))
+    MAX_JSON_DEPTH = 16
     # /healthz turns unhealthy when no sweep finished for this long (a sweeper runs every 5 s).
     SWEEP_STALE_SECONDS = float(os.environ.get("SWEEP_STALE_SECONDS", "60"))
+    # ... and when a sweeper's clock runs ahead of this server's by more than this.
+    CLOCK_SKEW_SECONDS = float(os.environ.get("CLOCK_SKEW_SECONDS", "5"))
     # Photos and documents; by default instance/uploads. Every app server must see the same files.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
     # Each upload is at most 10 MB (checked file by file); a request carrying more than a few
     # phone photos is refused before it is read.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))
+
+
+# The key these settings had as a default until it was removed: cookies signed with it are forged.
+_KNOWN_KEYS = {"dev-only-change-me"}
+MIN_SECRET_KEY = 32
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """What is wrong with a SECRET_KEY given to servers that must share one (None: nothing)."""
+    if not key:
+        return ("SECRET_KEY is not set. Every app server signs the session cookies with it, so "
+                f"they must share one: export SECRET_KEY=\"$({MAKE_A_KEY})\" (keep it secret, "
+                "the same on every server) and start again.")
+    if key in _KNOWN_KEYS or len(key) < MIN_SECRET_KEY:
+        return (f"SECRET_KEY is too weak (a published key, or under {MIN_SECRET_KEY} characters): "
+                f"make one with {MAKE_A_KEY}")
+    return None

@@ -17,3 +17,11 @@ preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
+
+# App servers behind one load balancer must sign cookies with one shared key: refuse to start
+# without a real one (create_app checks again in each worker, for a gunicorn run without this file).
+from config import secret_key_problem  # noqa: E402
+
+_problem = secret_key_problem(os.environ.get("SECRET_KEY"))
+if _problem:
+    raise SystemExit(f"ButlerDesk cannot start: {_problem}")

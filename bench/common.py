@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import statistics
+import secrets
 import subprocess
 import sys
 import time
@@ -25,11 +26,15 @@ NOW = datetime(2026, 6, 15, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Sha
 SCORECARD_MONTH = "2026-05"                                # the last complete month before NOW
 
 
+# The servers a benchmark starts share one key, as a deployment's would (gunicorn needs a real one).
+SECRET_KEY = secrets.token_hex(32)
+
+
 def make_app(url: str, **config):
     """A ButlerDesk app on `url` (never the dev database: callers give a temporary one)."""
     from app import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", **config})
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY, **config})
 
 
 def percentile(values: list[float], p: float) -> float:

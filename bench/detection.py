@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import REPO, make_app, percentile
+from bench.common import REPO, SECRET_KEY, make_app, percentile
 
 BIN = Path(sys.executable).parent
 
@@ -43,7 +43,7 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, tickets: int
     process = subprocess.Popen(
         [str(BIN / "flask"), "--app", "app", "sweep", "--every", f"{every:g}"], cwd=REPO,
         stdout=sweeper_log, stderr=subprocess.STDOUT,
-        env={**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+        env={**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY})
     ids: list[int] = []
     late_registrations = 0
     try:

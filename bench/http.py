@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import REPO, median
+from bench.common import REPO, SECRET_KEY, median
 
 BIN = Path(sys.executable).parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -37,6 +37,7 @@ def gunicorn_settings() -> dict[str, str]:
         env = dict(os.environ)
         try:
             os.environ["ACCESS_LOG"] = os.devnull
+            os.environ["SECRET_KEY"] = SECRET_KEY
             exec(compile(config.read_text(), str(config), "exec"), namespace)
         finally:
             os.environ.clear()
@@ -218,7 +219,7 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, duration: fl
         rounds: int = 2, clients: int = 32) -> dict:
     log("  create + fire in-process (test client), for the statements and the app's own time ...")
     alone = in_process(database_url, info)
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "PYTHONPATH": str(REPO)}
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(REPO)}
     bare = Server("bare", "bench.bare_app:create_app()", env, workdir / "gunicorn-bare.log")
     desk = Server("ButlerDesk", "app:create_app()", env, workdir / "gunicorn-butlerdesk.log")
     try:

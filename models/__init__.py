@@ -52,7 +52,9 @@ db = SQLAlchemy(model_class=Base)
 
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import Area, Building, Unit  # noqa: E402
-from models.people import ApiToken, Role, User  # noqa: E402
+from models.people import (  # noqa: E402
+    Credential, CredentialKind, RateLimitCounter, Role, User,
+)
 from models.scoring import (  # noqa: E402
     Appeal, Deduction, MonthAction, MonthClosing, Review, ReviewOutcome, SpotCheck, SpotCheckItem,
     SpotCheckResult,
@@ -60,7 +62,8 @@ from models.scoring import (  # noqa: E402
 from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
-    "db", "UTCDateTime", "ApiToken", "Role", "User", "Area", "Building", "Unit",
+    "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
+    "Area", "Building", "Unit",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",
@@ -146,7 +149,7 @@ def _sqlite_connect(dbapi_connection, _record):
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
     """A write transaction takes SQLite's write lock at BEGIN, so it can never fail half-way
-    for want of it; see workflows.engine.begin_write."""
+    for want of it; see models.transaction."""
     if connection.dialect.name == "sqlite":
         write = connection.get_execution_options().get("butlerdesk_write")
         if write and isinstance(connection.connection.dbapi_connection, SQLiteConnection):

@@ -1,4 +1,4 @@
-"""People: users with one role each, and the API tokens they hold."""
+"""People: users with one role each, the logins they hold, and the counters that limit tries."""
 from __future__ import annotations
 
 import hashlib
@@ -61,19 +61,39 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} ({self.role})>"
 
 
-class ApiToken(db.Model):
-    """A bearer token for the JSON API. Only its SHA-256 is stored."""
+class CredentialKind(StrEnum):
+    BROWSER = "browser"  # a page login: the secret travels in the signed session cookie
+    API = "api"          # a bearer token from POST /api/v1/tokens
 
-    __tablename__ = "api_tokens"
+
+class Credential(db.Model):
+    """A login that is in use: a browser session or an API token. Only the secret's SHA-256 is
+    stored. Logging out, revoking a token, a password change or deactivating the person ends it
+    at once (`revoked_at`), so a copied cookie or token stops working too."""
+
+    __tablename__ = "credentials"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
 
     user: Mapped[User] = relationship()
 
     @staticmethod
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RateLimitCounter(db.Model):
+    """A rate limit's counter for one key in its current window (views.limits): in the database,
+    so every app server and worker counts the same attempts."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # old windows are cleared by it

@@ -9,7 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
@@ -44,6 +46,10 @@ class Deduction(db.Model):
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: system
     missed_at: Mapped[datetime]    # when it happened (a deadline: its due time); decides the month
     recorded_at: Mapped[datetime]  # when it was written down
+    # A miss already due when its ticket was registered (a call registered afterwards, 事后补单):
+    # nobody could have acted in time, so it counts only once a supervisor charges it (a Review,
+    # upheld) and not at all if they waive it.
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     deadline: Mapped[Optional[Deadline]] = relationship(back_populates="deduction")
     ticket: Mapped[Optional[Ticket]] = relationship()
@@ -55,6 +61,13 @@ class Deduction(db.Model):
     @property
     def waived(self) -> bool:
         return self.review is not None and self.review.outcome == ReviewOutcome.WAIVED
+
+    @property
+    def counts(self) -> bool:
+        """Whether the line counts in the score: not waived, and not held without a decision."""
+        if self.review is not None:
+            return self.review.outcome == ReviewOutcome.UPHELD
+        return not self.held
 
 
 class Appeal(db.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import flask_migrate
 import pytest
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.pool import NullPool
+from werkzeug.serving import make_server
 
 from app import create_app
 from models import Area, Building, Role, Unit, User, db
@@ -160,9 +162,9 @@ def databases(tmp_path_factory):
         yield SQLiteDatabases(tmp_path_factory.mktemp("databases"))
 
 
-def make_app(url: str, **config):
+def make_app(url: str, instance_path=None, **config):
     return create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
-                       **config})
+                       **config}, instance_path=instance_path)
 
 
 @contextmanager
@@ -252,6 +254,17 @@ class Desk:
 @pytest.fixture
 def desk(ctx, estate) -> Desk:
     return Desk(estate)
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app on 127.0.0.1 with a free port, in a thread (it shares the test's clock)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from models import Attachment, Event, Ticket, db
 from tests.pages import PNG, csrf_token
-from tests.test_api import API, assert_error, fire, open_ticket, token_for
+from tests.api import API, assert_error, fire, open_ticket, token_for
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 DETAILS = {"works_start": "2026-11-20", "works_end": "2026-12-20",
@@ -303,7 +303,7 @@ def test_a_file_is_served_only_to_those_who_may_see_its_ticket(client, estate, c
 def test_files_opened_with_a_ticket_or_added_with_a_step_are_listed_with_it(app, client, estate,
                                                                            browser):
     """Files sent through the pages show up in the ticket JSON too, with the step they came with."""
-    from tests.test_resident_pages import RENOVATION, submit, ticket_from
+    from tests.pages import RENOVATION, submit, ticket_from
 
     ticket = ticket_from(submit(browser("resident"), RENOVATION,
                                 {"documents": [(PDF, "floor-plan.pdf")]}))

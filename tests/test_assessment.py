@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from models import (Appeal, Deduction, MonthClosing, SpotCheck, SpotCheckItem, db)
 from tests.conftest import T0, Desk
-from tests.test_api import token_for
+from tests.api import token_for
 from workflows import assessment, queries, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 
@@ -938,17 +938,21 @@ def test_only_a_supervisor_closes_reopens_and_reads_months(app, client, estate, 
         assert count(MonthClosing) == 0
 
 
-def test_a_closed_month_refuses_spot_check_results(app, client, estate, clock):
+def test_a_month_with_a_spot_check_call_to_record_cannot_be_closed(app, client, estate, clock):
     with database(app, estate) as desk:
         closed_ticket(desk, estate)
         clock.move_to(EARLY_DECEMBER)
     drawn = ok(post(client, "supervisor", "/spot-checks", {"month": NOVEMBER}), 201)
-    ok(post(client, "supervisor", f"/months/{NOVEMBER}/close"), 201)
+    refused = assert_error(post(client, "supervisor", f"/months/{NOVEMBER}/close"), 409,
+                           "conflict")
+    assert "1 spot-check call(s) to record" in refused["message"]
+    assert ok(get(client, "supervisor", f"/months/{NOVEMBER}"))["closed"] is False
 
     [item] = drawn["items"]
+    ok(post(client, "supervisor", f"/spot-checks/items/{item['id']}", {"result": "satisfied"}))
+    ok(post(client, "supervisor", f"/months/{NOVEMBER}/close"), 201)
     assert_error(post(client, "supervisor", f"/spot-checks/items/{item['id']}",
-                      {"result": "satisfied"}), 409, "conflict")
-    assert ok(get(client, "supervisor", "/spot-checks", month=NOVEMBER))["done"] == 0
+                      {"result": "unsatisfied"}), 409, "conflict")
 
 
 # -- spot-checks ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from models import Area, Building, Deduction, Role, Ticket, Unit, User, db
 from tests.conftest import T0, database_of, make_app
 from workflows import engine
 
-TABLES = {"users", "api_tokens", "areas", "buildings", "units", "tickets", "events", "deadlines",
+TABLES = {"users", "credentials", "areas", "buildings", "units", "tickets", "events", "deadlines",
           "deductions"}
 
 

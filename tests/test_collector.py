@@ -5,7 +5,7 @@ import gc
 import pytest
 
 from models import db
-from tests.test_api import API, fire, open_ticket, token_for
+from tests.api import API, fire, open_ticket, token_for
 
 
 @pytest.fixture

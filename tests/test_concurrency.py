@@ -10,6 +10,7 @@ the sweeper processes live in real time, in which those deadlines are all due.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -18,14 +19,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import time_machine
-from tests.conftest import Desk
-from tests.test_api import token_for
+from tests.conftest import PASSWORD, Desk
+from tests.api import token_for
 from sqlalchemy import func, select
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
@@ -449,3 +452,43 @@ def test_sweepers_with_a_loop_and_engine_threads_agree(app, estate, database_url
         assert_exactly_once(backlog.expected_misses)  # the new repairs were all on time
         assert sweeper.sweep() == 0
         assert {db.session.get(Ticket, t).state for t in fresh} == {"on_site"}
+
+
+def test_logins_while_others_write_all_succeed(app, estate, live_server):
+    """Logging in writes a login (a credential): it takes the same write path as the engine, so
+    it waits its turn behind writers instead of failing with "database is locked"."""
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "100000 per minute"  # one address for everyone here
+    client = app.test_client()
+    writer = token_for(client, "resident")
+    statuses: list[int] = []
+
+    def call(method: str, path: str, body: dict, headers: dict | None = None) -> dict:
+        request = urllib.request.Request(f"{live_server}/api/v1{path}", method=method,
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json",
+                                                  **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                statuses.append(reply.status)
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as failed:
+            statuses.append(failed.code)
+            return {}
+
+    def log_in(_n: int) -> None:
+        for username in ("butler", "supervisor", "resident"):
+            call("POST", "/tokens", {"username": username, "password": PASSWORD})
+
+    def write(_n: int) -> None:
+        for _ in range(8):
+            ticket = call("POST", "/tickets", {"kind": "repair", "title": "Tap"}, writer)
+            if ticket:
+                call("POST", f"/tickets/{ticket['id']}/fire",
+                     {"trigger": "cancel", "version": ticket["version"], "reason": "Fixed it"},
+                     writer)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda n: (log_in if n % 2 else write)(n), range(12)))
+
+    assert len(statuses) == 6 * 3 + 6 * 8 * 2
+    assert set(statuses) <= {200, 201}, sorted(set(statuses))

@@ -58,3 +58,23 @@ def test_the_loop_knows_when_the_next_deadline_falls_due(desk, clock):
 
     desk.fire(repair, "cancel", "butler", reason="Called twice")
     assert sweeper.next_due() == T0 + timedelta(hours=48)
+
+
+def test_a_sweep_from_the_future_is_a_clock_running_ahead(client, runner, clock):
+    """A sweeper whose clock is 25 minutes ahead wrote its heartbeat; this server knows better."""
+    clock.shift(timedelta(minutes=25))
+    assert runner.invoke(args=["sweep"]).exit_code == 0
+    clock.shift(timedelta(minutes=-25))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json["status"] == "sweeper clock ahead"
+    assert response.json["seconds_since_last_sweep"] == -1500.0
+
+
+def test_a_sweep_a_moment_ahead_is_within_the_clocks_tolerance(client, runner, clock):
+    clock.shift(timedelta(seconds=2))
+    runner.invoke(args=["sweep"])
+    clock.shift(timedelta(seconds=-2))
+    assert client.get("/healthz").status_code == 200

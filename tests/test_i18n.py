@@ -11,9 +11,10 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from models import Area, Deduction, Ticket, User, db
+from models.transaction import write
 from tests.conftest import T0
 from tests.pages import csrf_token, field_html, flashes, log_in
-from workflows import assessment, engine
+from workflows import assessment, deadlines, engine
 
 
 def login_page(client, language: str | None = None) -> str:
@@ -169,8 +170,10 @@ def scene(app, estate, clock) -> dict[str, int]:
             area.name = {"East": "东区", "West": "西区"}[area.name]
         db.session.commit()
         butler, supervisor = person("butler"), person("supervisor")
+        clock.move_to(T0 - timedelta(minutes=15))  # a call of 30 minutes ago, registered then
         late = engine.open_ticket(butler, "repair", "楼道灯不亮", unit_id=estate.unit_b,
                                   reported_at=T0 - timedelta(minutes=30)).id
+        clock.move_to(T0)
         unseen = engine.open_ticket(person("resident"), "repair", "卫生间下水道堵塞").id
         dispatched = engine.open_ticket(person("neighbour"), "repair", "空调漏水").id
         fire(dispatched, "dispatch", "butler", technician_id=estate.technician)
@@ -182,6 +185,8 @@ def scene(app, estate, clock) -> dict[str, int]:
         assessment.close_month(supervisor, "2026-10", "十月考核结束")
     clock.shift(timedelta(minutes=25))
     with app.app_context():
+        with write():  # the late call's on-site visit, due 5 minutes after it was registered
+            deadlines.settle(engine.current_rules(), T0 + timedelta(minutes=25), late)
         supervisor = person("supervisor")
         soon = engine.open_ticket(person("resident"), "repair", "厨房水龙头漏水").id
         promised = engine.open_ticket(person("neighbour"), "complaint", "楼下装修太吵").id

@@ -14,50 +14,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from models import Event, Ticket, User, db
+from models import Ticket, User, db
 from tests.pages import csrf_token, log_in, field_html, flashes
 from tests.conftest import T0
+from tests.pages import fire_form, forms_on, open_ticket, stored, ticket_count
 from workflows import engine, sweeper
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def open_ticket(app, who: str, kind: str = "repair", title: str = "Tap leaking", **kwargs) -> int:
-    """Open a ticket through the engine, in an app context of its own."""
-    with app.app_context():
-        user = db.session.scalar(db.select(User).where(User.username == who))
-        return engine.open_ticket(user, kind, title, **kwargs).id
-
-
-def stored(app, ticket_id: int) -> dict:
-    with app.app_context():
-        t = db.session.get(Ticket, ticket_id)
-        return {"state": t.state, "version": t.version, "technician_id": t.technician_id,
-                "rating": t.rating, "reported_at": t.reported_at, "created_at": t.created_at,
-                "unit_id": t.unit_id, "resident_id": t.resident_id, "assignee_id": t.assignee_id,
-                "description": t.description,
-                "events": db.session.query(Event).filter_by(ticket_id=ticket_id).count()}
-
-
-def ticket_count(app) -> int:
-    with app.app_context():
-        return db.session.query(Ticket).count()
-
-
-def fire_form(client, ticket_id: int, trigger: str, version: int | None = None, **fields):
-    """Fill in the trigger's form on the ticket page and submit it (fields without the prefix)."""
-    page = client.get(f"/tickets/{ticket_id}").text
-    shown = re.search(rf'name="{trigger}-version" type="hidden" value="(\d+)"', page)
-    assert shown, f"no form for {trigger} on the page"
-    data = {f"{trigger}-{name}": value for name, value in fields.items()}
-    data[f"{trigger}-csrf_token"] = csrf_token(page)
-    data[f"{trigger}-version"] = shown.group(1) if version is None else version
-    return client.post(f"/tickets/{ticket_id}/fire/{trigger}", data=data)
-
-
-def forms_on(html: str, ticket_id: int) -> set[str]:
-    return set(re.findall(rf'action="/tickets/{ticket_id}/fire/(\w+)"', html))
 
 
 # -- logging in and out ---------------------------------------------------------------------------

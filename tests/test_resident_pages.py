@@ -15,34 +15,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import Attachment, Event, Ticket, User, db
+from models import Event, Ticket, User, db
 from tests.pages import csrf_token, field_html, flashes, PNG
 from tests.conftest import T0
-from tests.test_pages import forms_on, stored, ticket_count
+from tests.pages import forms_on, stored, ticket_count
+from tests.pages import JPEG, PDF, RENOVATION, attachments, fire, open_ticket, section, submit, ticket_from
 from workflows import engine, sweeper
 from workflows.attachments import UploadedFile
 from workflows.errors import InvalidData
-
-# A real 1x1 PNG, the start of a JPEG, and a small PDF: files are taken for what they contain.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-def user_id(username: str) -> int:
-    return db.session.scalar(select(User.id).where(User.username == username))
-
-
-def open_ticket(app, who: str, kind: str = "repair", title: str = "Tap leaking", **kwargs) -> int:
-    with app.app_context():
-        return engine.open_ticket(db.session.get(User, user_id(who)), kind, title, **kwargs).id
-
-
-def fire(app, ticket_id: int, trigger: str, who: str, **data) -> None:
-    """Fire through the engine as `who`, with the version just read."""
-    with app.app_context():
-        version = db.session.get(Ticket, ticket_id).version
-        engine.fire(ticket_id, trigger, db.session.get(User, user_id(who)), version, **data)
-
 
 def repair_at(app, estate, state: str, who: str = "resident") -> int:
     """A repair moved along its happy path to `state` (reported ... visited, closed)."""
@@ -54,29 +34,6 @@ def repair_at(app, estate, state: str, who: str = "resident") -> int:
     for trigger, by, data in path[:states.index(state)]:
         fire(app, ticket, trigger, by, **data)
     return ticket
-
-
-def attachments(app, ticket_id: int) -> list[dict]:
-    with app.app_context():
-        rows = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id)
-                                  .order_by(Attachment.id))
-        return [{"id": a.id, "event": a.event.trigger if a.event else None,
-                 "by": a.uploaded_by.username, "name": a.original_name, "type": a.content_type,
-                 "size": a.size, "stored": a.stored_name} for a in rows]
-
-
-def submit(client, data: dict, files: dict[str, list[tuple[bytes, str]]] | None = None):
-    """Fill in the request form and send it, with files as a browser sends them."""
-    form = client.get("/tickets/new").text
-    body = {"csrf_token": csrf_token(form), **data}
-    for name, chosen in (files or {}).items():
-        body[name] = [(io.BytesIO(content), filename) for content, filename in chosen]
-    return client.post("/tickets/new", data=body, content_type="multipart/form-data")
-
-
-def ticket_from(reply) -> int:
-    assert reply.status_code == 302, reply.text
-    return int(re.fullmatch(r"/tickets/(\d+)", reply.location).group(1))
 
 
 def fire_form(client, ticket_id: int, trigger: str, files=None, **fields):
@@ -91,11 +48,6 @@ def fire_form(client, ticket_id: int, trigger: str, files=None, **fields):
         data[f"{trigger}-photos"] = [(io.BytesIO(content), name) for content, name in files]
     return client.post(f"/tickets/{ticket_id}/fire/{trigger}", data=data,
                        content_type="multipart/form-data")
-
-
-def section(html: str, start: str, end: str | None = None) -> str:
-    html = html[html.index(start):]
-    return html[:html.index(end)] if end else html
 
 
 SCORING = re.compile(r"art\.|\(-\d|-2\b|-5\b|points|deduct|扣分", re.I)
@@ -189,13 +141,6 @@ def test_an_empty_title_and_a_bad_file_are_both_shown(app, browser):
     assert re.search(r'<input[^>]*checked[^>]*value="complaint"|<input[^>]*value="complaint"'
                      r'[^>]*checked', reply.text)
     assert ticket_count(app) == 0
-
-
-RENOVATION = {"kind": "renovation", "title": "Kitchen and bathroom renovation",
-              "description": "New tiles, no walls moved.",
-              "works_start": "2026-11-20", "works_end": "2026-12-20",
-              "contractor_name": "安居装饰 Anju Decoration", "contractor_phone": "021 5555 0101",
-              "foreman_name": "刘工 Liu", "foreman_phone": "138 0013 8000", "workers": "4"}
 
 
 def test_a_renovation_application_with_its_details_and_documents(app, estate, browser):
@@ -594,7 +539,7 @@ def test_a_refused_step_keeps_no_photo(app, estate, browser, tmp_path):
 
 def test_a_document_added_later_is_listed_with_the_request(app, browser):
     """A floor plan sent after the application is one of the request's documents, not a step."""
-    from tests.test_api import token_for
+    from tests.api import token_for
 
     client = browser("resident")
     with app.app_context():

@@ -16,7 +16,7 @@ import pytest
 from models import Ticket, db
 from tests.helpers import events, fresh, refused
 from tests.pages import csrf_token, field_html
-from tests.test_resident_pages import PDF, attachments, fire, open_ticket, section
+from tests.pages import PDF, attachments, fire, open_ticket, section
 from workflows.errors import Conflict, InvalidData, StaleVersion
 
 DETAILS = {"works_start": "2026-11-20", "works_end": "2026-12-20",

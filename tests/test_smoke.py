@@ -2,15 +2,11 @@
 from datetime import timedelta
 
 from models import Deduction, db
-
-
-def token_for(client, username):
-    reply = client.post("/api/v1/tokens", json={"username": username, "password": "secret"})
-    return {"Authorization": f"Bearer {reply.json['token']}"}
+from tests.api import log_in
 
 
 def test_missed_arrival_is_one_deduction_for_the_butler(app, client, runner, clock):
-    resident = token_for(client, "resident")
+    resident = log_in(client, "resident")
     created = client.post("/api/v1/tickets", json={"kind": "repair", "title": "Tap"}, headers=resident)
     assert created.status_code == 201, created.json
 
@@ -18,7 +14,7 @@ def test_missed_arrival_is_one_deduction_for_the_butler(app, client, runner, clo
     assert runner.invoke(args=["sweep"]).output.startswith("Recorded 1 ")
     assert runner.invoke(args=["sweep"]).output.startswith("Recorded 0 ")
 
-    deductions = client.get("/api/v1/deductions?month=2026-11", headers=token_for(client, "supervisor"))
+    deductions = client.get("/api/v1/deductions?month=2026-11", headers=log_in(client, "supervisor"))
     assert [(d["points"], d["article"], d["butler"]["username"], d["deadline"])
             for d in deductions.json["deductions"]] == [(-2, 4, "butler", "on_site")]
 

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.orm import joinedload
-
-from models import ApiToken, User, db
+from flask_wtf.csrf import CSRFProtect
+from models import CredentialKind, User
 from views import messages
-from workflows import clock
+from workflows import accounts, clock
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -25,26 +23,32 @@ def bearer_token(req) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _holder(secret: str | None, kind: str) -> User | None:
+    """The person whose live login this secret is; the login is kept in `g.credential`."""
+    found = accounts.holder(secret, kind)
+    if found is None:
+        return None
+    g.credential = found[1]
+    return found[0]
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """A page login: the session cookie carries the login's secret (views.auth), which must
+    still be live: logging out, a password change or deactivation ends it everywhere."""
     if bearer_token(request):
         return None  # a request that carries a token speaks for the token's user only
-    return db.session.get(User, int(user_id))
+    from views.auth import SESSION_SECRET
+
+    user = _holder(session.get(SESSION_SECRET), CredentialKind.BROWSER)
+    return user if user is not None and str(user.id) == user_id else None
 
 
 @login_manager.request_loader
 def load_user_from_token(req) -> User | None:
     """API clients send `Authorization: Bearer <token>` (from POST /api/v1/tokens)."""
     token = bearer_token(req)
-    if token is None:
-        return None
-    found = db.session.scalar(
-        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token))
-        .options(joinedload(ApiToken.user))
-    )
-    if found is None or found.expires_at <= clock.now() or not found.user.active:
-        return None
-    return found.user
+    return _holder(token, CredentialKind.API) if token else None
 
 
 def select_locale() -> str:
@@ -108,9 +112,14 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.json.ensure_ascii = False
 
-    from views import api, assessment, auth, butler, health, resident, supervisor, tickets
+    from views import api, assessment, auth, butler, errors, health, resident, security
+    from views import supervisor, tickets
     from views import api_assessment  # noqa: F401  (adds the assessment routes to api.bp)
+    from views.limits import limiter
 
+    limiter.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
@@ -126,44 +135,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["rules_word"] = messages.rules_word
     app.jinja_env.globals["say"] = messages.say
     app.jinja_env.globals["both"] = messages.both
-
-    # An unknown URL or method under /api/ never reaches the API blueprint's handlers (routing
-    # failed before a blueprint was chosen): answer it in the API's JSON error format too.
-    @app.errorhandler(404)
-    def not_found(error):
-        if request.path.startswith(api.bp.url_prefix + "/"):
-            return api.http_error(error)
-        return render_template("error.html", message=_("Page not found.")), 404
-
-    @app.errorhandler(405)
-    def method_not_allowed(error):
-        if request.path.startswith(api.bp.url_prefix + "/"):
-            return api.http_error(error)
-        return error
-
-    @app.errorhandler(403)
-    def forbidden(_error):
-        return render_template("error.html", message=_("You may not open this page.")), 403
-
-    @app.errorhandler(413)
-    def too_large(error):
-        if request.path.startswith(api.bp.url_prefix + "/"):
-            return api.http_error(error)
-        return render_template("error.html", message=_("The files sent are too large: at most 10 "
-                               "MB each. Go back and choose a smaller file.")), 413
-
-    @app.errorhandler(CSRFError)
-    def form_expired(error):
-        """A page form sent without a valid session (logged out in another tab, cookies gone):
-        nothing is saved, and what was typed is shown so it can be copied into a new form.
-        (The API answers its own CSRF errors in JSON.)"""
-        typed = [value for name, value in request.form.items(multi=True)
-                 if name != "csrf_token" and value.strip()]
-        return render_template("error.html", typed=typed, message=_(
-            "This form has expired (you logged out, or your session ended); nothing was saved. "
-            "Log in again and send it once more.")), 400
-
-    @app.errorhandler(500)
-    def internal_error(_error):
-        db.session.rollback()
-        return render_template("error.html", message=_("Something went wrong; nothing was saved.")), 500

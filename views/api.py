@@ -1,61 +1,29 @@
 """JSON API v1. Every error is {"error": {"code", "message", "fields"}} with the right status."""
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import force_locale
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import inspect, select
-from werkzeug.exceptions import HTTPException
 
 from models import (
-    ApiToken, Attachment, Deadline, DeadlineStatus, Deduction, Event, Role, Ticket, User, db,
+    Attachment, Credential, CredentialKind, Deadline, DeadlineStatus, Deduction, Event, Role,
+    Ticket, User, db,
 )
 from views import attachments, bearer_token, csrf
-from views.auth import authenticate
+from views.errors import api_error
+from views.inputs import json_body
+from views.limits import failed, limit_logins, password_limit
+from workflows import accounts, clock, engine, queries
 from workflows import attachments as ticket_files
-from workflows import clock, engine, queries
 from workflows.deadlines import MISS_TRIGGER
-from workflows.errors import Forbidden, InvalidData, NotFound, WorkflowError
+from workflows.errors import Forbidden, InvalidData, NotFound
 from workflows.fields import MAX_ID, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-
-# -- errors ---------------------------------------------------------------------------------------
-
-def error(status: int, code: str, message: str, fields: dict | None = None):
-    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
-
-
-@bp.errorhandler(WorkflowError)
-def workflow_error(exc: WorkflowError):
-    db.session.rollback()
-    return error(exc.status, exc.code, exc.message, exc.fields)
-
-
-@bp.errorhandler(CSRFError)
-def csrf_error(exc: CSRFError):
-    return error(400, "csrf", "a browser session must send the X-CSRFToken header: " + exc.description)
-
-
-@bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
-    db.session.rollback()
-    code = (exc.name or "error").lower().replace(" ", "_")
-    return error(exc.code or 500, code, exc.description or exc.name)
-
-
-@bp.errorhandler(Exception)
-def unexpected_error(exc: Exception):
-    db.session.rollback()
-    current_app.logger.exception("API error")
-    return error(500, "internal", "something went wrong; nothing was saved")
 
 
 @bp.before_request
@@ -64,15 +32,16 @@ def require_login():
     if request.endpoint == "api.create_token":
         return None
     if not current_user.is_authenticated:
-        return error(401, "unauthorized", "log in: POST /api/v1/tokens, then send "
-                                          "'Authorization: Bearer <token>'")
-    if request.method == "POST" and bearer_token(request) is None:
+        return api_error(401, "unauthorized", "log in: POST /api/v1/tokens, then send "
+                                              "'Authorization: Bearer <token>'")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token(request) is None:
         csrf.protect()  # a cookie alone could be a forged cross-site request
     return None
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The request's JSON object (views.inputs: size, depth and text checked)."""
+    data = json_body()
     if not isinstance(data, dict):
         raise InvalidData("the request body must be a JSON object", {"body": "must be a JSON object"})
     return data
@@ -179,7 +148,7 @@ def deduction_json(deduction: Deduction) -> dict:
             "finding_code": deduction.finding_code, "note": deduction.note,
             "points": deduction.points, "article": deduction.article,
             "missed_at": iso(deduction.missed_at), "recorded_at": iso(deduction.recorded_at),
-            "waived": deduction.waived,
+            "waived": deduction.waived, "held": deduction.held, "counts": deduction.counts,
             "review": deduction.review.outcome if deduction.review else None,
             "appealed": deduction.appeal is not None}
 
@@ -193,25 +162,80 @@ def load_ticket(ticket_id: int) -> Ticket:
 
 # -- endpoints ------------------------------------------------------------------------------------
 
+def user_json(user: User) -> dict:
+    return {**person(user), "role": user.role, "unit_id": user.unit_id}
+
+
+def credential_json(credential: Credential) -> dict:
+    current = g.get("credential")
+    return {"id": credential.id, "kind": credential.kind, "created_at": iso(credential.created_at),
+            "expires_at": iso(credential.expires_at),
+            "current": current is not None and current.id == credential.id}
+
+
 @bp.post("/tokens")
+@limit_logins
 def create_token():
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username and password for a bearer token. Tries are limited per address and
+    failed tries per username (429 with Retry-After)."""
     data = body()
     username, password = data.get("username"), data.get("password")
     missing = {k: "is required" for k, v in (("username", username), ("password", password))
                if not isinstance(v, str) or not v}
     if missing:
         raise InvalidData("username and password are required", missing)
-    user = authenticate(username, password)
+    user = accounts.authenticate(username, password)
     if user is None:
-        return error(401, "unauthorized", "wrong username or password")
-    token = secrets.token_urlsafe(32)
-    now = clock.now()
-    db.session.add(ApiToken(user_id=user.id, token_hash=ApiToken.hash(token), created_at=now,
-                            expires_at=now + timedelta(days=current_app.config["TOKEN_TTL_DAYS"])))
-    db.session.commit()
-    return jsonify({"token": token, "user": {**person(user), "role": user.role,
-                                             "unit_id": user.unit_id}}), 201
+        failed()
+        return api_error(401, "unauthorized", "wrong username or password")
+    token, credential = accounts.sign_in(user, CredentialKind.API)
+    return jsonify({"token": token, "expires_at": iso(credential.expires_at),
+                    "user": user_json(user)}), 201
+
+
+@bp.get("/tokens")
+def list_tokens():
+    """My logins in use: API tokens and page sessions, newest first (`current`: this one)."""
+    return jsonify({"tokens": [credential_json(c) for c in accounts.live(current_user)]})
+
+
+@bp.delete("/tokens/current")
+def revoke_current_token():
+    """Log out: the token (or page session) this request came with stops working at once."""
+    current = g.get("credential")
+    if current is not None:
+        accounts.revoke(current_user, current.id)
+    return "", 204
+
+
+@bp.delete("/tokens/<int:credential_id>")
+def revoke_token(credential_id: int):
+    """End one of my logins (a token lost with a phone, a session on another device)."""
+    accounts.revoke(current_user, credential_id)
+    return "", 204
+
+
+@bp.get("/me")
+def me():
+    """Who I am."""
+    return jsonify(user_json(current_user))
+
+
+@bp.post("/me/password")
+@password_limit
+def change_password():
+    """Change my password: {current_password, new_password}. Every other login of mine ends
+    (this token stays). A wrong current password counts as a failed try (429 past the limit)."""
+    data = body()
+    current = g.get("credential")
+    try:
+        accounts.change_password(current_user, data.get("current_password"),
+                                 data.get("new_password"), keep=current.id if current else None)
+    except InvalidData as exc:
+        if "current_password" in exc.fields:
+            failed()
+        raise
+    return "", 204
 
 
 @bp.post("/tickets")
@@ -313,7 +337,7 @@ def list_deductions():
             raise InvalidData("bad month", {"month": "must be a month like 2026-11"}) from None
     found = queries.deductions(butler_id=butler_id, start=start, end=end)
     return jsonify({"deductions": [deduction_json(d) for d in found],
-                    "total_points": sum(d.points for d in found if not d.waived)})
+                    "total_points": sum(d.points for d in found if d.counts)})
 
 
 @bp.get("/workflows")

@@ -13,22 +13,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from models import Deduction, Role, SpotCheckItem, SpotCheckResult, User, db
 from views import exports, label, uploads
-from views.forms import LOCAL_FORMAT, as_utc
+from views.forms import LOCAL_FORMAT, Form, as_utc
 from views.messages import both, chinese, field_message, say
 from views.roles import role_required
 from workflows import assessment, queries
 from workflows.engine import current_rules
-from workflows.errors import InvalidData, NotFound, WorkflowError
-from workflows.fields import MAX_TEXT, record_id
+from workflows.errors import N_, InvalidData, NotFound, WorkflowError
+from workflows.fields import record_id
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 
@@ -51,16 +50,16 @@ RESULT_LABELS = {
 
 # -- forms --------------------------------------------------------------------------------------
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """Close, reopen, appeal, waive, uphold: the workflow says whether a reason is required."""
 
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=MAX_TEXT)])
+    reason = TextAreaField(_l("Reason"))
 
 
-class FindingForm(FlaskForm):
+class FindingForm(Form):
     butler_id = SelectField(_l("Butler"), validate_choice=False)
     code = SelectField(_l("Finding"), validate_choice=False)
-    note = TextAreaField(_l("What was found (evidence)"), validators=[Length(max=MAX_TEXT)])
+    note = TextAreaField(_l("What was found (evidence)"))
     ticket_id = StringField(_l("Ticket number (optional)"), validators=[Optional()],
                             render_kw={"inputmode": "numeric"})
     occurred_at = DateTimeLocalField(_l("When it happened (property time; empty: now)"),
@@ -69,9 +68,9 @@ class FindingForm(FlaskForm):
                       render_kw={"accept": "image/jpeg,image/png,image/webp,application/pdf"})
 
 
-class SpotCheckForm(FlaskForm):
+class SpotCheckForm(Form):
     result = SelectField(_l("Follow-up result"), validate_choice=False)
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_TEXT)])
+    note = TextAreaField(_l("Note"))
     make_finding = BooleanField(_l("Record a finding against the butler (unsatisfied only)"))
 
 
@@ -82,7 +81,7 @@ def _spot_check_form(item_id: int, **kwargs) -> SpotCheckForm:
     return form
 
 
-def _field_errors(form: FlaskForm, exc: InvalidData, aliases: dict[str, str] | None = None):
+def _field_errors(form: Form, exc: InvalidData, aliases: dict[str, str] | None = None):
     """Put the workflow's field messages next to the form's fields; the rest is flashed."""
     for name, message in exc.fields.items():
         field = getattr(form, (aliases or {}).get(name, name), None)
@@ -245,8 +244,10 @@ def _month_page(month: str, close_form: ReasonForm | None = None,
     close_form.reason.label.text = _("Reason (optional)")
     reopen_form = reopen_form or ReasonForm(prefix="reopen", formdata=None)
     reopen_form.reason.label.text = _("Why reopen it (required)")
+    pending = assessment.pending(month) if not closed else {}
     return render_template(
         "assessment/month.html", month=month, cards=cards, closed=closed, latest=latest,
+        pending=pending, pending_count=sum(len(items) for items in pending.values()),
         late=late, spot=spot, over=month < assessment.current_month(),
         previous=_shift(month, -1), following=_shift(month, 1),
         charts=[_score_chart(cards, month), _article_chart(cards, month)],
@@ -265,6 +266,8 @@ def _change_month(action, prefix: str, done: str):
     """Close or reopen the month with the reason typed; on a mistake show it next to the field."""
     month = _month()
     form = ReasonForm(prefix=prefix)
+    if not form.validate():
+        return _month_page(month, **{f"{prefix}_form": form}, status=422)
     try:
         action(current_user, month, form.reason.data or "")
     except InvalidData as exc:
@@ -319,7 +322,7 @@ def _card_page(butler_id: int, month: str, failed: tuple[str, int, ReasonForm] |
         if not closed:
             if own and line["status"] == "counted" and line["points"] < 0:
                 forms["appeal"] = ReasonForm(prefix=f"appeal_{line['id']}", formdata=None)
-            if supervisor and line["status"] in ("counted", "appealed"):
+            if supervisor and line["status"] in ("counted", "appealed", "held"):
                 forms["waive"] = ReasonForm(prefix=f"waive_{line['id']}", formdata=None)
                 if line["points"] < 0:
                     forms["uphold"] = ReasonForm(prefix=f"uphold_{line['id']}", formdata=None)
@@ -375,6 +378,8 @@ def review_line(line_id: int, action: str):
             if visible else url_for("home"))
     form = ReasonForm(prefix=f"{action}_{line_id}")
     try:
+        if not form.validate():
+            raise InvalidData(N_("the form cannot be sent as typed"), {})
         ACTIONS[action](current_user, line_id, form.reason.data or "")
     except InvalidData as exc:
         if not visible:
@@ -530,6 +535,8 @@ def record_result(item_id: int):
     month = item.spot_check.month
     form = _spot_check_form(item_id)
     try:
+        if not form.validate():
+            raise InvalidData(N_("the form cannot be sent as typed"), {})
         assessment.record_spot_check_result(current_user, item_id, form.result.data or None,
                                             form.note.data or "", bool(form.make_finding.data))
     except InvalidData as exc:

@@ -32,9 +32,11 @@ def _chosen(field) -> list[FileStorage]:
     return [f for f in data if isinstance(f, FileStorage) and uploads.given(f)]
 
 
-def _display_name(filename: str) -> str:
-    """The file's own name without any folder a browser may have sent along."""
+def display_name(filename: str) -> str:
+    """The file's own name without any folder a browser may have sent along, and without
+    characters that cannot be shown or sent back in a header (a NUL, a line break)."""
     name = PureWindowsPath(PurePosixPath(filename).name).name
+    name = "".join(ch for ch in name if ch.isprintable())
     return name.strip()[:255] or "file"
 
 
@@ -44,7 +46,7 @@ def check_uploads(chosen: list[FileStorage]) -> tuple[list[Checked], list[str]]:
         return [], [_("At most %(count)d files at once.", count=MAX_FILES)]
     found, problems = [], []
     for upload in chosen:
-        name = _display_name(upload.filename or "")
+        name = display_name(upload.filename or "")
         try:
             data, ext = uploads.check(upload)
         except uploads.UploadRefused as exc:
@@ -98,4 +100,4 @@ def serve(ticket_id: int, attachment_id: int, actor: User):
     found = visible(attachment_id, actor, ticket_id)
     if found is None:
         abort(404)
-    return uploads.send(found.stored_name, download_name=found.original_name or None)
+    return uploads.send(found.stored_name, download_name=display_name(found.original_name or ""))

@@ -1,30 +1,40 @@
-"""Logging in and out of the pages."""
+"""Logging in and out of the pages, the language switch, and one's own account: the password
+and the logins in use (page sessions and API tokens), each of which can be ended."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from sqlalchemy import select
+from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from models import User, db
+from models import CredentialKind
+from views.forms import Form, show_refusal
+from views.limits import failed, limit_logins, password_limit
+from workflows import accounts
+from workflows.errors import WorkflowError
 
 bp = Blueprint("auth", __name__)
 
+# Where the page login's secret is kept in the signed session cookie.
+SESSION_SECRET = "login"
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
-def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    return user
+class PasswordForm(Form):
+    current_password = PasswordField(_l("Current password"),
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password (at least 8 characters)"),
+                                 render_kw={"autocomplete": "new-password"})
+    new_password_again = PasswordField(_l("New password again"),
+                                       render_kw={"autocomplete": "new-password"})
 
 
 LANGUAGES = ("zh_CN", "en")
@@ -32,8 +42,14 @@ LANGUAGE_COOKIE = "lang"
 
 
 def local_target(target: str) -> str:
-    """`target` when it is a path on this site, else the home page (no open redirects)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """`target` when it is a path on this site, else the home page (no open redirects).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    "/\\t/evil.example" would lead away: any control character or backslash is refused outright.
+    """
+    parts = urlsplit(target)
+    if (target.startswith("/") and not target.startswith("//") and target.isprintable()
+            and "\\" not in target and not parts.scheme and not parts.netloc):
         return target
     return url_for("home")
 
@@ -45,19 +61,24 @@ def language():
     choice = request.form.get("lang", "")
     if choice in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
-                            httponly=True)
+                            httponly=True, secure=request.is_secure)
     return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limit_logins
 def login():
     """The login form."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data.strip(), form.password.data)
+        user = accounts.authenticate(form.username.data.strip(), form.password.data)
         if user is not None:
+            secret, _credential = accounts.sign_in(user, CredentialKind.BROWSER)
+            session.clear()  # nothing of the session before the login carries over
+            session[SESSION_SECRET] = secret
             login_user(user)
             return redirect(local_target(request.args.get("next", "")))
+        failed()
         form.password.errors.append(_("Wrong username or password."))
     return render_template("login.html", form=form)
 
@@ -65,5 +86,68 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """End this login for real: the session's secret stops working, wherever a copy of it is."""
+    accounts.sign_out(session.get(SESSION_SECRET))
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
+
+
+def _account_page(form: PasswordForm | None = None, status: int = 200):
+    current = g.get("credential")
+    return render_template("account.html", form=form or PasswordForm(formdata=None),
+                           logins=accounts.live(current_user),
+                           current_id=current.id if current else None), status
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """My account: change my password; the logins in use (this one, other devices, API tokens),
+    each of which I can end."""
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+@password_limit
+def change_password():
+    """Change my password; every other login of mine ends with it."""
+    form = PasswordForm()
+    if not form.validate():
+        return _account_page(form, 422)
+    current = g.get("credential")
+    try:
+        accounts.change_password(current_user, form.current_password.data,
+                                 form.new_password.data, form.new_password_again.data,
+                                 keep=current.id if current else None)
+    except WorkflowError as exc:
+        if "current_password" in exc.fields:
+            failed()
+        show_refusal(form, exc)
+        return _account_page(form, exc.status)
+    flash(_("Your password is changed. Every other login of yours has ended."), "success")
+    return redirect(url_for(".account"))
+
+
+@bp.post("/account/logins/<int:credential_id>/end")
+@login_required
+def end_login(credential_id: int):
+    """End one of my logins: a session on another device, or an API token."""
+    try:
+        accounts.revoke(current_user, credential_id)
+    except WorkflowError:
+        flash(_("That login had ended already."), "error")
+    else:
+        flash(_("That login has ended."), "success")
+    return redirect(url_for(".account"))
+
+
+@bp.post("/account/logins/end-others")
+@login_required
+def end_other_logins():
+    """End every login of mine but this one."""
+    current = g.get("credential")
+    accounts.sign_out_elsewhere(current_user, current.id if current else None)
+    flash(_("Every other login of yours has ended."), "success")
+    return redirect(url_for(".account"))

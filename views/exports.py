@@ -24,7 +24,8 @@ SUMMARY_HEADERS = ["月份", "管家", "基础分", "扣分", "加分", "已免�
 LINES_HEADERS = ["日期", "管家", "来源", "条款", "事项", "分值", "工单", "状态", "申诉理由",
                  "处理意见"]
 SOURCES = {"deadline": "超时", "finding": "检查"}
-STATUSES = {"counted": "计分", "appealed": "申诉中", "waived": "已免除", "upheld": "维持"}
+STATUSES = {"counted": "计分", "appealed": "申诉中", "held": "待审核", "waived": "已免除",
+            "upheld": "维持"}
 OUTCOMES = {"waived": "免除", "upheld": "维持"}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

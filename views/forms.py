@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -15,9 +15,38 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from views.messages import term
+from views.messages import field_message, say, term
 from workflows.details import MAX_NAME, MAX_WORKERS
+from workflows.errors import InvalidData, WorkflowError
+from workflows.fields import untypable
 from workflows.rules import TriggerRule
+
+class Form(FlaskForm):
+    """Every form of the pages: besides its own checks, text that nobody types (control
+    characters, broken Unicode) is refused next to its input."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            problem = untypable(field.data) if isinstance(field.data, str) else None
+            if problem:
+                field.errors = [*field.errors, say(problem)]
+                valid = False
+        return valid
+
+
+def show_refusal(form: FlaskForm, exc: WorkflowError, aliases: dict[str, str] | None = None):
+    """A refusal shown on the form it answers: each field's message next to its input; a field
+    the form has no input for, and a refusal that names no field, as a message at the top."""
+    if not exc.fields or not isinstance(exc, InvalidData):  # a refusal says why as a whole
+        flash(say(exc.message), "error")
+    for name, message in exc.fields.items():
+        field = getattr(form, (aliases or {}).get(name, name), None)
+        if field is not None and name != "csrf_token" and field.type != "HiddenField":
+            field.errors = [*field.errors, say(message)]
+        else:
+            flash(field_message(name, message), "error")
+
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # What a file input offers to pick; the content is checked on arrival (views.uploads).
@@ -80,7 +109,7 @@ def details_as_typed(details: dict[str, Any] | None) -> dict[str, Any]:
     return values
 
 
-class TicketForm(FlaskForm, DetailInputs):
+class TicketForm(Form, DetailInputs):
     kind = RadioField(_l("What kind of request"), validators=[InputRequired()])
     title = StringField(_l("What is it about"), validators=[DataRequired(_l("is required")), Length(max=200)],
                         render_kw={"maxlength": 200})
@@ -102,7 +131,7 @@ def as_utc(local: datetime | None) -> datetime | None:
     return local.replace(tzinfo=current_app.config["TZ"]) if local else None
 
 
-class _TriggerForm(FlaskForm):
+class _TriggerForm(Form):
     version = HiddenField()
 
 

@@ -12,7 +12,8 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database answers and a sweep finished within SWEEP_STALE_SECONDS, else 503.
+    """200 when the database answers and a sweep finished within SWEEP_STALE_SECONDS (and not
+    later than now, give or take CLOCK_SKEW_SECONDS), else 503.
 
     Missed deadlines are recorded only while a sweeper runs, so a stalled sweeper is unhealthy
     even though every page still works.
@@ -24,8 +25,15 @@ def healthz():
         return jsonify(status="unavailable", database="unreachable",
                        error=type(getattr(exc, "orig", None) or exc).__name__), 503
     since = None if swept_at is None else round((clock.now() - swept_at).total_seconds(), 1)
-    stale = since is None or since > current_app.config["SWEEP_STALE_SECONDS"]
-    body = dict(status="stale sweeper" if stale else "ok", database="ok",
+    if since is None or since > current_app.config["SWEEP_STALE_SECONDS"]:
+        status = "stale sweeper"
+    elif since < -current_app.config["CLOCK_SKEW_SECONDS"]:
+        # A sweep "from the future": that sweeper's clock is ahead of this server's. It records
+        # misses early, and its heartbeat would look fresh long after it stopped.
+        status = "sweeper clock ahead"
+    else:
+        status = "ok"
+    body = dict(status=status, database="ok",
                 last_sweep_at=swept_at.isoformat() if swept_at else None,
                 seconds_since_last_sweep=since)
-    return jsonify(body), 503 if stale else 200
+    return jsonify(body), 200 if status == "ok" else 503

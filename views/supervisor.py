@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, make_response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from views.messages import rules_word
 from views.roles import role_required
+from views.security import CSP_DIAGRAMS
 from workflows import assessment, clock, diagrams, queries
 from workflows.engine import current_rules
 
@@ -42,8 +43,10 @@ def workflows():
     kinds = [{"kind": kind,
               "source": diagrams.mermaid(kind, language, rules_word),
               "in_place": diagrams.steps_in_place(kind)} for kind in rules.kinds.values()]
-    return render_template("supervisor/workflows.html", kinds=kinds,
-                           duration=duration)
+    response = make_response(render_template("supervisor/workflows.html", kinds=kinds,
+                                             duration=duration))
+    response.headers["Content-Security-Policy"] = CSP_DIAGRAMS
+    return response
 
 
 def duration(within: timedelta) -> str:

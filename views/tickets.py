@@ -16,7 +16,8 @@ from wtforms.fields import SelectChoice
 from models import Role
 from views import attachments, label
 from views.forms import (
-    DETAIL_LABELS, FILE_KINDS, TicketForm, as_utc, details_as_typed, trigger_data, trigger_form,
+    DETAIL_LABELS, FILE_KINDS, TicketForm, as_utc, details_as_typed, show_refusal, trigger_data,
+    trigger_form,
 )
 from views.messages import chinese, field_message, say
 from views.resident import next_step
@@ -160,7 +161,9 @@ def new():
     if current_user.role == Role.TECHNICIAN:
         abort(403)
     form, staff = _new_form()
+    status = 200
     if form.is_submitted():
+        status = 422
         valid = form.validate()
         names = details.names(form.kind.data) if isinstance(form.kind.data, str) else ()
         checked = attachments.check(form.photos, form.documents)
@@ -177,12 +180,10 @@ def new():
                     form.unit_id.data if staff else None,
                     as_utc(form.reported_at.data) if staff else None,
                     details=form.details(names), attachments=files)
-            except InvalidData as exc:
-                attachments.discard(files)
-                _show_errors(form, exc.fields)
             except WorkflowError as exc:
                 attachments.discard(files)
-                flash(say(exc.message), "error")
+                show_refusal(form, exc, TICKET_FIELD_FOR)
+                status = exc.status
             except BaseException:
                 attachments.discard(files)
                 raise
@@ -193,7 +194,7 @@ def new():
     return render_template(
         "tickets/new.html", form=form, staff=staff, unit=None if staff else current_user.unit,
         detail_names=details.names("renovation"), files_again=files_again,
-    ), (422 if form.is_submitted() else 200)
+    ), status
 
 
 @bp.get("/<int:ticket_id>")

@@ -7,16 +7,21 @@ record keeps, and `send` serves it back to whoever the caller has decided may se
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
+import warnings
 from pathlib import Path
 
 from flask import abort, current_app, send_from_directory
 from flask_babel import gettext as _
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 MAX_BYTES = 10 * 1024 * 1024
+# The largest picture taken: a 50-megapixel phone camera (8160 × 6144).
+MAX_PIXELS = 52_000_000
 
 # extension -> (MIME type, a test on the first bytes)
 KINDS = {
@@ -67,7 +72,26 @@ def check(upload: FileStorage, allowed: tuple[str, ...] = PHOTOS_AND_PDF,
                   last=names[-1]) if len(names) > 1 else names[0]
         raise UploadRefused(_("This file is not a %(kinds)s file, whatever its name says.",
                               kinds=kinds))
+    if KINDS[ext][0].startswith("image/"):
+        _check_picture(data)
     return data, ext
+
+
+def _check_picture(data: bytes) -> None:
+    """A picture must be readable, and not claim more pixels than a phone's camera takes: a small
+    file that declares 50,000 × 50,000 pixels would swamp every browser that shows it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:
+                width, height = picture.size
+    except Image.DecompressionBombError:
+        width = height = MAX_PIXELS
+    except (OSError, ValueError, SyntaxError):  # what Pillow raises for a file it cannot read
+        raise UploadRefused(_("This picture cannot be read; take or save it again.")) from None
+    if width * height > MAX_PIXELS:
+        raise UploadRefused(_("This picture has too many pixels (at most %(millions)d million): "
+                              "send a smaller copy.", millions=MAX_PIXELS // 1_000_000))
 
 
 def store(data: bytes, ext: str) -> str:
@@ -77,12 +101,6 @@ def store(data: bytes, ext: str) -> str:
     with open(path, "xb") as out:  # never overwrite
         out.write(data)
     return name
-
-
-def save(upload: FileStorage, allowed: tuple[str, ...] = PHOTOS_AND_PDF,
-         max_bytes: int = MAX_BYTES) -> str:
-    """check() then store(): the stored name of an accepted upload. Raises UploadRefused."""
-    return store(*check(upload, allowed, max_bytes))
 
 
 def discard(name: str | None) -> None:

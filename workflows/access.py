@@ -5,6 +5,8 @@ to them, in the areas they are responsible for, or registered by them; superviso
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from models import Area, Building, Role, Ticket, Unit, User, db
@@ -41,3 +43,22 @@ def area_butler_id(unit_id: int) -> int | None:
     return db.session.scalar(
         select(Area.butler_id).join(Building).join(Unit).where(Unit.id == unit_id)
     )
+
+
+def covering_butler_id(unit_id: int, at: datetime) -> int | None:
+    """Who covered the unit's area at `at`: the one answer to "who was responsible here then".
+
+    Areas have one butler each, kept without dates, so today that is the area's butler at any
+    instant; dated assignments, leave cover and duty rotas answer here when they exist.
+    """
+    return area_butler_id(unit_id)
+
+
+def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:
+    """Whether `actor` answers for the unit at `at`: a supervisor, or the butler covering its area
+    (then or now). Only they may register a call afterwards (事后补单) with an earlier time: a
+    time in the past starts clocks that ran before anyone was told, against that butler."""
+    if actor.role in (Role.SUPERVISOR, Role.ADMIN):
+        return True
+    return actor.role == Role.BUTLER and actor.id in (covering_butler_id(unit_id, at),
+                                                      area_butler_id(unit_id))

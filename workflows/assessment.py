@@ -25,7 +25,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from models import (Appeal, Deduction, Event, MonthAction, MonthClosing, Review, ReviewOutcome,
                     Role, SpotCheck, SpotCheckItem, SpotCheckResult, Ticket, User, db)
 from workflows import clock, queries
-from workflows.engine import begin_write, current_rules
+from models.transaction import write
+from workflows.engine import current_rules
 from workflows.errors import N_, Conflict, Forbidden, InvalidData, NotFound, Term
 from workflows.fields import MAX_TEXT, parse_time, record_id
 
@@ -87,6 +88,7 @@ class Scorecard:
     deductions: int   # the sum of the negative lines that count
     bonuses: int      # the sum of the positive lines that count
     waived: int       # the points of waived lines (not counted)
+    held: int         # the points of lines held for a supervisor's review (not counted yet)
     lines: list[dict]
 
 
@@ -103,7 +105,7 @@ def line(entry: Deduction) -> dict:
     else:
         what = finding.label if finding else {"en": entry.finding_code, "zh": entry.finding_code}
     status = ("waived" if entry.waived else "upheld" if entry.review else
-              "appealed" if entry.appeal else "counted")
+              "held" if entry.held else "appealed" if entry.appeal else "counted")
     return {
         "id": entry.id, "source": "finding" if entry.finding_code else "deadline",
         "butler_id": entry.butler_id, "butler": entry.butler.name if entry.butler else None,
@@ -113,7 +115,7 @@ def line(entry: Deduction) -> dict:
         "evidence": entry.evidence, "missed_at": entry.missed_at.isoformat(),
         "recorded_at": entry.recorded_at.isoformat(),
         "recorded_by": entry.recorded_by.name if entry.recorded_by else None,
-        "status": status,
+        "status": status, "held": entry.held,
         "appeal": {"reason": entry.appeal.reason, "at": entry.appeal.created_at.isoformat()}
         if entry.appeal else None,
         "review": {"outcome": entry.review.outcome, "reason": entry.review.reason,
@@ -152,13 +154,14 @@ def live_scorecards(month: str, butler_id: int | None = None) -> list[Scorecard]
     butlers = list(butlers.values())
     cards = []
     for butler in butlers:
-        counted = [e.points for e in lines[butler.id] if not e.waived]
+        counted = [e.points for e in lines[butler.id] if e.counts]
         score = assessment.full_score + sum(counted)
         cards.append(Scorecard(
             butler={"id": butler.id, "name": butler.name, "username": butler.username},
             month=month, score=score, grade=assessment.grade(score).label,
             deductions=sum(p for p in counted if p < 0), bonuses=sum(p for p in counted if p > 0),
             waived=sum(e.points for e in lines[butler.id] if e.waived),
+            held=sum(e.points for e in lines[butler.id] if e.held and e.review is None),
             lines=[line(e) for e in lines[butler.id]]))
     return sorted(cards, key=lambda c: (-c.score, c.butler["name"]))
 
@@ -172,6 +175,17 @@ def scorecards(month: str, butler_id: int | None = None) -> tuple[list[dict], Mo
     return [card.__dict__ for card in live_scorecards(month, butler_id)], None
 
 
+def pending(month: str) -> dict[str, list]:
+    """What waits for a supervisor's decision in the month, which keeps it from being closed:
+    appealed lines, lines held for review, and spot-check calls not yet recorded."""
+    start, end = queries.month_bounds(month, tz())
+    entries = [e for e in _entries(start, end) if e.review is None]
+    drawn = spot_check(month)
+    return {"appeals": [line(e) for e in entries if e.appeal is not None],
+            "held": [line(e) for e in entries if e.held],
+            "spot_checks": [item for item in drawn.items if item.result is None] if drawn else []}
+
+
 def entries_after_closing(month: str, closed: MonthClosing) -> list[dict]:
     """Lines of a closed month that are not on its frozen cards (a sweep after downtime, say)."""
     start, end = queries.month_bounds(month, tz())
@@ -183,17 +197,12 @@ def entries_after_closing(month: str, closed: MonthClosing) -> list[dict]:
 
 @contextmanager
 def _write():
-    """One transaction; a unique key that says "done already" becomes a 409."""
-    begin_write()
+    """One write transaction; a unique key that says "done already" becomes a 409."""
     try:
-        yield
-        db.session.commit()
+        with write():
+            yield
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(N_("this was recorded by someone else a moment ago; reload")) from None
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _require_supervisor(actor: User) -> None:
@@ -278,6 +287,9 @@ def appeal(actor: User, entry_id: Any, reason: Any) -> Appeal:
             raise Conflict(N_("this line was %(outcome)s already", outcome=Term(entry.review.outcome)))
         if entry.appeal is not None:
             raise Conflict(N_("this line has been appealed already"))
+        if entry.held:
+            raise Conflict(N_("this line is held for a supervisor's review: it does not count "
+                              "unless they charge it"))
         _refuse_if_closed(month_of(entry.missed_at))
         made = Appeal(deduction_id=entry.id, butler_id=actor.id, reason=reason,
                       created_at=clock.now())
@@ -323,6 +335,13 @@ def close_month(actor: User, month: Any, reason: Any = "") -> MonthClosing:
         if month >= current_month():
             raise Conflict(N_("%(month)s is not over yet; a month is closed after it ends", month=month))
         _refuse_if_closed(month)
+        waiting = pending(month)
+        if any(waiting.values()):
+            raise Conflict(N_(
+                "%(month)s cannot be closed while decisions are pending: %(appeals)d appeal(s), "
+                "%(held)d line(s) held for review, %(calls)d spot-check call(s) to record",
+                month=month, appeals=len(waiting["appeals"]), held=len(waiting["held"]),
+                calls=len(waiting["spot_checks"])))
         cards = [card.__dict__ for card in live_scorecards(month)]
         made = MonthClosing(month=month, action=MonthAction.CLOSE, actor_id=actor.id,
                             reason=reason, at=clock.now(), scorecards=cards)

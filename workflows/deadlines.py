@@ -128,15 +128,19 @@ def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) ->
     than the database spends writing it.
     """
     butler_id = func.coalesce(Ticket.assignee_id, Area.butler_id)
+    # Due before the ticket was even registered (a call registered afterwards): nobody could
+    # have acted in time, so the line waits for a supervisor to charge or waive it.
+    held = Deadline.due_at <= Ticket.created_at
     rows = (select().select_from(Deadline)
             .join(Ticket, Deadline.ticket_id == Ticket.id)
             .join(Unit, Ticket.unit_id == Unit.id).join(Building).join(Area)
             .where(Deadline.id.in_([row.id for row in missed]))
             .order_by(Deadline.due_at, Deadline.id))
     db.session.execute(insert(Deduction.__table__).from_select(
-        ["deadline_id", "ticket_id", "butler_id", "points", "article", "missed_at", "recorded_at"],
+        ["deadline_id", "ticket_id", "butler_id", "points", "article", "missed_at", "recorded_at",
+         "held"],
         rows.add_columns(Deadline.id, Deadline.ticket_id, butler_id, Deadline.points,
-                         Deadline.article, Deadline.due_at, literal(now, UTCDateTime()))))
+                         Deadline.article, Deadline.due_at, literal(now, UTCDateTime()), held)))
     data = _json_object(deadline=Deadline.name, seq=Deadline.seq, points=Deadline.points,
                         article=Deadline.article, butler_id=butler_id,
                         recorded_at=cast(literal(now.isoformat()), String))

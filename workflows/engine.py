@@ -17,10 +17,11 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Event, Role, Ticket, Unit, User, db
+from models.transaction import write
 from workflows import attachments as ticket_files
 from workflows import clock, deadlines
 from workflows import details as ticket_details
-from workflows.access import area_butler_id, visible_to
+from workflows.access import area_butler_id, may_act_for, visible_to
 from workflows.attachments import UploadedFile
 from workflows.errors import N_, Conflict, Forbidden, InvalidData, NotFound, StaleVersion, Term
 from workflows.fields import FIELDS, MAX_TEXT, parse_time, record_id, whole_number
@@ -54,8 +55,7 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
     """
     rules = current_rules()
     now = clock.now()
-    begin_write()
-    try:
+    with write():
         errors: dict[str, str] = {}
         if not isinstance(kind, str) or kind not in rules.kinds:
             errors["kind"] = N_("must be one of %(choices)s",
@@ -76,7 +76,7 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         if actor.role == Role.TECHNICIAN:
             raise Forbidden(N_("technicians do not register tickets"))
         unit_id = _unit_for(actor, unit_id, errors)
-        reported_at = _reported_at(actor, reported_at, now, rules, errors)
+        reported_at = _reported_at(actor, unit_id, reported_at, now, rules, errors)
         if "kind" not in errors:
             details = ticket_details.clean(kind, details, now, errors)
         files = ticket_files.check(attachments, errors)
@@ -100,11 +100,7 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
             ticket_files.add(ticket, event, actor, files, now)
         deadlines.arm_initial(ticket, kind_rules)
         deadlines.settle(rules, now, ticket.id)
-        db.session.commit()
-        return ticket
-    except BaseException:
-        db.session.rollback()
-        raise
+    return ticket
 
 
 def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
@@ -113,65 +109,60 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
     photos or documents that go with the step (an inspection's photos), already stored."""
     rules = current_rules()
     now = clock.now()
-    begin_write()
     try:
-        ticket = _lock_visible(ticket_id, actor)
-        kind = rules.kind(ticket.kind)
-        rule = _check_trigger(kind, ticket, trigger, actor, version)
-        clean = _clean_data(kind, rule, data, now, ticket)
-        file_errors: dict[str, str] = {}
-        files = ticket_files.check(attachments, file_errors)
-        if file_errors:
-            raise InvalidData(N_("the files cannot be added as given"), file_errors)
-        _check_window(ticket, rule, now)
-        changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
-                   if FIELDS[name].ticket_attribute}
-        staying = rule.dest is None and not rule.dest_by
-        # Handing a ticket to whoever holds it already changes nothing; a rating given again
-        # (the resident's own, equal to the one recorded at the follow-up) is still a statement.
-        if (staying and changes and not changes.keys() & RECORDED
-                and all(getattr(ticket, a) == v for a, v in changes.items())):
-            raise Conflict(N_("'%(trigger)s' would change nothing: the ticket has these values "
-                              "already", trigger=Term(trigger, rule.label)))
+        with write():
+            ticket = _lock_visible(ticket_id, actor)
+            kind = rules.kind(ticket.kind)
+            rule = _check_trigger(kind, ticket, trigger, actor, version)
+            clean = _clean_data(kind, rule, data, now, ticket)
+            file_errors: dict[str, str] = {}
+            files = ticket_files.check(attachments, file_errors)
+            if file_errors:
+                raise InvalidData(N_("the files cannot be added as given"), file_errors)
+            _check_window(ticket, rule, now)
+            changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
+                       if FIELDS[name].ticket_attribute}
+            staying = rule.dest is None and not rule.dest_by
+            # Handing a ticket to whoever holds it already changes nothing; a rating given again
+            # (the resident's own, equal to the one recorded at the follow-up) is still a statement.
+            if (staying and changes and not changes.keys() & RECORDED
+                    and all(getattr(ticket, a) == v for a, v in changes.items())):
+                raise Conflict(N_("'%(trigger)s' would change nothing: the ticket has these values "
+                                  "already", trigger=Term(trigger, rule.label)))
 
-        deadlines.settle(rules, now, ticket.id)
-        stand_in = _Stand_in(ticket.state)
-        if not kind.machine.events[trigger].trigger(stand_in, **clean):
-            raise Conflict(N_("'%(trigger)s' did not apply in state '%(state)s'",
-                              trigger=Term(trigger, rule.label),
-                              state=_state(kind, ticket.state)))
-        from_state = ticket.state
-        recorded = {k: v for k, v in clean.items() if k != "note"}
-        if "details" in clean:
-            # What changed, from and to: the ticket keeps the new values, the event the old ones.
-            recorded["details"] = ticket_details.changes(ticket.details, clean["details"])
-            if not recorded["details"]:
-                del recorded["details"]
-        ticket.state = stand_in.state
-        for name, value in clean.items():
-            if FIELDS[name].ticket_attribute:
-                setattr(ticket, FIELDS[name].ticket_attribute, value)
-        ticket.updated_at = now
-        # Every step bumps the version, even one that changes no column (an inspection that
-        # keeps the state, in the same instant as the last step): a caller who read the ticket
-        # before it must be refused as stale.
-        flag_modified(ticket, "updated_at")
-        deadlines.apply_transition(ticket, kind, trigger, from_state, clean, now)
-        event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
-                      from_state=from_state, to_state=ticket.state, note=clean.get("note", ""),
-                      data=_jsonable(recorded), at=now)
-        db.session.add(event)
-        if files:
-            db.session.flush()
-            ticket_files.add(ticket, event, actor, files, now)
-        db.session.commit()
-        return ticket
+            deadlines.settle(rules, now, ticket.id)
+            stand_in = _Stand_in(ticket.state)
+            if not kind.machine.events[trigger].trigger(stand_in, **clean):
+                raise Conflict(N_("'%(trigger)s' did not apply in state '%(state)s'",
+                                  trigger=Term(trigger, rule.label),
+                                  state=_state(kind, ticket.state)))
+            from_state = ticket.state
+            recorded = {k: v for k, v in clean.items() if k != "note"}
+            if "details" in clean:
+                # What changed, from and to: the ticket keeps the new values, the event the old ones.
+                recorded["details"] = ticket_details.changes(ticket.details, clean["details"])
+                if not recorded["details"]:
+                    del recorded["details"]
+            ticket.state = stand_in.state
+            for name, value in clean.items():
+                if FIELDS[name].ticket_attribute:
+                    setattr(ticket, FIELDS[name].ticket_attribute, value)
+            ticket.updated_at = now
+            # Every step bumps the version, even one that changes no column (an inspection that
+            # keeps the state, in the same instant as the last step): a caller who read the ticket
+            # before it must be refused as stale.
+            flag_modified(ticket, "updated_at")
+            deadlines.apply_transition(ticket, kind, trigger, from_state, clean, now)
+            event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger,
+                          from_state=from_state, to_state=ticket.state, note=clean.get("note", ""),
+                          data=_jsonable(recorded), at=now)
+            db.session.add(event)
+            if files:
+                db.session.flush()
+                ticket_files.add(ticket, event, actor, files, now)
     except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        raise StaleVersion(N_("the ticket changed while this was being saved; reload and try again"))
-    except BaseException:
-        db.session.rollback()
-        raise
+        raise StaleVersion(N_("the ticket changed while this was being saved; reload and try again")) from None
+    return ticket
 
 
 def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
@@ -183,8 +174,7 @@ def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
     the timeline says who added what and when; the ticket, and its version, stay as they were.
     """
     now = clock.now()
-    begin_write()
-    try:
+    with write():
         ticket = _lock_visible(ticket_id, actor)
         kind_rules = current_rules().kind(ticket.kind)
         if ticket.state in kind_rules.states and kind_rules.states[ticket.state].final:
@@ -207,11 +197,7 @@ def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
         db.session.add(event)
         db.session.flush()
         ticket_files.add(ticket, event, actor, files, now)
-        db.session.commit()
-        return event
-    except BaseException:
-        db.session.rollback()
-        raise
+    return event
 
 
 def allowed_triggers(ticket: Ticket, actor: User) -> list[TriggerRule]:
@@ -329,7 +315,10 @@ def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
     return unit_id
 
 
-def _reported_at(actor: User, value: Any, now: datetime, rules: Rules, errors: dict) -> datetime:
+def _reported_at(actor: User, unit_id: int | None, value: Any, now: datetime, rules: Rules,
+                 errors: dict) -> datetime:
+    """When the call came in: now, or earlier for a call registered afterwards (事后补单) by
+    someone who answers for the unit (workflows.access.may_act_for)."""
     if value in (None, ""):
         return now
     if actor.role == Role.RESIDENT:
@@ -344,6 +333,11 @@ def _reported_at(actor: User, value: Any, now: datetime, rules: Rules, errors: d
     elif now - reported_at > rules.backdate_limit:
         errors["reported_at"] = N_("must be within %(duration)s before now",
                                    duration=rules.backdate_limit)
+    elif unit_id is not None and not may_act_for(actor, unit_id, reported_at):
+        raise Forbidden(
+            N_("only the butler of the unit's area or a supervisor may register a call afterwards"),
+            {"reported_at": N_("leave it empty: a call for another butler's area is registered "
+                               "as taken now")})
     return reported_at
 
 
@@ -357,14 +351,3 @@ def _resident_of(unit_id: int) -> int | None:
 def _jsonable(data: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
-
-def begin_write() -> None:
-    """Start a write transaction (BEGIN IMMEDIATE on SQLite, so writers queue instead of failing).
-
-    Any read transaction the caller had open (loading the logged-in user, say) is ended first.
-    """
-    session = db.session
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("the engine writes in its own transaction; commit your changes first")
-    session.commit()
-    session.connection(execution_options={"butlerdesk_write": True})

@@ -6,6 +6,7 @@ ValueError with a message for the person who typed it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -13,12 +14,24 @@ from typing import Any, Callable
 from flask import current_app
 
 from models import Role, User, db
-from workflows.errors import N_, Term
+from workflows.errors import N_, Message, Term
 
 MAX_TEXT = 2000
 TIME_FORMAT = N_("must be a time like 2026-11-22T14:30:00+08:00")
 # The largest id an INTEGER column holds on every database ButlerDesk runs on (SQLite, PostgreSQL).
 MAX_ID = 2**31 - 1
+
+
+# Characters no person types: C0 controls but tab and line breaks, DEL, and halves of a UTF-16
+# surrogate pair (JSON's "\ud800" makes one), which no database can store.
+_UNTYPABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def untypable(text: str) -> Message | None:
+    """Why `text` cannot be taken as typed text, or None when it can."""
+    if _UNTYPABLE.search(text):
+        return N_("must not contain control characters or broken Unicode")
+    return None
 
 
 def whole_number(value: Any) -> int | None:

@@ -14,7 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Deadline, DeadlineStatus, SweeperHeartbeat, db
 from workflows import clock, deadlines
-from workflows.engine import begin_write, current_rules
+from models.transaction import write
+from workflows.engine import current_rules
 
 HEARTBEAT = "sweeper"
 # Misses per transaction. A batch of 1,000 takes about 70 ms on SQLite (bench/results.md): short
@@ -27,19 +28,14 @@ def sweep(batch_size: int = BATCH) -> int:
     """Record every miss due by now; returns how many were recorded."""
     now = clock.now()
     recorded, done, wait = 0, False, False
-    try:
-        while not done:
-            begin_write()
+    while not done:
+        with write():
             count, done = deadlines.record_misses(current_rules(), now, batch_size=batch_size,
                                                   wait=wait)
             if done:
                 _beat(now)
-            db.session.commit()
-            recorded += count
-            wait = count == 0  # all it found was held by other writers: wait for them next time
-    except BaseException:
-        db.session.rollback()
-        raise
+        recorded += count
+        wait = count == 0  # all it found was held by other writers: wait for them next time
     return recorded
 
 

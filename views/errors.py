@@ -1,0 +1,121 @@
+"""Every error answer, for the JSON API and for the pages, in one place.
+
+The API answers {"error": {"code", "message", "fields"}} with the right status; a page answers a
+friendly page in the reader's language. Whatever goes wrong, the transaction is rolled back
+first, and nothing anyone sends produces a bare error page: an unexpected exception is logged
+with its traceback and answered as "something went wrong; nothing was saved".
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from models import db
+from views.limits import retry_after
+from views.messages import say
+from workflows.errors import WorkflowError
+
+API_PREFIX = "/api/"
+
+
+def is_api() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, code: str, message: str, fields: dict | None = None):
+    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
+
+
+def _page(message: str, status: int, **context):
+    return render_template("error.html", message=message, **context), status
+
+
+def _page_message(status: int) -> str:
+    return {
+        400: _("This request could not be read; nothing was saved."),
+        403: _("You may not open this page."),
+        404: _("Page not found."),
+        405: _("This page cannot be opened that way."),
+        413: _("What was sent is too large: each file at most 10 MB, at most 64 MB together. "
+               "Go back and send fewer or smaller files."),
+    }.get(status, _("This request could not be handled; nothing was saved."))
+
+
+def workflow_error(exc: WorkflowError):
+    """A refusal that no page handled itself (pages show theirs next to the fields)."""
+    db.session.rollback()
+    if is_api():
+        return api_error(exc.status, exc.code, exc.message, exc.fields)
+    return _page(say(exc.message), exc.status)
+
+
+def http_error(exc: HTTPException):
+    db.session.rollback()
+    status = exc.code or 500
+    if is_api():
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return api_error(status, code, exc.description or exc.name)
+    return _page(_page_message(status), status)
+
+
+def form_expired(exc: CSRFError):
+    """A page form sent without a valid session (logged out in another tab, cookies gone):
+    nothing is saved, and what was typed is shown so it can be copied into a new form."""
+    db.session.rollback()
+    if is_api():
+        return api_error(400, "csrf", "a browser session must send the X-CSRFToken header: "
+                                      + exc.description)
+    typed = [value for name, value in request.form.items(multi=True)
+             if name != "csrf_token" and value.strip()]
+    return _page(_("This form has expired (you logged out, or your session ended); nothing was "
+                   "saved. Log in again and send it once more."), 400, typed=typed)
+
+
+def _wait(minutes: int) -> str:
+    return ngettext("Too many tries. Try again in %(num)d minute.",
+                    "Too many tries. Try again in %(num)d minutes.", minutes)
+
+
+def too_many(exc: RateLimitExceeded):
+    """Too many tries: 429 with Retry-After, in JSON or on the page that was tried."""
+    db.session.rollback()
+    seconds = retry_after()
+    minutes = max(1, -(-seconds // 60))
+    if is_api():
+        with force_locale("en"):
+            response, status = api_error(429, "too_many_requests",
+                                         f"too many tries; try again in {seconds} seconds")
+    elif request.endpoint == "auth.login":
+        from views.auth import LoginForm
+
+        form = LoginForm()
+        form.password.errors = [_wait(minutes)]
+        response, status = render_template("login.html", form=form), 429
+    else:
+        response, status = _page(_wait(minutes), 429)
+    response = current_app.make_response((response, status))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):  # e.g. one raised inside another error handler
+        return http_error(exc)
+    db.session.rollback()
+    current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+    if is_api():
+        return api_error(500, "internal", "something went wrong; nothing was saved")
+    return _page(_("Something went wrong; nothing was saved."), 500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(WorkflowError, workflow_error)
+    app.register_error_handler(CSRFError, form_expired)
+    app.register_error_handler(RateLimitExceeded, too_many)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)

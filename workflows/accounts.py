@@ -1,0 +1,171 @@
+"""Logging in and the logins in use: passwords, browser sessions, API tokens, and ending them.
+
+A login is a `Credential` row holding the SHA-256 of a random secret: a page login keeps the
+secret in the signed session cookie, an API client sends it as a bearer token. Every request
+looks its secret up (`holder`), so ending a login — logging out, revoking a token, changing the
+password, deactivating the person — takes effect at once, even for a copied cookie or token.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import Credential, CredentialKind, User, db
+from models.transaction import write
+from workflows import clock
+from workflows.errors import N_, InvalidData, NotFound
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check a password against when the username is unknown, so that the answer
+    takes as long as for a known user and does not tell which usernames exist."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, else None (in the same time either way)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
+
+
+def lifetime(kind: str) -> timedelta:
+    config = current_app.config
+    if kind == CredentialKind.API:
+        return timedelta(days=config["TOKEN_TTL_DAYS"])
+    return timedelta(hours=config["SESSION_TTL_HOURS"])
+
+
+def sign_in(user: User, kind: str) -> tuple[str, Credential]:
+    """A new login for `user`: (its secret, to hand out once, and the stored credential)."""
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    with write():
+        credential = Credential(user_id=user.id, kind=kind, token_hash=Credential.hash(secret),
+                                created_at=now, expires_at=now + lifetime(kind))
+        db.session.add(credential)
+    return secret, credential
+
+
+def holder(secret: str | None, kind: str) -> tuple[User, Credential] | None:
+    """Who holds this secret, if it is a live login of `kind` of an active person (one query)."""
+    if not secret:
+        return None
+    found = db.session.execute(
+        select(Credential, User).join(Credential.user)
+        .where(Credential.token_hash == Credential.hash(secret), Credential.kind == kind,
+               Credential.revoked_at.is_(None), Credential.expires_at > clock.now(),
+               User.active.is_(True))
+        .options(contains_eager(Credential.user))
+    ).first()
+    return (found.User, found.Credential) if found else None
+
+
+def live(user: User) -> list[Credential]:
+    """The person's logins in use, newest first."""
+    return list(db.session.scalars(
+        select(Credential).where(Credential.user_id == user.id, Credential.revoked_at.is_(None),
+                                 Credential.expires_at > clock.now())
+        .order_by(Credential.created_at.desc(), Credential.id.desc())))
+
+
+def revoke(user: User, credential_id: Any) -> None:
+    """End one of the person's own logins (a token, a session on another device)."""
+    with write():
+        ended = db.session.execute(
+            update(Credential).where(Credential.id == credential_id,
+                                     Credential.user_id == user.id,
+                                     Credential.revoked_at.is_(None))
+            .values(revoked_at=clock.now())).rowcount
+    if not ended:
+        raise NotFound(N_("no such login of yours"))
+
+
+def sign_out(secret: str | None) -> None:
+    """End the login this secret belongs to (logging out; DELETE /api/v1/tokens/current)."""
+    if not secret:
+        return
+    with write():
+        db.session.execute(update(Credential)
+                           .where(Credential.token_hash == Credential.hash(secret),
+                                  Credential.revoked_at.is_(None))
+                           .values(revoked_at=clock.now()))
+
+
+def _end_all(user_id: int, now: datetime, keep: int | None = None) -> None:
+    """End every login of the person (but `keep`); the caller's transaction commits."""
+    query = update(Credential).where(Credential.user_id == user_id,
+                                     Credential.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(Credential.id != keep)
+    db.session.execute(query.values(revoked_at=now))
+
+
+def sign_out_elsewhere(user: User, keep: int | None) -> None:
+    """End the person's logins everywhere but this one."""
+    with write():
+        _end_all(user.id, clock.now(), keep)
+
+
+def change_password(user: User, current: Any, new: Any, again: Any = None,
+                    keep: int | None = None) -> None:
+    """Change one's own password; every other login of the person ends (a stolen session or
+    token with it). `again` is the new password typed twice (None: not asked, the API)."""
+    errors: dict[str, str] = {}
+    if not isinstance(current, str) or not current:
+        errors["current_password"] = N_("is required")
+    elif not user.check_password(current):
+        errors["current_password"] = N_("is not your password")
+    errors.update(password_problems(new, "new_password"))
+    if again is not None and "new_password" not in errors and again != new:
+        errors["new_password_again"] = N_("does not match the new password")
+    if errors:
+        raise InvalidData(N_("the password was not changed"), errors)
+    with write():
+        db.session.get(User, user.id).password_hash = generate_password_hash(new)
+        _end_all(user.id, clock.now(), keep)
+
+
+def password_problems(password: Any, field: str) -> dict[str, str]:
+    if not isinstance(password, str) or not password:
+        return {field: N_("is required")}
+    if len(password) < MIN_PASSWORD:
+        return {field: N_("must be at least %(count)d characters", count=MIN_PASSWORD)}
+    if len(password) > MAX_PASSWORD:
+        return {field: N_("must be at most %(count)d characters", count=MAX_PASSWORD)}
+    return {}
+
+
+def set_active(user_id: int, active: bool) -> User:
+    """Activate or deactivate a person; a deactivated person's logins end at once."""
+    with write():
+        user = db.session.get(User, user_id)
+        user.active = active
+        if not active:
+            _end_all(user.id, clock.now())
+    return user
+
+
+def set_password(user_id: int, password: str) -> None:
+    """An administrator sets a person's password (a reset); their logins end."""
+    problems = password_problems(password, "password")
+    if problems:
+        raise InvalidData(N_("the password was not set"), problems)
+    with write():
+        db.session.get(User, user_id).password_hash = generate_password_hash(password)
+        _end_all(user_id, clock.now())
