@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run serve test test-postgres db sweep clean catalogs
+.PHONY: run serve secret test test-postgres db sweep clean catalogs
 
 $(BIN)/python:
 	scripts/ensure-venv.sh $(PYTHON) $(VENV)
@@ -41,9 +41,13 @@ with_sweeper = @echo "ButlerDesk on http://$(HOST):$(PORT)  (Ctrl-C stops the se
 run: db
 	$(call with_sweeper,$(FLASK) run --host $(HOST) --port $(PORT))
 
-## serve: as in production: gunicorn (workers from the core count) and a sweeper loop
-serve: db
+## serve: as in production: gunicorn (workers from the core count) and a sweeper loop.
+## Needs SECRET_KEY, shared by every app server (refused before anything starts without it).
+serve: secret db
 	$(call with_sweeper,HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py "app:create_app()")
+
+secret: $(VENV)/.runtime
+	@$(BIN)/python -c "import os, sys, config; problem = config.secret_key_problem(os.environ.get('SECRET_KEY')); sys.exit(problem and 'ButlerDesk cannot start: ' + problem)"
 
 ## test: set up (Chromium included, for the browser tests), lint, run the whole suite in parallel
 test: $(VENV)/.dev catalogs

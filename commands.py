@@ -12,7 +12,9 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from models import Role, Unit, User, collector, db
-from workflows import clock, sweeper
+from models.transaction import write
+from workflows import accounts, clock, sweeper
+from workflows.errors import InvalidData
 from workflows.fields import record_id
 
 
@@ -136,17 +138,50 @@ def create_user_command(username: str, role: str, name: str | None, unit_id: int
         raise click.ClickException("a resident needs --unit-id")
     if role != Role.RESIDENT and unit_id is not None:
         raise click.ClickException("only residents live in a unit; leave out --unit-id")
-    if not password:
-        raise click.ClickException("the password must not be empty")
+    problem = accounts.password_problems(password, "password").get("password")
+    if problem:
+        raise click.ClickException(f"the password {problem}")
     if unit_id is not None and (record_id(unit_id) is None or db.session.get(Unit, unit_id) is None):
         raise click.ClickException(f"there is no unit with id {unit_id}")
-    user = User(username=username, name=name or username, role=role, unit_id=unit_id)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
+    with write():
+        user = User(username=username, name=name or username, role=role, unit_id=unit_id)
+        user.set_password(password)
+        db.session.add(user)
     click.echo(f"Created {role} {username!r} (id {user.id}).")
 
 
+def _user_named(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        raise click.ClickException(f"there is no user {username!r}")
+    return user
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("username")
+@click.password_option()
+def set_password_command(username: str, password: str) -> None:
+    """Set a person's password (a reset); every login they hold ends."""
+    user = _user_named(username)
+    try:
+        accounts.set_password(user.id, password)
+    except InvalidData as exc:
+        raise click.ClickException(f"the password {exc.fields['password']}") from None
+    click.echo(f"Password of {user.username!r} set; their logins have ended.")
+
+
+@click.command("deactivate-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--activate", is_flag=True, help="Let them log in again instead.")
+def deactivate_user_command(username: str, activate: bool) -> None:
+    """Stop a person from logging in; their sessions and tokens stop working at once."""
+    user = accounts.set_active(_user_named(username).id, activate)
+    click.echo(f"{user.username!r} is {'active' if activate else 'deactivated; their logins have ended'}.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db_command, seed_demo_command, sweep_command, create_user_command):
+    for command in (init_db_command, seed_demo_command, sweep_command, create_user_command,
+                    set_password_command, deactivate_user_command):
         app.cli.add_command(command)

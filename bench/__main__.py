@@ -1,7 +1,7 @@
 """`make bench` (python -m bench): run every benchmark, print the figures and write bench/results.md.
 
     python -m bench                          # everything, SQLite (temporary copies of cached data)
-    python -m bench --only sweep,pages       # some of: sweep, pages, misses, http, detection
+    python -m bench --only sweep,pages       # some of: sweep, pages, misses, http, logins, detection
     python -m bench --sizes 10000,100000     # other data set sizes (the first is the baseline)
     DATABASE_URL=postgresql+psycopg://... python -m bench   # on PostgreSQL (schemas bench_*),
                                                             # into bench/results-postgresql.md
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.common import BENCH, NOW, REPO, SCORECARD_MONTH, cpu_speed_reference, machine, ms
 
-ALL = ("sweep", "pages", "misses", "http", "detection")
+ALL = ("sweep", "pages", "misses", "http", "logins", "detection")
 
 
 def log(message: str) -> None:
@@ -329,6 +329,39 @@ def run_http(report: Report, backend: Backend, size: int, workdir: Path) -> None
     report.section("\n".join(lines), "3")
 
 
+def run_logins(report: Report, backend: Backend, size: int, workdir: Path) -> None:
+    from bench import http
+
+    log("logins while others write, under gunicorn ...")
+    url, info, how = backend.dataset(size, "logins")
+    result = report.data["logins"] = http.logins_during_writes(url, info, workdir, log=log)
+    logins, writes = result["logins"], result["writes"]
+    errors = logins["errors"] + writes["errors"]
+    report.figure("6", f"errors: {result['clients']} clients logging in while {result['clients']} "
+                  f"create and fire, {result['duration']:.0f} s",
+                  f"{errors} ({logins['requests']} logins, {writes['requests']} writes)",
+                  "0", errors == 0)
+
+    def row(name: str, r: dict, calls: str) -> str:
+        return (f"| {name} | {r['requests']} | {r['throughput_rps']:.1f} | "
+                f"{r[calls]['p50_ms']:.0f} | {r[calls]['p99_ms']:.0f} | {r['errors']} | "
+                f"{json.dumps(r['statuses'] | r['exceptions']) if r['errors'] else ''} |")
+
+    report.section("\n".join([
+        "## 6. Logins while others write", "",
+        f"One gunicorn server with the settings of `make serve` on a copy of the {size:,} data "
+        f"set ({how}). {result['clients']} clients log in over and over (POST /api/v1/tokens, "
+        "right password: a scrypt check, then a login row written) while "
+        f"{result['clients']} others create and fire tickets as in section 3, for "
+        f"{result['duration']:.0f} s after 2 s of warm-up. The login limit per address is lifted "
+        "for the run (every client is 127.0.0.1); its counters are written all the same.", "",
+        "| load | requests | per second | p50 ms | p99 ms | errors | what failed |",
+        "|---|---|---|---|---|---|---|",
+        row("logins", logins, "login"), row("create + fire", writes, "all"), "",
+        "Before logins went through the write path, most of them answered 500 (`database is "
+        "locked` at the token insert) under this load."]), "6")
+
+
 def run_detection(report: Report, backend: Backend, size: int, workdir: Path) -> None:
     from bench import detection
 
@@ -394,6 +427,11 @@ def main() -> None:
                 run_http(report, backend, sizes[0], workdir)
             except Exception:
                 failed.append(("http", traceback.format_exc()))
+        if "logins" in only:
+            try:
+                run_logins(report, backend, sizes[0], workdir)
+            except Exception:
+                failed.append(("logins", traceback.format_exc()))
         if "detection" in only:
             try:
                 run_detection(report, backend, sizes[0], workdir)

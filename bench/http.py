@@ -153,6 +153,37 @@ def load(server: Server, *, mode: str, duration: float, warmup: float, clients: 
     return result
 
 
+def logins_during_writes(database_url: str, info: dict, workdir: Path, log=print, *,
+                         duration: float = 30.0, clients: int = 32) -> dict:
+    """`clients` clients log in over and over while as many others create and fire tickets, for
+    `duration` seconds, under gunicorn with the settings of `make serve`. The login limit per
+    address is lifted (every client comes from 127.0.0.1); the counters are still written."""
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(REPO),
+           "LOGIN_LIMIT_PER_ADDRESS": "10000000 per minute",
+           "LOGIN_LIMIT_PER_USERNAME": "10000000 per minute"}
+    server = Server("ButlerDesk", "app:create_app()", env, workdir / "gunicorn-logins.log")
+    try:
+        server.wait_ready()
+        token = get_token(server.url, "butler01", info["password"])
+        base = [sys.executable, "-m", "bench.loadgen", "--url", server.url, "--clients",
+                str(clients), "--duration", str(duration), "--warmup", "2"]
+        writers = subprocess.Popen(
+            base + ["--mode", "closed", "--token", token, "--technician", str(info["technician"]),
+                    "--units", ",".join(map(str, info["units_of_subject"][:200]))],
+            cwd=REPO, stdout=subprocess.PIPE, text=True)
+        log(f"  {clients} clients logging in while {clients} create and fire, {duration:.0f} s ...")
+        logins = subprocess.run(base + ["--mode", "login", "--username", "butler02",
+                                        "--password", info["password"]],
+                                cwd=REPO, capture_output=True, text=True, timeout=duration + 180)
+        written, _ = writers.communicate(timeout=duration + 180)
+        if logins.returncode or writers.returncode:
+            raise RuntimeError(f"load generator failed: {logins.stderr[-2000:]}")
+        return {"logins": json.loads(logins.stdout), "writes": json.loads(written),
+                "clients": clients, "duration": duration}
+    finally:
+        server.stop()
+
+
 def get_token(url: str, username: str, password: str) -> str:
     import urllib.request
 

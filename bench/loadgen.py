@@ -5,9 +5,12 @@ POST /api/v1/tickets/ID/fire with the version read), keeping its connection aliv
 allows it and reconnecting when the server closes it (gunicorn's sync workers close after every
 response; the reconnect is part of the latency, as it is for any client of such a server).
 
-Two modes:
+Three modes:
   closed  every client sends its next request as soon as the previous one is answered: the
           server's throughput at saturation (latency is then mostly queueing: N / throughput);
+  login   like closed, but each client logs in over and over (POST /api/v1/tokens with a
+          username and password): run beside a closed create + fire load, it shows whether
+          logins fail while others write;
   paced   every client starts an iteration every N / RATE seconds (random phase); latency is
           measured from the scheduled start, so a slow answer delays nothing it should not
           (no coordinated omission). RATE below the saturation throughput shows the latency a
@@ -83,6 +86,31 @@ class Connection:
         self.reader = self.writer = None
 
 
+async def login_client(number: int, args, deadline: float, measure_from: float, results: dict):
+    """Log in, again and again, until the deadline (each answer must be 201)."""
+    url = urlsplit(args.url)
+    connection = Connection(url.hostname, url.port or 80)
+    while (start := time.perf_counter()) < deadline:
+        measuring = start >= measure_from
+        try:
+            status, _body = await connection.request(
+                "POST", "/api/v1/tokens", {"username": args.username, "password": args.password},
+                None)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            results["errors"] += measuring
+            results["exceptions"][type(exc).__name__] = results["exceptions"].get(type(exc).__name__, 0) + 1
+            connection.close()
+            await asyncio.sleep(0.05)
+            continue
+        if status != 201:
+            results["errors"] += measuring
+            results["statuses"][status] = results["statuses"].get(status, 0) + 1
+        elif measuring:
+            results["login"].append(time.perf_counter() - start)
+    results["connects"] += connection.connects
+    connection.close()
+
+
 async def client(number: int, args, deadline: float, measure_from: float, results: dict):
     url = urlsplit(args.url)
     connection = Connection(url.hostname, url.port or 80)
@@ -150,15 +178,16 @@ def summary(values: list[float]) -> dict:
 
 
 async def run(args) -> dict:
-    results = {"create": [], "fire": [], "errors": 0, "statuses": {}, "exceptions": {},
-               "connects": 0}
+    results = {"create": [], "fire": [], "login": [], "errors": 0, "statuses": {},
+               "exceptions": {}, "connects": 0}
     start = time.perf_counter()
     measure_from = start + args.warmup
     deadline = measure_from + args.duration
-    await asyncio.gather(*(client(n, args, deadline, measure_from, results)
+    one = login_client if args.mode == "login" else client
+    await asyncio.gather(*(one(n, args, deadline, measure_from, results)
                            for n in range(args.clients)))
     elapsed = time.perf_counter() - measure_from
-    requests = len(results["create"]) + len(results["fire"])
+    requests = len(results["create"]) + len(results["fire"]) + len(results["login"])
     cpu = os.times()
     return {
         "mode": args.mode, "clients": args.clients, "rate": args.rate,
@@ -166,8 +195,9 @@ async def run(args) -> dict:
         "throughput_rps": requests / elapsed, "errors": results["errors"],
         "statuses": results["statuses"], "exceptions": results["exceptions"],
         "connects": results["connects"],
-        "all": summary(results["create"] + results["fire"]),
+        "all": summary(results["create"] + results["fire"] + results["login"]),
         "create": summary(results["create"]), "fire": summary(results["fire"]),
+        "login": summary(results["login"]),
         "client_cpu_s": cpu.user + cpu.system,
     }
 
@@ -176,7 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="create + fire load generator")
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", default=None)
-    parser.add_argument("--mode", choices=("closed", "paced"), default="closed")
+    parser.add_argument("--mode", choices=("closed", "paced", "login"), default="closed")
+    parser.add_argument("--username", default=None, help="login: who logs in")
+    parser.add_argument("--password", default=None, help="login: their password")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--rate", type=float, default=0.0, help="paced: requests per second")
     parser.add_argument("--duration", type=float, default=20.0)

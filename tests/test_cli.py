@@ -229,14 +229,14 @@ def test_seed_demo_refuses_any_database_with_users(app, runner, clock):
 @pytest.mark.parametrize("role", ["butler", "technician", "supervisor", "admin"])
 def test_create_user_makes_staff_who_can_get_a_token(app, runner, role):
     output = succeeded(runner.invoke(args=["create-user", "zhao", "--role", role,
-                                           "--name", "赵丽", "--password", "s3cret!"]))
+                                           "--name", "赵丽", "--password", "s3cret!!x"]))
     assert f"Created {role} 'zhao'" in output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "zhao"))
         assert (user.role, user.name, user.unit_id) == (role, "赵丽", None)
-        assert user.password_hash != "s3cret!"
+        assert user.password_hash != "s3cret!!x"
 
-    reply = get_token(app, "zhao", "s3cret!")
+    reply = get_token(app, "zhao", "s3cret!!x")
     assert reply.status_code == 201
     assert reply.json["user"]["role"] == role
     assert get_token(app, "zhao", "wrong").status_code == 401
@@ -244,8 +244,8 @@ def test_create_user_makes_staff_who_can_get_a_token(app, runner, role):
 
 def test_create_user_makes_a_resident_of_a_unit(app, runner, estate, clock):
     succeeded(runner.invoke(args=["create-user", "liu", "--role", "resident",
-                                  "--unit-id", str(estate.unit_w), "--password", "pw"]))
-    reply = get_token(app, "liu", "pw")
+                                  "--unit-id", str(estate.unit_w), "--password", "a-long-pw"]))
+    reply = get_token(app, "liu", "a-long-pw")
     assert reply.status_code == 201
     assert reply.json["user"]["unit_id"] == estate.unit_w
     assert reply.json["user"]["name"] == "liu"  # the name defaults to the username
@@ -275,12 +275,12 @@ def test_create_user_refuses_a_duplicate_username(app, runner):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["create-user", "sun", "--role", "resident", "--password", "pw"], "--unit-id"),
-    (["create-user", "sun", "--role", "resident", "--unit-id", "9999", "--password", "pw"],
+    (["create-user", "sun", "--role", "resident", "--password", "a-long-pw"], "--unit-id"),
+    (["create-user", "sun", "--role", "resident", "--unit-id", "9999", "--password", "a-long-pw"],
      "no unit"),
     (["create-user", "sun", "--role", "resident", "--unit-id", "99999999999999999999",
-      "--password", "pw"], "no unit"),
-    (["create-user", "  ", "--role", "butler", "--password", "pw"], "empty"),
+      "--password", "a-long-pw"], "no unit"),
+    (["create-user", "  ", "--role", "butler", "--password", "a-long-pw"], "empty"),
 ])
 def test_create_user_refuses_what_cannot_log_in_properly(app, runner, args, message):
     before = count(app, User)
@@ -289,10 +289,10 @@ def test_create_user_refuses_what_cannot_log_in_properly(app, runner, args, mess
 
 
 @pytest.mark.parametrize("args", [
-    ["create-user", "sun", "--role", "mayor", "--password", "pw"],
-    ["create-user", "sun", "--password", "pw"],
-    ["create-user", "--role", "butler", "--password", "pw"],
-    ["create-user", "sun", "--role", "resident", "--unit-id", "one", "--password", "pw"],
+    ["create-user", "sun", "--role", "mayor", "--password", "a-long-pw"],
+    ["create-user", "sun", "--password", "a-long-pw"],
+    ["create-user", "--role", "butler", "--password", "a-long-pw"],
+    ["create-user", "sun", "--role", "resident", "--unit-id", "one", "--password", "a-long-pw"],
 ])
 def test_create_user_usage_errors(app, runner, args):
     before = count(app, User)
@@ -319,3 +319,34 @@ def test_sweep_prints_how_many_misses_it_recorded(app, runner, estate, clock):
 
 def test_sweep_refuses_a_zero_pause(runner):
     assert runner.invoke(args=["sweep", "--every", "0"]).exit_code == 2
+
+
+def test_create_user_refuses_a_short_password(app, runner):
+    output = failed_cleanly(runner.invoke(args=["create-user", "sun", "--role", "butler",
+                                                "--password", "short"]))
+    assert "at least 8 characters" in output
+
+
+# -- set-password and deactivate-user --------------------------------------------------------------
+
+def test_set_password_resets_it_and_ends_every_login(app, runner):
+    token = get_token(app, "butler", "secret").json["token"]
+    succeeded(runner.invoke(args=["set-password", "butler", "--password", "a-new-one"]))
+    assert get_token(app, "butler", "secret").status_code == 401
+    assert get_token(app, "butler", "a-new-one").status_code == 201
+    reply = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 401
+
+
+def test_deactivate_user_ends_their_logins_and_activate_lets_them_back(app, runner):
+    token = get_token(app, "butler", "secret").json["token"]
+    assert "deactivated" in succeeded(runner.invoke(args=["deactivate-user", "butler"]))
+    reply = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 401
+    assert get_token(app, "butler", "secret").status_code == 401
+    succeeded(runner.invoke(args=["deactivate-user", "butler", "--activate"]))
+    assert get_token(app, "butler", "secret").status_code == 201
+
+
+def test_unknown_users_are_named(runner):
+    assert "no user 'nobody'" in failed_cleanly(runner.invoke(args=["deactivate-user", "nobody"]))

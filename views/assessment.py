@@ -373,18 +373,15 @@ def review_line(line_id: int, action: str):
     """Appeal (the butler charged), waive or uphold (a supervisor) one line, with a reason."""
     entry = row_or_404(Deduction, line_id)
     butler_id, month = entry.butler_id, assessment.month_of(entry.missed_at)
-    visible = butler_id is not None and _may_see_card(butler_id)
-    back = (url_for(".card", butler_id=butler_id, month=month, _anchor=f"line-{line_id}")
-            if visible else url_for("home"))
+    if butler_id is None or not _may_see_card(butler_id):
+        abort(403)  # whoever may not see the card may not act on its lines
+    back = url_for(".card", butler_id=butler_id, month=month, _anchor=f"line-{line_id}")
     form = ReasonForm(prefix=f"{action}_{line_id}")
     try:
         if not form.validate():
             raise InvalidData(N_("the form cannot be sent as typed"), {})
         ACTIONS[action](current_user, line_id, form.reason.data or "")
     except InvalidData as exc:
-        if not visible:
-            flash(say(exc.message), "error")
-            return redirect(back)
         _field_errors(form, exc)
         db.session.expire_all()
         return _card_page(butler_id, month, failed=(action, line_id, form), status=422)

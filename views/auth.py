@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, abort, flash, g, redirect, render_template, request, session, url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,7 +17,7 @@ from models import CredentialKind
 from views.forms import Form, show_refusal
 from views.limits import failed, limit_logins, password_limit
 from workflows import accounts
-from workflows.errors import WorkflowError
+from workflows.errors import NotFound, WorkflowError
 
 bp = Blueprint("auth", __name__)
 
@@ -136,10 +138,9 @@ def end_login(credential_id: int):
     """End one of my logins: a session on another device, or an API token."""
     try:
         accounts.revoke(current_user, credential_id)
-    except WorkflowError:
-        flash(_("That login had ended already."), "error")
-    else:
-        flash(_("That login has ended."), "success")
+    except NotFound:
+        abort(404)  # not one of mine, or ended already
+    flash(_("That login has ended."), "success")
     return redirect(url_for(".account"))
 
 

@@ -30,8 +30,12 @@ def chromium():
 
 @pytest.fixture
 def login(chromium, live_server):
-    """login(username, phone=False, locale="en-US") → a Playwright page, logged in."""
-    contexts = []
+    """login(username, phone=False, locale="en-US") → a Playwright page, logged in.
+
+    Every page it opens is watched: a script error, or anything the Content-Security-Policy
+    refused (an inline script, a style, a frame), fails the test when it ends.
+    """
+    contexts, refused = [], []
 
     def open_as(username: str, *, phone: bool = False, locale: str = "en-US"):
         context = chromium.new_context(base_url=live_server, locale=locale,
@@ -39,6 +43,9 @@ def login(chromium, live_server):
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        page.on("pageerror", lambda error: refused.append(f"script error: {error}"))
         page.goto("/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
@@ -49,6 +56,7 @@ def login(chromium, live_server):
     yield open_as
     for context in contexts:
         context.close()
+    assert refused == [], "the pages broke their own Content-Security-Policy or scripts"
 
 
 def screenshot(page, name: str) -> Path:

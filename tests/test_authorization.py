@@ -1,0 +1,263 @@
+"""Who may open what: every route of the app × every role × their own object and someone else's.
+
+The routes come from `app.url_map`, so a new route fails this test until its row is added to
+EXPECTED. Each answer is one of
+    A  allowed: the route did its work or refused the (empty) input — anything but L, F, N or 5xx
+    L  log in first: 401 from the API, a redirect to the login page (and back) from a page
+    F  forbidden (403): one may see it but one's role may not do this
+    N  not found (404): someone else's, and not even its existence is told
+A row gives the answer per role, as two letters (one's own object, someone else's) or one when
+the route has no object. POSTs send a valid CSRF token (pages) or an empty JSON object (the API),
+so an allowed POST answers 4xx for the missing input, and nothing changes.
+"""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from models import CredentialKind, Role, SpotCheck, SpotCheckItem, Ticket, User, db
+from tests.conftest import T0, Desk
+from tests.pages import PNG, csrf_token
+from views import uploads
+from workflows import accounts, assessment, sweeper
+from workflows.attachments import UploadedFile
+
+ROLES = ("anonymous", "resident", "butler", "technician", "supervisor", "admin")
+STAFF_ONLY = {"resident": "F", "butler": "A", "technician": "A", "supervisor": "A", "admin": "A"}
+SUPERVISORS = {"resident": "F", "butler": "F", "technician": "F", "supervisor": "A", "admin": "A"}
+EVERYONE = {role: "A" for role in ROLES}
+LOGGED_IN = {"anonymous": "L", **{role: "A" for role in ROLES[1:]}}
+# A ticket and what hangs on it: one's own (visible) or someone else's (hidden: 404).
+TICKET = {"anonymous": "L", "resident": "AN", "butler": "AN", "technician": "AN",
+          "supervisor": "AA", "admin": "AA"}
+CREDENTIAL = {"anonymous": "L", **{role: "AN" for role in ROLES[1:]}}
+
+
+def logged_in(allowed: dict[str, str]) -> dict[str, str]:
+    return {"anonymous": "L", **allowed}
+
+
+EXPECTED: dict[tuple[str, str], dict[str, str]] = {
+    # the pages
+    ("home", "GET"): EVERYONE,  # sends each to where their work is, a stranger to the login
+    ("static", "GET"): EVERYONE,
+    ("health.healthz", "GET"): EVERYONE,
+    ("auth.login", "GET"): EVERYONE,
+    ("auth.login", "POST"): EVERYONE,
+    ("auth.language", "POST"): EVERYONE,
+    ("auth.logout", "POST"): LOGGED_IN,
+    ("auth.account", "GET"): LOGGED_IN,
+    ("auth.change_password", "POST"): LOGGED_IN,
+    ("auth.end_login", "POST"): CREDENTIAL,
+    ("auth.end_other_logins", "POST"): LOGGED_IN,
+    ("resident.tickets", "GET"): logged_in({**SUPERVISORS, "resident": "A", "butler": "F",
+                                            "technician": "F", "supervisor": "F",
+                                            "admin": "F"}),
+    ("butler.queue", "GET"): logged_in(STAFF_ONLY),
+    ("butler.handover", "GET"): logged_in({**STAFF_ONLY, "technician": "F"}),
+    ("supervisor.overdue", "GET"): logged_in(SUPERVISORS),
+    ("supervisor.workflows", "GET"): logged_in(SUPERVISORS),
+    ("tickets.new", "GET"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
+    ("tickets.new", "POST"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
+    ("tickets.detail", "GET"): TICKET,
+    ("tickets.attachment", "GET"): TICKET,
+    ("tickets.fire", "POST"): {**TICKET, "admin": "FF"},  # no trigger names the admin's role
+    ("assessment.month", "GET"): logged_in(SUPERVISORS),
+    ("assessment.close", "POST"): logged_in(SUPERVISORS),
+    ("assessment.reopen", "POST"): logged_in(SUPERVISORS),
+    ("assessment.export", "GET"): logged_in(SUPERVISORS),
+    ("assessment.new_finding", "GET"): logged_in(SUPERVISORS),
+    ("assessment.new_finding", "POST"): logged_in(SUPERVISORS),
+    ("assessment.spot_checks", "GET"): logged_in(SUPERVISORS),
+    ("assessment.draw", "POST"): logged_in(SUPERVISORS),
+    ("assessment.record_result", "POST"): logged_in(SUPERVISORS),
+    ("assessment.me", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    # a butler's card and its lines: the butler's own, another butler's
+    ("assessment.card", "GET"): logged_in({"resident": "FF", "butler": "AF", "technician": "FF",
+                                           "supervisor": "AA", "admin": "AA"}),
+    ("assessment.review_line", "POST"): logged_in({"resident": "FF", "butler": "AF",
+                                                   "technician": "FF", "supervisor": "AA",
+                                                   "admin": "AA"}),
+    ("assessment.evidence", "GET"): logged_in({"resident": "FF", "butler": "AF",
+                                               "technician": "FF", "supervisor": "AA",
+                                               "admin": "AA"}),
+    # the API
+    ("api.create_token", "POST"): EVERYONE,
+    ("api.list_tokens", "GET"): LOGGED_IN,
+    ("api.revoke_current_token", "DELETE"): LOGGED_IN,
+    ("api.revoke_token", "DELETE"): CREDENTIAL,
+    ("api.me", "GET"): LOGGED_IN,
+    ("api.change_password", "POST"): LOGGED_IN,
+    ("api.workflows", "GET"): LOGGED_IN,
+    ("api.assessment_rules", "GET"): LOGGED_IN,
+    ("api.create_ticket", "POST"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
+    ("api.list_tickets", "GET"): LOGGED_IN,
+    ("api.get_ticket", "GET"): TICKET,
+    ("api.fire", "POST"): TICKET,
+    ("api.add_attachments", "POST"): TICKET,
+    ("api.attachment", "GET"): TICKET,
+    ("api.list_deductions", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.scorecards", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.appeal", "POST"): logged_in({"resident": "FF", "butler": "AF", "technician": "FF",
+                                       "supervisor": "FF", "admin": "FF"}),
+    ("api.waive", "POST"): logged_in(SUPERVISORS),
+    ("api.uphold", "POST"): logged_in(SUPERVISORS),
+    ("api.record_finding", "POST"): logged_in(SUPERVISORS),
+    ("api.month_status", "GET"): logged_in(SUPERVISORS),
+    ("api.close_month", "POST"): logged_in(SUPERVISORS),
+    ("api.reopen_month", "POST"): logged_in(SUPERVISORS),
+    ("api.get_spot_check", "GET"): logged_in(SUPERVISORS),
+    ("api.draw_spot_check", "POST"): logged_in(SUPERVISORS),
+    ("api.record_spot_check", "POST"): logged_in(SUPERVISORS),
+}
+
+# What a page's trigger form fires, per role (one they may fire: only the missing data refuses it).
+TRIGGER = {"resident": "cancel", "butler": "cancel", "technician": "arrive",
+           "supervisor": "reassign", "admin": "reassign", "anonymous": "cancel"}
+ACTION = {"supervisor": "waive", "admin": "waive"}  # the others appeal
+
+
+def _routes(app) -> list[tuple[str, str, object]]:
+    """(endpoint, method, rule) for every route of the app."""
+    return sorted(((rule.endpoint, method, rule) for rule in app.url_map.iter_rules()
+                   for method in rule.methods - {"HEAD", "OPTIONS"}),
+                  key=lambda route: (route[2].rule, route[1]))
+
+
+def _store(app, content: bytes) -> str:
+    with app.test_request_context():
+        return uploads.store(content, "png")
+
+
+@pytest.fixture
+def scene(app, estate, tmp_path, clock):
+    """A repair of the resident's (dispatched to the technician, with a photo), one in the other
+    area, a line (with evidence) on each butler's card, a spot-check item, and an admin."""
+    app.config["UPLOAD_FOLDER"] = str(tmp_path)
+    with app.app_context():
+        desk = Desk(estate)
+        admin = User(username="admin", name="Admin", role=Role.ADMIN,
+                     password_hash=estate.user("butler").password_hash)
+        db.session.add(admin)
+        db.session.commit()
+        photo = UploadedFile(_store(app, PNG), "own.png", "image/png", len(PNG))
+        own = desk.open("resident", attachments=[photo]).id
+        desk.fire(own, "dispatch", "butler", technician_id=estate.technician)
+        west_photo = UploadedFile(_store(app, PNG), "west.png", "image/png", len(PNG))
+        other = desk.open("west_resident", attachments=[west_photo]).id
+        supervisor = estate.user("supervisor")
+        lines, evidence = {}, {}
+        for who in ("butler", "other_butler"):
+            evidence[who] = _store(app, PNG)
+            lines[who] = assessment.record_finding(supervisor, getattr(estate, who), "5",
+                                                   "No patrol", evidence=evidence[who]).id
+        drawn = SpotCheck(month="2026-10", seed=1, population_size=1, sample_size=1,
+                          drawn_by_id=estate.supervisor, drawn_at=T0)
+        db.session.add(drawn)
+        db.session.flush()
+        db.session.add(SpotCheckItem(spot_check_id=drawn.id, position=0, ticket_id=own))
+        db.session.commit()
+        sweeper.sweep()
+        attachments = {ticket: db.session.get(Ticket, ticket).attachments[0].id
+                       for ticket in (own, other)}
+        item = db.session.scalar(db.select(SpotCheckItem.id))
+        people = {name: getattr(estate, name) for name in ("resident", "butler", "technician",
+                                                           "supervisor", "other_butler",
+                                                           "west_resident")}
+        people["admin"] = admin.id
+    return {"tickets": {"own": own, "other": other}, "attachments": attachments,
+            "lines": lines, "evidence": evidence, "item": item, "people": people}
+
+
+def _values(scene, role: str, whose: str) -> dict:
+    """The URL's values for `role`, pointing at their own objects or at someone else's."""
+    ticket = scene["tickets"][whose]
+    butler = "butler" if whose == "own" else "other_butler"
+    return {"ticket_id": ticket, "attachment_id": scene["attachments"][ticket],
+            "entry_id": scene["lines"][butler], "line_id": scene["lines"][butler],
+            "butler_id": scene["people"][butler], "name": scene["evidence"][butler],
+            "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
+            "filename": "style.css", "trigger": TRIGGER[role],
+            "action": ACTION.get(role, "appeal")}
+
+
+def _client(app, scene, role: str, api: bool):
+    """A client logged in as `role` (a fresh login, so ending it harms no other case), with the
+    credential it holds and another one of the same person (for "own" logins to end)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    if role == "anonymous":
+        return client, {}, None
+    with app.app_context():
+        user = db.session.get(User, scene["people"][role])
+        secret, _credential = accounts.sign_in(
+            user, CredentialKind.API if api else CredentialKind.BROWSER)
+        _spare_secret, spare = accounts.sign_in(user, CredentialKind.API)
+        spare_id = spare.id
+    if api:
+        return client, {"Authorization": f"Bearer {secret}"}, spare_id
+    with client.session_transaction() as session:
+        session.update({"login": secret, "_user_id": str(scene["people"][role]), "_fresh": True})
+    return client, {}, spare_id
+
+
+def _someone_elses_credential(app, scene, role: str) -> int:
+    with app.app_context():
+        other = "west_resident" if role != "west_resident" else "resident"
+        _secret, credential = accounts.sign_in(db.session.get(User, scene["people"][other]),
+                                               CredentialKind.API)
+        return credential.id
+
+
+def _answer(reply, api: bool) -> str:
+    status = reply.status_code
+    assert status < 500, (status, reply.get_data(as_text=True)[:300])
+    if status == 401 and api or (not api and status == 302
+                                 and reply.headers["Location"].startswith("/login?next=")):
+        return "L"
+    return {403: "F", 404: "N"}.get(status, "A")
+
+
+def test_every_route_has_its_row(app):
+    missing = sorted({(endpoint, method) for endpoint, method, _rule in _routes(app)}
+                     - set(EXPECTED))
+    assert missing == [], "declare who may open these routes in EXPECTED"
+    assert set(EXPECTED) <= {(endpoint, method) for endpoint, method, _rule in _routes(app)}
+
+
+def test_every_route_answers_every_role_as_declared(app, estate, scene):
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        expected_by_role = EXPECTED.get((endpoint, method))
+        if expected_by_role is None:
+            continue  # test_every_route_has_its_row names it
+        api = rule.rule.startswith("/api/")
+        for role in ROLES:
+            expected = expected_by_role[role]
+            for whose, letter in zip(("own", "other"), expected * 2 if len(expected) == 1
+                                     else expected, strict=False):
+                client, headers, spare = _client(app, scene, role, api)
+                values = _values(scene, role, whose)
+                values["credential_id"] = (spare if whose == "own" and spare
+                                           else _someone_elses_credential(app, scene, role))
+                with app.test_request_context():
+                    url = app.url_for(endpoint, **{k: values[k] for k in rule.arguments})
+                kwargs: dict = {"headers": headers}
+                if method != "GET":
+                    if api:
+                        kwargs["json"] = {}
+                    else:
+                        token = csrf_token(client.get("/login").text)
+                        kwargs["data"] = {"csrf_token": token}
+                if endpoint == "api.add_attachments":
+                    kwargs = {"headers": headers, "content_type": "multipart/form-data",
+                              "data": {"file": (io.BytesIO(b""), "")}}
+                reply = client.open(url, method=method, **kwargs)
+                answer = _answer(reply, api)
+                if answer != letter:
+                    wrong.append(f"{method} {url} as {role} ({whose}): {answer}, "
+                                 f"expected {letter} (status {reply.status_code})")
+                if len(expected) == 1:
+                    break
+    assert wrong == [], "\n".join(wrong)
