@@ -11,6 +11,7 @@ storage of the `limits` library instead (redis://..., memory:// for one process)
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 
@@ -90,12 +91,14 @@ def address() -> str:
 
 
 def username() -> str:
-    """The username a login try names, from the form or the JSON body."""
+    """The username a login try names, from the form or the JSON body, as a digest: whatever
+    was typed (any length, any character) makes a key the storage can hold."""
     name = request.form.get("username")
     if name is None:
         body = json_body()
         name = body.get("username") if isinstance(body, dict) else None
-    return (name.strip().lower()[:64] if isinstance(name, str) else "") or "-"
+    typed = name.strip().lower() if isinstance(name, str) else ""
+    return hashlib.sha256(typed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def person() -> str:
