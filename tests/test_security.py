@@ -411,3 +411,23 @@ def test_the_flash_of_a_refused_login_is_not_mixed_up(browser):
     page_log_in(client, "butler", "wrong")
     assert page_log_in(client, "butler", PASSWORD).status_code == 302
     assert flashes(client.get("/queue/").text, "error") == []
+
+
+def test_behind_a_proxy_the_limit_counts_the_persons_address(database_url, estate):
+    app = make_app(database_url, PROXY_COUNT=1, LOGIN_LIMIT_PER_ADDRESS="2 per minute")
+    client = app.test_client()
+
+    def try_from(address: str) -> int:
+        return client.post(f"{API}/tokens", json={"username": "nobody", "password": "x"},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert [try_from("203.0.113.7") for _ in range(3)] == [401, 401, 429]
+    assert try_from("198.51.100.2") == 401  # someone else behind the same proxy
+
+
+def test_without_a_proxy_a_forwarded_address_is_not_believed(app, client):
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "2 per minute"
+    statuses = [client.post(f"{API}/tokens", json={"username": "nobody", "password": "x"},
+                            headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+                for n in range(3)]
+    assert statuses == [401, 401, 429]
