@@ -83,6 +83,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
                                                "technician": "FF", "supervisor": "AA",
                                                "admin": "AA"}),
     # the API
+    ("api_docs", "GET"): EVERYONE,
+    ("api.openapi_document", "GET"): EVERYONE,
     ("api.create_token", "POST"): EVERYONE,
     ("api.list_tokens", "GET"): LOGGED_IN,
     ("api.revoke_current_token", "DELETE"): LOGGED_IN,

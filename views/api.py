@@ -12,15 +12,17 @@ from models import (
     Attachment, Credential, CredentialKind, Deadline, DeadlineStatus, Deduction, Event, Role,
     Ticket, User, db,
 )
-from views import attachments, bearer_token, csrf
+from views import attachments, bearer_token, csrf, openapi, uploads
+from views import schemas
 from views.errors import api_error
 from views.inputs import json_body
 from views.limits import failed, limit_logins, password_limit
+from views.openapi import documented
 from workflows import accounts, clock, engine, queries
 from workflows import attachments as ticket_files
 from workflows.deadlines import MISS_TRIGGER
 from workflows.errors import Forbidden, InvalidData, NotFound
-from workflows.fields import MAX_ID, whole_number
+from workflows.fields import MAX_ID, record_id, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -28,8 +30,9 @@ csrf.exempt(bp)
 
 @bp.before_request
 def require_login():
-    """Every call but POST /tokens needs a user: a bearer token, or the browser session."""
-    if request.endpoint == "api.create_token":
+    """Every call but POST /tokens and this API's description needs a user: a bearer token, or
+    the browser session."""
+    if request.endpoint in ("api.create_token", "api.openapi_document"):
         return None
     if not current_user.is_authenticated:
         return api_error(401, "unauthorized", "log in: POST /api/v1/tokens, then send "
@@ -174,6 +177,8 @@ def credential_json(credential: Credential) -> dict:
 
 
 @bp.post("/tokens")
+@documented(body=schemas.TokenRequest, responses={201: schemas.Token}, errors=(401, 422, 429),
+            public=True)
 @limit_logins
 def create_token():
     """Exchange a username and password for a bearer token. Tries are limited per address and
@@ -194,12 +199,14 @@ def create_token():
 
 
 @bp.get("/tokens")
+@documented(responses={200: schemas.Credentials})
 def list_tokens():
     """My logins in use: API tokens and page sessions, newest first (`current`: this one)."""
     return jsonify({"tokens": [credential_json(c) for c in accounts.live(current_user)]})
 
 
 @bp.delete("/tokens/current")
+@documented(responses={204: None})
 def revoke_current_token():
     """Log out: the token (or page session) this request came with stops working at once."""
     current = g.get("credential")
@@ -209,19 +216,23 @@ def revoke_current_token():
 
 
 @bp.delete("/tokens/<int:credential_id>")
+@documented(responses={204: None}, errors=(404,))
 def revoke_token(credential_id: int):
     """End one of my logins (a token lost with a phone, a session on another device)."""
-    accounts.revoke(current_user, credential_id)
+    # An id past any a database holds would overflow the query: it is no login of mine (404).
+    accounts.revoke(current_user, record_id(credential_id) or 0)
     return "", 204
 
 
 @bp.get("/me")
+@documented(responses={200: schemas.User})
 def me():
     """Who I am."""
     return jsonify(user_json(current_user))
 
 
 @bp.post("/me/password")
+@documented(body=schemas.PasswordChange, responses={204: None}, errors=(422, 429))
 @password_limit
 def change_password():
     """Change my password: {current_password, new_password}. Every other login of mine ends
@@ -239,6 +250,7 @@ def change_password():
 
 
 @bp.post("/tickets")
+@documented(body=schemas.TicketRequest, responses={201: schemas.Ticket}, errors=(403, 422))
 def create_ticket():
     """Register a ticket: a resident's own unit by default; staff may give another and a call time."""
     data = body()
@@ -250,6 +262,7 @@ def create_ticket():
 
 
 @bp.get("/tickets")
+@documented(query=schemas.TicketQuery, responses={200: schemas.TicketList}, errors=(422,))
 def list_tickets():
     """The tickets the caller may see; filters kind, state, assignee (id or 'me'), overdue."""
     rules = engine.current_rules()
@@ -275,12 +288,14 @@ def list_tickets():
 
 
 @bp.get("/tickets/<int:ticket_id>")
+@documented(responses={200: schemas.Ticket}, errors=(404,))
 def get_ticket(ticket_id: int):
     """One ticket with its deadlines, timeline and the triggers the caller may fire."""
     return jsonify(ticket_json(load_ticket(ticket_id), current_user))
 
 
 @bp.post("/tickets/<int:ticket_id>/fire")
+@documented(body=schemas.Fire, responses={200: schemas.Ticket}, errors=(403, 404, 409, 422))
 def fire(ticket_id: int):
     """Fire a trigger: {trigger, version, note?, rating?, promised_at?, result?, reason?, ...}."""
     data = body()
@@ -290,6 +305,8 @@ def fire(ticket_id: int):
 
 
 @bp.post("/tickets/<int:ticket_id>/attachments")
+@documented(form=schemas.AttachmentUpload, responses={201: schemas.Attachments},
+            errors=(404, 409, 422))
 def add_attachments(ticket_id: int):
     """Add photos or documents: multipart/form-data with one or more `file` parts and an optional
     `kind` (photo, floor_plan, licence, document). Each file is taken for what its content is
@@ -314,12 +331,15 @@ def add_attachments(ticket_id: int):
 
 
 @bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>")
+@documented(responses={200: {mime: None for mime, _test in uploads.KINDS.values()}},
+            errors=(404,))
 def attachment(ticket_id: int, attachment_id: int):
     """A ticket's photo or document, for whoever may see the ticket (404 for anyone else)."""
     return attachments.serve(ticket_id, attachment_id, current_user)
 
 
 @bp.get("/deductions")
+@documented(query=schemas.DeductionQuery, responses={200: schemas.Deductions}, errors=(403, 422))
 def list_deductions():
     """Deductions, by butler and by local month (YYYY-MM). Butlers see only their own."""
     butler_id = int_arg("butler_id")
@@ -341,6 +361,7 @@ def list_deductions():
 
 
 @bp.get("/workflows")
+@documented(responses={200: {"application/json": schemas.WORKFLOWS}})
 def workflows():
     """Each kind's states, triggers (with roles and data) and deadlines, as loaded from the rules."""
     result = {}
@@ -362,3 +383,16 @@ def workflows():
                           for d in kind.deadlines.values()],
         }
     return jsonify(result)
+
+
+@bp.record_once
+def _docs_page(state):
+    # The page for people sits beside the API (/api/docs), outside the blueprint's /api/v1.
+    state.app.add_url_rule("/api/docs", "api_docs", openapi.docs_page)
+
+
+@bp.get("/openapi.json")
+@documented(responses={200: schemas.OpenAPIDocument}, public=True)
+def openapi_document():
+    """This description of the API (OpenAPI 3.1), built from the routes themselves."""
+    return jsonify(openapi.spec())

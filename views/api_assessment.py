@@ -6,7 +6,10 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from models import Deduction, MonthClosing, Role, db
+from views import schemas
 from views.api import body, bp, int_arg
+from views.exports import XLSX_TYPE
+from views.openapi import documented
 from workflows import assessment
 from workflows.engine import current_rules
 from workflows.errors import Forbidden, InvalidData
@@ -30,6 +33,7 @@ def _line_json(entry_id: int) -> dict:
 
 
 @bp.get("/assessment")
+@documented(responses={200: schemas.AssessmentRules})
 def assessment_rules():
     """The catalog of findings, the grades and the spot-check share, as loaded from the rules."""
     rules = current_rules().assessment
@@ -43,6 +47,8 @@ def assessment_rules():
 
 
 @bp.get("/scorecards")
+@documented(query=schemas.ScorecardQuery, errors=(403, 422), responses={200: {
+    "application/json": schemas.Scorecards, XLSX_TYPE: None, "text/csv": None}})
 def scorecards():
     """Every butler's scorecard of a month (butlers: their own); ?format=xlsx or csv for files."""
     from views import exports
@@ -70,6 +76,7 @@ def scorecards():
 
 
 @bp.post("/deductions/<int:entry_id>/appeal")
+@documented(body=schemas.Reason, responses={201: schemas.Line}, errors=(403, 404, 409, 422))
 def appeal(entry_id: int):
     """The butler charged asks for a waiver: {reason}."""
     made = assessment.appeal(current_user, entry_id, body().get("reason"))
@@ -77,6 +84,7 @@ def appeal(entry_id: int):
 
 
 @bp.post("/deductions/<int:entry_id>/waive")
+@documented(body=schemas.Reason, responses={201: schemas.Line}, errors=(403, 404, 409, 422))
 def waive(entry_id: int):
     """A supervisor waives a line: {reason}. The line stays, marked waived; the score follows."""
     made = assessment.waive(current_user, entry_id, body().get("reason"))
@@ -84,6 +92,7 @@ def waive(entry_id: int):
 
 
 @bp.post("/deductions/<int:entry_id>/uphold")
+@documented(body=schemas.Reason, responses={201: schemas.Line}, errors=(403, 404, 409, 422))
 def uphold(entry_id: int):
     """A supervisor upholds a line after an appeal: {reason}."""
     made = assessment.uphold(current_user, entry_id, body().get("reason"))
@@ -91,6 +100,7 @@ def uphold(entry_id: int):
 
 
 @bp.post("/findings")
+@documented(body=schemas.FindingRequest, responses={201: schemas.Line}, errors=(403, 409, 422))
 def record_finding():
     """A supervisor records a finding or bonus: {butler_id, code, note, ticket_id?, occurred_at?}."""
     data = body()
@@ -127,6 +137,7 @@ def _supervisors_only() -> None:
 
 
 @bp.get("/spot-checks")
+@documented(query=schemas.MonthQuery, responses={200: schemas.SpotCheck}, errors=(403, 422))
 def get_spot_check():
     """The month's spot-check: the sample and its progress, or what a draw would take."""
     _supervisors_only()
@@ -134,6 +145,7 @@ def get_spot_check():
 
 
 @bp.post("/spot-checks")
+@documented(body=schemas.SpotCheckDraw, responses={201: schemas.SpotCheck}, errors=(403, 409, 422))
 def draw_spot_check():
     """Draw the month's sample: {month}."""
     drawn = assessment.draw_spot_check(current_user, body().get("month"))
@@ -141,6 +153,8 @@ def draw_spot_check():
 
 
 @bp.post("/spot-checks/items/<int:item_id>")
+@documented(body=schemas.SpotCheckCall, responses={200: schemas.SpotCheck},
+            errors=(403, 404, 409, 422))
 def record_spot_check(item_id: int):
     """Record a follow-up: {result: satisfied|unsatisfied|unreachable, note?, make_finding?}."""
     data = body()
@@ -153,6 +167,7 @@ def record_spot_check(item_id: int):
 
 
 @bp.get("/months/<month>")
+@documented(path=schemas.MonthPath, responses={200: schemas.MonthStatus}, errors=(403, 422))
 def month_status(month: str):
     """Whether a month is closed, and its history of closing and reopening."""
     _supervisors_only()
@@ -165,6 +180,8 @@ def month_status(month: str):
 
 
 @bp.post("/months/<month>/close")
+@documented(path=schemas.MonthPath, body=schemas.OptionalReason,
+            responses={201: schemas.MonthStatus}, errors=(403, 409, 422))
 def close_month(month: str):
     """Close a month: its scorecards freeze. {reason?}"""
     assessment.close_month(current_user, month, body().get("reason", ""))
@@ -172,6 +189,8 @@ def close_month(month: str):
 
 
 @bp.post("/months/<month>/reopen")
+@documented(path=schemas.MonthPath, body=schemas.Reason, responses={201: schemas.MonthStatus},
+            errors=(403, 409, 422))
 def reopen_month(month: str):
     """Reopen a closed month: {reason}."""
     assessment.reopen_month(current_user, month, body().get("reason"))

@@ -1,0 +1,565 @@
+"""The JSON API v1's contract as marshmallow schemas: request bodies, query parameters, answers.
+
+They describe, they do not check: the views build their answers as they always did and the
+engine checks what is sent (its messages name the fields). views.openapi turns these classes
+into the OpenAPI description, and tests/test_openapi.py holds the API to them, so a schema that
+says less or more than a view answers fails there. Answers are exact: every key a view always
+sends is required, every key it may send as null allows None, and no other key may appear.
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from models import CredentialKind, DeadlineStatus, MonthAction, ReviewOutcome, Role
+from models import SpotCheckResult
+from views.uploads import KINDS as FILE_TYPES
+from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
+from workflows.attachments import KINDS as ATTACHMENT_KINDS
+from workflows.attachments import MAX_FILES
+from workflows.details import MAX_NAME, MAX_WORKERS
+from workflows.engine import MAX_TITLE
+from workflows.fields import MAX_ID, MAX_TEXT
+
+MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
+PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
+LINE_STATUSES = ("counted", "appealed", "held", "waived", "upheld")  # workflows.assessment.line
+SOURCES = ("deadline", "finding")
+
+
+class RulesName(fields.String):
+    """A name the workflow rules define (a kind, a state, a trigger, a finding's code): the
+    OpenAPI description enumerates those of the rules in force (views.openapi)."""
+
+    def __init__(self, vocabulary: str, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary = vocabulary
+
+
+def text(description: str = "", **kwargs) -> fields.String:
+    return fields.String(metadata={"description": description} if description else {}, **kwargs)
+
+
+def record_id(description: str = "", **kwargs) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(1, MAX_ID),
+                          metadata={"description": description} if description else {}, **kwargs)
+
+
+def time(description: str = "", **kwargs) -> fields.DateTime:
+    return fields.DateTime(metadata={"description": description} if description else {}, **kwargs)
+
+
+def one_of(choices, description: str = "", **kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf(list(choices)),
+                         metadata={"description": description} if description else {}, **kwargs)
+
+
+def month(description: str = "a local calendar month, YYYY-MM", **kwargs) -> fields.String:
+    return fields.String(validate=validate.Regexp(MONTH), metadata={"description": description},
+                         **kwargs)
+
+
+def nested(schema) -> fields.Nested:
+    return fields.Nested(schema, required=True)
+
+
+def many(schema) -> fields.List:
+    return fields.List(fields.Nested(schema), required=True)
+
+
+def names() -> fields.List:
+    return fields.List(fields.String(), required=True)
+
+
+# -- shared pieces --------------------------------------------------------------------------------
+
+class Label(Schema):
+    """A name shown to people, in both languages."""
+
+    en = fields.String(required=True)
+    zh = fields.String(required=True)
+
+
+class ApiErrorDetail(Schema):
+    code = text("what went wrong, for programs: unauthorized, forbidden, not_found, conflict, "
+                "stale_version, invalid, too_many_requests, ...", required=True)
+    message = text("what went wrong, in English, for people", required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          data_key="fields", metadata={
+                              "description": "each field (or query parameter) at fault, and "
+                                             "what is wrong with it"})
+
+
+class ApiError(Schema):
+    """Every refusal; it changes nothing."""
+
+    error = nested(ApiErrorDetail)
+
+
+class Person(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    username = fields.String(required=True)
+
+
+class User(Person):
+    role = one_of(Role, required=True)
+    unit_id = record_id("the unit a resident lives in", required=True, allow_none=True)
+
+
+# -- logins ---------------------------------------------------------------------------------------
+
+class TokenRequest(Schema):
+    username = text(required=True)
+    password = text(required=True)
+
+
+class Token(Schema):
+    token = text("send it as 'Authorization: Bearer <token>'", required=True)
+    expires_at = time(required=True)
+    user = nested(User)
+
+
+class Credential(Schema):
+    id = record_id(required=True)
+    kind = one_of(CredentialKind, "api: a bearer token; browser: a page session", required=True)
+    created_at = time(required=True)
+    expires_at = time(required=True)
+    current = fields.Boolean(required=True,
+                             metadata={"description": "the login this request came with"})
+
+
+class Credentials(Schema):
+    tokens = many(Credential)
+
+
+class PasswordChange(Schema):
+    current_password = text(required=True)
+    new_password = text(required=True, validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+
+
+# -- tickets --------------------------------------------------------------------------------------
+
+class RenovationDetails(Schema):
+    """A renovation's application (empty for the other kinds). Opening a renovation takes all of
+    them; resubmitting takes those that change."""
+
+    works_start = fields.Date(metadata={"description": "not in the past"})
+    works_end = fields.Date(metadata={"description": "not before the start, at most a year on"})
+    contractor_name = text(validate=validate.Length(1, MAX_NAME))
+    contractor_phone = text("a phone number like 138 0013 8000", validate=validate.Regexp(PHONE))
+    foreman_name = text(validate=validate.Length(1, MAX_NAME))
+    foreman_phone = text("a phone number like 138 0013 8000", validate=validate.Regexp(PHONE))
+    workers = fields.Integer(validate=validate.Range(1, MAX_WORKERS))
+
+
+class TicketRequest(Schema):
+    kind = RulesName("kind", required=True)
+    title = text(required=True, validate=validate.Length(1, MAX_TITLE))
+    description = text(validate=validate.Length(max=MAX_TEXT), allow_none=True)
+    unit_id = record_id("a resident's own unit by default; only staff may give another",
+                        allow_none=True)
+    reported_at = time("when the call came in (事后补单), staff only, at most 7 days back; "
+                       "a time without an offset is the property's local time", allow_none=True)
+    details = fields.Nested(RenovationDetails, allow_none=True)
+
+
+class TicketQuery(Schema):
+    kind = RulesName("kind")
+    state = RulesName("state")
+    assignee = text("'me', or the id of the butler holding the ticket",
+                    validate=validate.Regexp(r"^(me|[0-9]+)$"))
+    overdue = one_of(("true", "false"))
+    page = record_id(load_default=1)
+    per_page = record_id("the server's page size (API_PAGE_SIZE, 50) by default; at most 200 "
+                         "are answered")
+
+
+class Unit(Schema):
+    id = record_id(required=True)
+    label = text("building and number, e.g. 1栋 101", required=True)
+    building = fields.String(required=True)
+    area = fields.String(required=True)
+
+
+class Deadline(Schema):
+    name = fields.String(required=True)
+    label = fields.Nested(Label, required=True, allow_none=True)
+    seq = fields.Integer(required=True, metadata={"description": "1 for the first arming"})
+    status = one_of(DeadlineStatus, required=True)
+    armed_at = time(required=True)
+    due_at = time("null while paused", required=True, allow_none=True)
+    remaining_seconds = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "what was left on the clock; set only while paused"})
+    closed_at = time(required=True, allow_none=True)
+    points = fields.Integer(metadata={"description": "the deduction for a miss (not shown to "
+                                                     "residents)"})
+    article = fields.Integer(metadata={"description": "the article of the assessment standard "
+                                                      "(not shown to residents)"})
+    overdue = fields.Boolean(required=True)
+
+
+class AllowedTrigger(Schema):
+    name = fields.String(required=True)
+    label = nested(Label)
+    requires = names()
+    accepts = names()
+
+
+class Event(Schema):
+    id = record_id(required=True)
+    trigger = text("the trigger fired; also create, attach, and deadline_missed (recorded by "
+                   "the system)", required=True)
+    from_state = fields.String(required=True, allow_none=True)
+    to_state = fields.String(required=True)
+    actor = fields.Nested(Person, required=True, allow_none=True,
+                          metadata={"description": "null: the system"})
+    note = fields.String(required=True)
+    data = fields.Dict(required=True, metadata={"description": "what the step carried; a "
+                                                               "resubmission's details as "
+                                                               "{name: {from, to}}"})
+    at = time(required=True)
+
+
+class Attachment(Schema):
+    id = record_id(required=True)
+    name = text("the file's name on the sender's device", required=True)
+    content_type = one_of([mime for mime, _test in FILE_TYPES.values()], required=True)
+    size = fields.Integer(required=True, metadata={"description": "bytes"})
+    kind = one_of(ATTACHMENT_KINDS, "what the sender said it is", required=True, allow_none=True)
+    step = text("the trigger it came with", required=True, allow_none=True)
+    added_by = fields.Nested(Person, required=True, allow_none=True)
+    added_at = time(required=True)
+    url = text("where to download it", required=True)
+
+
+class TicketSummary(Schema):
+    """A ticket as listed: without its timeline and files."""
+
+    id = record_id(required=True)
+    kind = RulesName("kind", required=True)
+    state = RulesName("state", required=True)
+    state_label = nested(Label)
+    version = fields.Integer(required=True, metadata={"description": "send it back to fire"})
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    unit = nested(Unit)
+    resident = fields.Nested(Person, required=True, allow_none=True)
+    assignee = fields.Nested(Person, required=True, allow_none=True)
+    technician = fields.Nested(Person, required=True, allow_none=True)
+    rating = fields.Integer(required=True, allow_none=True)
+    reported_at = time(required=True)
+    created_at = time(required=True)
+    updated_at = time(required=True)
+    details = nested(RenovationDetails)
+    overdue = fields.Boolean(required=True)
+    deadlines = many(Deadline)
+    allowed_triggers = many(AllowedTrigger)
+
+
+class Ticket(TicketSummary):
+    """A ticket with its timeline and files."""
+
+    events = many(Event)
+    attachments = many(Attachment)
+
+
+class TicketList(Schema):
+    tickets = many(TicketSummary)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class Fire(Schema):
+    """The trigger, the version read, and the data the trigger requires or accepts
+    (GET /api/v1/workflows); empty values count as not given."""
+
+    trigger = RulesName("trigger", required=True)
+    version = fields.Integer(required=True, metadata={
+        "description": "the version you read (digits as text are taken too)"})
+    note = text(validate=validate.Length(1, MAX_TEXT), allow_none=True)
+    reason = text(validate=validate.Length(1, MAX_TEXT), allow_none=True)
+    rating = fields.Integer(validate=validate.Range(1, 5), allow_none=True)
+    promised_at = time("a complaint's promised time: in the future", allow_none=True)
+    result = text("the value that chooses the next state, e.g. an inspection's ok or violation",
+                  allow_none=True)
+    technician_id = record_id(allow_none=True)
+    assignee_id = record_id(allow_none=True)
+    details = fields.Nested(RenovationDetails, allow_none=True)
+
+
+class AttachmentUpload(Schema):
+    file = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}),
+                       required=True, validate=validate.Length(1, MAX_FILES), metadata={
+                           "description": "JPEG, PNG, WebP or PDF by content, at most 10 MB each; "
+                                          "send the part once per file"})
+    kind = one_of(ATTACHMENT_KINDS)
+
+
+class Attachments(Schema):
+    attachments = many(Attachment)
+
+
+# -- deductions and the rules ---------------------------------------------------------------------
+
+class DeductionQuery(Schema):
+    butler_id = record_id()
+    month = month()
+
+
+class TicketRef(Schema):
+    id = record_id(required=True)
+    kind = RulesName("kind", required=True)
+    title = fields.String(required=True)
+
+
+class Deduction(Schema):
+    id = record_id(required=True)
+    butler = fields.Nested(Person, required=True, allow_none=True)
+    ticket = fields.Nested(TicketRef, required=True, allow_none=True)
+    source = one_of(SOURCES, required=True)
+    deadline = text("the deadline missed", required=True, allow_none=True)
+    finding_code = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True)
+    points = fields.Integer(required=True, metadata={"description": "negative: a deduction; "
+                                                                    "positive: a bonus"})
+    article = fields.Integer(required=True)
+    missed_at = time(required=True)
+    recorded_at = time(required=True)
+    waived = fields.Boolean(required=True)
+    held = fields.Boolean(required=True)
+    counts = fields.Boolean(required=True)
+    review = one_of(ReviewOutcome, required=True, allow_none=True)
+    appealed = fields.Boolean(required=True)
+
+
+class Deductions(Schema):
+    deductions = many(Deduction)
+    total_points = fields.Integer(required=True)
+
+
+class StateRule(Schema):
+    name = fields.String(required=True)
+    label = nested(Label)
+    final = fields.Boolean(required=True)
+
+
+class TriggerRule(Schema):
+    name = fields.String(required=True)
+    label = nested(Label)
+    from_ = fields.List(fields.String(), required=True, data_key="from")
+    to = fields.Raw(required=True, metadata={
+        "description": "the next state; {by: field, value: state, ...} when a value chooses it; "
+                       "null when the state stays",
+        "oneOf": [{"type": "string"}, {"type": "null"},
+                  {"type": "object", "required": ["by"],
+                   "additionalProperties": {"type": "string"}}]})
+    roles = names()
+    requires = names()
+    accepts = names()
+
+
+class DeadlineRule(Schema):
+    name = fields.String(required=True)
+    label = nested(Label)
+    starts_in = names()
+    met_in = names()
+    paused_in = names()
+    cancelled_in = names()
+    rearmed_by = names()
+    repeats = fields.Boolean(required=True)
+    within_seconds = fields.Integer(required=True)
+    points = fields.Integer(required=True)
+    article = fields.Integer(required=True)
+
+
+class KindWorkflow(Schema):
+    label = nested(Label)
+    initial = fields.String(required=True)
+    states = many(StateRule)
+    triggers = many(TriggerRule)
+    deadlines = many(DeadlineRule)
+
+
+# GET /workflows answers each kind by its name: a field, as marshmallow has no schema whose keys
+# are data.
+WORKFLOWS = fields.Dict(keys=fields.String(), values=fields.Nested(KindWorkflow),
+                        metadata={"description": "each kind of ticket by its name"})
+
+
+# -- the assessment -------------------------------------------------------------------------------
+
+class Grade(Schema):
+    min = fields.Integer(required=True, allow_none=True,
+                         metadata={"description": "null: every score below the grades above"})
+    label = nested(Label)
+
+
+class FindingRule(Schema):
+    code = fields.String(required=True)
+    article = fields.Integer(required=True)
+    points = fields.Integer(required=True)
+    label = nested(Label)
+
+
+class SpotCheckRule(Schema):
+    share = fields.Float(required=True)
+    findings = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                           metadata={"description": "ticket kind: the finding an unsatisfied "
+                                                    "follow-up becomes"})
+
+
+class AssessmentRules(Schema):
+    full_score = fields.Integer(required=True)
+    grades = many(Grade)
+    findings = many(FindingRule)
+    spot_check = nested(SpotCheckRule)
+
+
+class ScorecardQuery(Schema):
+    month = month("a local calendar month, YYYY-MM; this month by default")
+    butler_id = record_id()
+    format = one_of(("json", "xlsx", "csv"), load_default="json")
+
+
+class LineAppeal(Schema):
+    reason = fields.String(required=True)
+    at = time(required=True)
+
+
+class LineReview(Schema):
+    outcome = one_of(ReviewOutcome, required=True)
+    reason = fields.String(required=True)
+    by = fields.String(required=True)
+    at = time(required=True)
+
+
+class Line(Schema):
+    """A scorecard line: a missed deadline or a supervisor's finding."""
+
+    id = record_id(required=True)
+    source = one_of(SOURCES, required=True)
+    butler_id = record_id(required=True, allow_none=True)
+    butler = fields.String(required=True, allow_none=True)
+    finding_code = fields.String(required=True, allow_none=True)
+    deadline = fields.String(required=True, allow_none=True)
+    ticket_id = record_id(required=True, allow_none=True)
+    ticket_title = fields.String(required=True, allow_none=True)
+    points = fields.Integer(required=True)
+    article = fields.Integer(required=True)
+    what = nested(Label)
+    note = fields.String(required=True)
+    evidence = text("the stored photo or PDF of a finding", required=True, allow_none=True)
+    missed_at = time(required=True)
+    recorded_at = time(required=True)
+    recorded_by = fields.String(required=True, allow_none=True)
+    status = one_of(LINE_STATUSES, required=True)
+    held = fields.Boolean(required=True)
+    appeal = fields.Nested(LineAppeal, required=True, allow_none=True)
+    review = fields.Nested(LineReview, required=True, allow_none=True)
+
+
+class Scorecard(Schema):
+    butler = nested(Person)
+    month = fields.String(required=True)
+    score = fields.Integer(required=True)
+    grade = nested(Label)
+    deductions = fields.Integer(required=True)
+    bonuses = fields.Integer(required=True)
+    waived = fields.Integer(required=True)
+    held = fields.Integer(required=True)
+    lines = many(Line)
+
+
+class Closing(Schema):
+    action = one_of(MonthAction, required=True)
+    by = fields.String(required=True)
+    at = time(required=True)
+    reason = fields.String(required=True)
+
+
+class Scorecards(Schema):
+    month = fields.String(required=True)
+    closed = fields.Boolean(required=True)
+    closing = fields.Nested(Closing, required=True, allow_none=True)
+    scorecards = many(Scorecard)
+    recorded_after_closing = many(Line)
+
+
+class Reason(Schema):
+    reason = text(required=True, validate=validate.Length(1, MAX_TEXT))
+
+
+class OptionalReason(Schema):
+    reason = text(validate=validate.Length(max=MAX_TEXT))
+
+
+class FindingRequest(Schema):
+    butler_id = record_id("an active butler", required=True)
+    code = RulesName("finding", required=True)
+    note = text(required=True, validate=validate.Length(1, MAX_TEXT))
+    ticket_id = record_id(allow_none=True)
+    occurred_at = time("within the last year; now by default", allow_none=True)
+
+
+class MonthPath(Schema):
+    month = month(required=True)
+
+
+class MonthQuery(Schema):
+    month = month("a local calendar month, YYYY-MM; this month by default")
+
+
+class SpotCheckDraw(Schema):
+    month = month(required=True)
+
+
+class SpotCheckTicket(TicketRef):
+    butler_id = record_id(required=True, allow_none=True)
+
+
+class SpotCheckItem(Schema):
+    id = record_id(required=True)
+    ticket = nested(SpotCheckTicket)
+    result = one_of(SpotCheckResult, required=True, allow_none=True)
+    note = fields.String(required=True)
+    recorded_at = time(required=True, allow_none=True)
+    finding_id = record_id(required=True, allow_none=True)
+
+
+class SpotCheck(Schema):
+    """A month's spot-check; before the draw, only what it would take."""
+
+    month = fields.String(required=True)
+    drawn = fields.Boolean(required=True)
+    id = record_id("once drawn")
+    seed = fields.Integer(metadata={"description": "once drawn: "
+                                                   "random.Random(seed).sample(population, size)"})
+    population_size = fields.Integer(required=True)
+    sample_size = fields.Integer(required=True)
+    drawn_at = time("once drawn")
+    drawn_by = text("once drawn")
+    done = fields.Integer(metadata={"description": "once drawn: the calls recorded"})
+    items = many(SpotCheckItem)
+
+
+class SpotCheckCall(Schema):
+    result = one_of(SpotCheckResult, required=True)
+    note = text("required to make a finding", validate=validate.Length(max=MAX_TEXT))
+    make_finding = fields.Boolean(load_default=False, metadata={
+        "description": "an unsatisfied call becomes a finding at once"})
+
+
+class MonthStatus(Schema):
+    month = fields.String(required=True)
+    closed = fields.Boolean(required=True)
+    history = many(Closing)
+
+
+class OpenAPIDocument(Schema):
+    """This description."""
+
+    openapi = fields.String(required=True)
+    info = fields.Dict(required=True)
+    paths = fields.Dict(required=True)
+    components = fields.Dict(required=True)
