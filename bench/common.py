@@ -6,8 +6,8 @@ import gc
 import os
 import platform
 import re
-import statistics
 import secrets
+import statistics
 import subprocess
 import sys
 import time

@@ -74,7 +74,7 @@ def functions(site: Site) -> dict[str, callable]:
     """The workflow functions behind each page, timed alone (no template)."""
     from models import User, db
     from workflows import assessment, queries
-    from workflows.engine import current_rules
+    from workflows.rules import current as current_rules
 
     def queue():
         butler = db.session.get(User, site.info["subject_butler"])

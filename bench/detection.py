@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.common import REPO, SECRET_KEY, make_app, percentile
+from workflows.rules import current as current_rules
 
 BIN = Path(sys.executable).parent
 
@@ -50,7 +51,7 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, tickets: int
         time.sleep(2.0)
         with app.app_context():
             butler = db.session.get(User, info["subject_butler"])
-            within = engine.current_rules().kind("repair").deadlines["on_site"].within
+            within = current_rules().kind("repair").deadlines["on_site"].within
             first_due = clock.now() + timedelta(seconds=lead_s)
             dues = sorted(first_due + timedelta(seconds=rng.uniform(0, spread_s))
                           for _ in range(tickets))

@@ -53,10 +53,21 @@ db = SQLAlchemy(model_class=Base)
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import Area, Building, Unit  # noqa: E402
 from models.people import (  # noqa: E402
-    Credential, CredentialKind, RateLimitCounter, Role, User,
+    Credential,
+    CredentialKind,
+    RateLimitCounter,
+    Role,
+    User,
 )
 from models.scoring import (  # noqa: E402
-    Appeal, Deduction, MonthAction, MonthClosing, Review, ReviewOutcome, SpotCheck, SpotCheckItem,
+    Appeal,
+    Deduction,
+    MonthAction,
+    MonthClosing,
+    Review,
+    ReviewOutcome,
+    SpotCheck,
+    SpotCheckItem,
     SpotCheckResult,
 )
 from models.tickets import Attachment, Event, Ticket  # noqa: E402

@@ -5,7 +5,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, or_, text
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
@@ -59,15 +60,49 @@ class Deadline(db.Model):
     ticket: Mapped[Ticket] = relationship(back_populates="deadlines")
     deduction: Mapped[Optional["Deduction"]] = relationship(back_populates="deadline")
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in (DeadlineStatus.RUNNING, DeadlineStatus.PAUSED)
+    # What "overdue" and "pending" mean, once, for Python (a loaded deadline) and SQL alike.
+    @hybrid_property
+    def outstanding(self) -> bool:
+        """Missed, and its step still not done."""
+        return self.status == DeadlineStatus.MISSED and self.closed_at is None
+
+    @outstanding.inplace.expression
+    @classmethod
+    def _outstanding(cls):
+        return and_(cls.status == DeadlineStatus.MISSED, cls.closed_at.is_(None))
+
+    @hybrid_method
+    def due_by(self, now: datetime) -> bool:
+        """Running, and due by `now` (no sweep has recorded the miss yet)."""
+        return self.status == DeadlineStatus.RUNNING and self.due_at <= now
+
+    @due_by.inplace.expression
+    @classmethod
+    def _due_by(cls, now: datetime):
+        return and_(cls.status == DeadlineStatus.RUNNING, cls.due_at <= now)
+
+    @hybrid_method
+    def overdue(self, now: datetime) -> bool:
+        """Past its due time with its step not done: outstanding, or due by now."""
+        return self.outstanding or self.due_by(now)
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue(cls, now: datetime):
+        return or_(cls.outstanding, cls.due_by(now))
+
+    @hybrid_property
+    def pending(self) -> bool:
+        """Its step still to do: running (whenever due), or missed and not done."""
+        return self.status == DeadlineStatus.RUNNING or self.outstanding
+
+    @pending.inplace.expression
+    @classmethod
+    def _pending(cls):
+        return or_(cls.status == DeadlineStatus.RUNNING, cls.outstanding)
 
     def __repr__(self) -> str:
         return f"<Deadline {self.ticket_id}:{self.name}#{self.seq} {self.status} due {self.due_at}>"
-
-
-OUTSTANDING = and_(Deadline.status == DeadlineStatus.MISSED, Deadline.closed_at.is_(None))
 
 
 class SweeperHeartbeat(db.Model):

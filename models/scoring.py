@@ -10,7 +10,14 @@ from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import (
-    JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false,
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,17 +64,30 @@ class Deduction(db.Model):
     recorded_by: Mapped[Optional[User]] = relationship(foreign_keys=[recorded_by_id])
     appeal: Mapped[Optional["Appeal"]] = relationship(back_populates="deduction")
     review: Mapped[Optional["Review"]] = relationship(back_populates="deduction")
+    # The spot-check follow-up that became this finding, if one did.
+    spot_check_item: Mapped[Optional["SpotCheckItem"]] = relationship(
+        primaryjoin="SpotCheckItem.finding_id == Deduction.id", viewonly=True, uselist=False)
 
     @property
     def waived(self) -> bool:
-        return self.review is not None and self.review.outcome == ReviewOutcome.WAIVED
+        return self.status == "waived"
+
+    @property
+    def status(self) -> str:
+        """waived, upheld (for a held line: charged), held (for a supervisor's review), appealed
+        or counted."""
+        if self.review is not None:
+            return self.review.outcome
+        return "held" if self.held else "appealed" if self.appeal is not None else "counted"
 
     @property
     def counts(self) -> bool:
         """Whether the line counts in the score: not waived, and not held without a decision."""
-        if self.review is not None:
-            return self.review.outcome == ReviewOutcome.UPHELD
-        return not self.held
+        return self.status in COUNTING
+
+
+# The statuses of a line that count in the score.
+COUNTING = frozenset({"counted", "appealed", "upheld"})
 
 
 class Appeal(db.Model):

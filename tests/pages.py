@@ -33,7 +33,8 @@ def log_in(client, username: str, password: str = "secret"):
 
 def field_html(html: str, name: str) -> str:
     """The <div class="field"> block of the input named `name` (its label, input and errors)."""
-    found = re.search(r'<div class="field[^"]*">\s*<label for="' + re.escape(name) + r'">.*?</div>',
+    found = re.search(r'<div class="field[^"]*"[^>]*>\s*<label for="' + re.escape(name)
+                      + r'">.*?</div>',
                       html, re.S)
     assert found, f"no field {name} on the page"
     return found.group(0)

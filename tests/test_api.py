@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from models import Deadline, Deduction, Event, Ticket, db
-from workflows import sweeper
-from tests.conftest import T0
 from tests.api import API, assert_error, fire, log_in, open_ticket, token_for
+from tests.conftest import T0
+from workflows import sweeper
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "workflows" / "rules.toml"
 

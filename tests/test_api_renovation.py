@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Attachment, Event, Ticket, db
-from tests.pages import PNG, csrf_token
 from tests.api import API, assert_error, fire, open_ticket, token_for
+from tests.pages import PNG, csrf_token
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 DETAILS = {"works_start": "2026-11-20", "works_end": "2026-12-20",
@@ -88,7 +88,7 @@ def test_tickets_without_details_show_an_empty_table(client, clock):
     ("works_start", 20261120, "must be a date like"),
     ("works_start", None, "is required"),
     ("works_end", "2026-11-19", "must not be before the start"),
-    ("works_end", "2028-01-01", "at most a year"),
+    ("works_end", "2028-01-01", "at most 366 days after the start"),
     ("contractor_name", "", "is required"),
     ("contractor_name", ["安居"], "is required"),
     ("contractor_name", "安" * 101, "at most 100 characters"),

@@ -16,7 +16,6 @@ from models import Ticket, Unit, User, db
 from tests.conftest import T0
 from workflows import engine, sweeper
 
-
 # -- helpers --------------------------------------------------------------------------------------
 
 

@@ -27,11 +27,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import time_machine
-from tests.conftest import PASSWORD, Desk
-from tests.api import token_for
 from sqlalchemy import func, select
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
+from tests.api import token_for
+from tests.conftest import PASSWORD, Desk
 from workflows import deadlines, sweeper
 
 REPO = Path(__file__).resolve().parent.parent

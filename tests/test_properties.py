@@ -21,16 +21,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import T0, database_of, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, User, db
+from tests.conftest import T0, database_of, make_app
 from workflows import clock as the_clock
 from workflows import engine, sweeper
-from workflows.engine import current_rules
 from workflows.errors import WorkflowError
+from workflows.rules import current as current_rules
 
 KINDS = ("repair", "complaint", "renovation")
 PEOPLE = ("resident", "neighbour", "butler", "other_butler", "relief_butler", "technician",

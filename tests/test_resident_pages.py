@@ -16,13 +16,29 @@ import pytest
 from sqlalchemy import select
 
 from models import Event, Ticket, User, db
-from tests.pages import csrf_token, field_html, flashes, PNG
 from tests.conftest import T0
-from tests.pages import forms_on, stored, ticket_count
-from tests.pages import JPEG, PDF, RENOVATION, attachments, fire, open_ticket, section, submit, ticket_from
+from tests.pages import (
+    JPEG,
+    PDF,
+    PNG,
+    RENOVATION,
+    attachments,
+    csrf_token,
+    field_html,
+    fire,
+    flashes,
+    forms_on,
+    open_ticket,
+    section,
+    stored,
+    submit,
+    ticket_count,
+    ticket_from,
+)
 from workflows import engine, sweeper
 from workflows.attachments import UploadedFile
 from workflows.errors import InvalidData
+
 
 def repair_at(app, estate, state: str, who: str = "resident") -> int:
     """A repair moved along its happy path to `state` (reported ... visited, closed)."""
@@ -159,7 +175,7 @@ def test_a_renovation_application_with_its_details_and_documents(app, estate, br
 
     # The butler reviews it with everything on the ticket page.
     page = browser("butler").get(f"/tickets/{ticket}").text
-    details = section(page, "Renovation details", "</section>")
+    details = section(page, "Renovation permit details", "</section>")
     for text in ("2026-11-20 – 2026-12-20", "安居装饰 Anju Decoration",
                  'href="tel:02155550101"', "刘工 Liu", "138 0013 8000", "Number of workers",
                  "<dd>4</dd>"):

@@ -15,8 +15,7 @@ import pytest
 
 from models import Ticket, db
 from tests.helpers import events, fresh, refused
-from tests.pages import csrf_token, field_html
-from tests.pages import PDF, attachments, fire, open_ticket, section
+from tests.pages import PDF, attachments, csrf_token, field_html, fire, open_ticket, section
 from workflows.errors import Conflict, InvalidData, StaleVersion
 
 DETAILS = {"works_start": "2026-11-20", "works_end": "2026-12-20",
@@ -169,7 +168,7 @@ def test_a_resident_puts_a_rejected_application_right_and_resubmits_it(app, esta
     page = client.get(f"/tickets/{ticket}").text
     assert "Your butler will review the application by" in page
     assert 'class="card change-details"' not in page
-    assert "美家装修 Meijia" in section(page, "Renovation details", "</section>")
+    assert "美家装修 Meijia" in section(page, "Renovation permit details", "</section>")
     timeline = section(page, "What was done")
     changed = section(timeline, "Details changed", "</ul>")
     assert "Contractor (company or person): <del>安居装饰 Anju Decoration</del> → <ins>美家装修 Meijia</ins>" in changed

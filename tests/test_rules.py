@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from workflows.rules import format_duration, load_rules, parse_duration
+from workflows.rules import load_rules, parse_duration
+from workflows.words import duration as format_duration
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "workflows" / "rules.toml"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import T0
 from sqlalchemy import event, inspect, select, update
 
 from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
+from tests.conftest import T0
 from workflows import deadlines, sweeper
 
 MISSED, RUNNING = DeadlineStatus.MISSED, DeadlineStatus.RUNNING

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
-from flask_babel import Babel, get_locale
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import Babel, get_locale, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+
 from models import CredentialKind, User
-from views import messages
-from workflows import accounts, clock
+from workflows import accounts, clock, words
+from workflows.words import label, span
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -59,6 +68,8 @@ def select_locale() -> str:
     """
     from views.auth import LANGUAGE_COOKIE, LANGUAGES
 
+    if not has_request_context():
+        return "en"  # the CLI and the logs
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen not in LANGUAGES:
         # The browser's most preferred language that we speak ("en-GB" counts as English).
@@ -78,20 +89,10 @@ def time_left(due: datetime | None) -> str:
     """'in 1 h 05 min' / '12 min overdue' (「1 小时 05 分钟后」/「已超时 12 分钟」), for a deadline."""
     if due is None:
         return ""
-    seconds = int((due - clock.now()).total_seconds())
-    minutes = abs(seconds) // 60
-    if minutes >= 60 * 48:
-        text = _("%(days)d d %(hours)d h", days=minutes // 1440, hours=minutes % 1440 // 60)
-    elif minutes >= 60:
-        text = _("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60)
-    else:
-        text = _("%(minutes)d min", minutes=minutes)
-    return _("in %(time)s", time=text) if seconds >= 0 else _("%(time)s overdue", time=text)
-
-
-def label(text: dict[str, str]) -> str:
-    """A label from the rules in the reader's language."""
-    return text["zh"] if messages.chinese() else text["en"]
+    left = due - clock.now()
+    text = span(left, days=True)
+    return _("in %(time)s", time=text) if left.total_seconds() >= 0 else _("%(time)s overdue",
+                                                                              time=text)
 
 
 def home():
@@ -112,9 +113,19 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.json.ensure_ascii = False
 
-    from views import api, assessment, auth, butler, errors, health, resident, security
-    from views import supervisor, tickets
-    from views import api_assessment  # noqa: F401  (adds the assessment routes to api.bp)
+    from views import (
+        api,
+        api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
+        assessment,
+        auth,
+        butler,
+        errors,
+        health,
+        resident,
+        security,
+        supervisor,
+        tickets,
+    )
     from views.limits import limiter
 
     limiter.init_app(app)
@@ -130,8 +141,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.globals["chinese"] = messages.chinese
-    app.jinja_env.globals["term"] = messages.term
-    app.jinja_env.globals["rules_word"] = messages.rules_word
-    app.jinja_env.globals["say"] = messages.say
-    app.jinja_env.globals["both"] = messages.both
+    app.jinja_env.globals["chinese"] = words.chinese
+    app.jinja_env.globals["name"] = words.name
+    app.jinja_env.globals["rules_word"] = words.rules_word

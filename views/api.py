@@ -9,8 +9,16 @@ from flask_login import current_user
 from sqlalchemy import inspect, select
 
 from models import (
-    Attachment, Credential, CredentialKind, Deadline, DeadlineStatus, Deduction, Event, Role,
-    Ticket, User, db,
+    Attachment,
+    Credential,
+    CredentialKind,
+    Deadline,
+    Deduction,
+    Event,
+    Role,
+    Ticket,
+    User,
+    db,
 )
 from views import attachments, bearer_token, csrf, openapi, uploads
 from views import schemas
@@ -18,11 +26,13 @@ from views.errors import api_error
 from views.inputs import json_body
 from views.limits import failed, limit_logins, password_limit
 from views.openapi import documented
-from workflows import accounts, clock, engine, queries
+from workflows import accounts, assessment, clock, engine, queries
 from workflows import attachments as ticket_files
+from workflows.access import scorecard_of
 from workflows.deadlines import MISS_TRIGGER
-from workflows.errors import Forbidden, InvalidData, NotFound
+from workflows.errors import InvalidData, NotFound
 from workflows.fields import MAX_ID, record_id, whole_number
+from workflows.rules import current as current_rules
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -72,15 +82,14 @@ def person(user: User | None):
 
 
 def deadline_json(deadline: Deadline, now) -> dict:
-    rule = engine.current_rules().kind(deadline.ticket.kind).deadlines.get(deadline.name)
+    rule = current_rules().kind(deadline.ticket.kind).deadlines.get(deadline.name)
     return {
         "name": deadline.name, "label": rule.label if rule else None, "seq": deadline.seq,
         "status": deadline.status, "armed_at": iso(deadline.armed_at),
         "due_at": iso(deadline.due_at), "remaining_seconds": deadline.remaining_seconds,
         "closed_at": iso(deadline.closed_at), "points": deadline.points,
         "article": deadline.article,
-        "overdue": deadline.status == DeadlineStatus.MISSED and deadline.closed_at is None
-        or deadline.status == DeadlineStatus.RUNNING and deadline.due_at <= now,
+        "overdue": deadline.overdue(now),
     }
 
 
@@ -103,7 +112,7 @@ def attachment_json(attachment: Attachment) -> dict:
 
 def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dict:
     now = clock.now()
-    kind = engine.current_rules().kind(ticket.kind)
+    kind = current_rules().kind(ticket.kind)
     unit = ticket.unit
     deadlines = [deadline_json(d, now) for d in ticket.deadlines]
     data = {
@@ -265,7 +274,7 @@ def create_ticket():
 @documented(query=schemas.TicketQuery, responses={200: schemas.TicketList}, errors=(422,))
 def list_tickets():
     """The tickets the caller may see; filters kind, state, assignee (id or 'me'), overdue."""
-    rules = engine.current_rules()
+    rules = current_rules()
     kind, state = request.args.get("kind") or None, request.args.get("state") or None
     if kind is not None and kind not in rules.kinds:
         raise InvalidData("bad filter", {"kind": "must be one of " + ", ".join(rules.kinds)})
@@ -342,19 +351,10 @@ def attachment(ticket_id: int, attachment_id: int):
 @documented(query=schemas.DeductionQuery, responses={200: schemas.Deductions}, errors=(403, 422))
 def list_deductions():
     """Deductions, by butler and by local month (YYYY-MM). Butlers see only their own."""
-    butler_id = int_arg("butler_id")
-    if current_user.role == Role.BUTLER:
-        if butler_id not in (None, current_user.id):
-            raise Forbidden("a butler sees only their own deductions")
-        butler_id = current_user.id
-    elif current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("only butlers and supervisors see deductions")
+    butler_id = scorecard_of(current_user, int_arg("butler_id"))
     start = end = None
     if request.args.get("month"):
-        try:
-            start, end = queries.month_bounds(request.args["month"], current_app.config["TZ"])
-        except ValueError:
-            raise InvalidData("bad month", {"month": "must be a month like 2026-11"}) from None
+        start, end = assessment.month_bounds(assessment.parse_month(request.args["month"]))
     found = queries.deductions(butler_id=butler_id, start=start, end=end)
     return jsonify({"deductions": [deduction_json(d) for d in found],
                     "total_points": sum(d.points for d in found if d.counts)})
@@ -365,7 +365,7 @@ def list_deductions():
 def workflows():
     """Each kind's states, triggers (with roles and data) and deadlines, as loaded from the rules."""
     result = {}
-    for kind in engine.current_rules().kinds.values():
+    for kind in current_rules().kinds.values():
         result[kind.name] = {
             "label": kind.label, "initial": kind.initial,
             "states": [{"name": s.name, "label": s.label, "final": s.final}

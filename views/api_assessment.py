@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from models import Deduction, MonthClosing, Role, db
+from models import Deduction, MonthClosing, db
 from views import schemas
 from views.api import body, bp, int_arg
 from views.exports import XLSX_TYPE
 from views.openapi import documented
 from workflows import assessment
-from workflows.engine import current_rules
+from workflows.access import scorecard_of
 from workflows.errors import Forbidden, InvalidData
+from workflows.rules import current as current_rules
 
 
 def _month_arg() -> str:
@@ -42,7 +43,9 @@ def assessment_rules():
         "grades": [{"min": g.minimum, "label": g.label} for g in rules.grades],
         "findings": [{"code": f.code, "article": f.article, "points": f.points, "label": f.label}
                      for f in rules.findings.values()],
-        "spot_check": {"share": rules.spot_check_share, "findings": rules.spot_check_findings},
+        "spot_check": {"share": rules.spot_check_share,
+                       "findings": {kind: spot.finding
+                                    for kind, spot in current_rules().spot_checked.items()}},
     })
 
 
@@ -54,13 +57,7 @@ def scorecards():
     from views import exports
 
     month = _month_arg()
-    butler_id = int_arg("butler_id")
-    if current_user.role == Role.BUTLER:
-        if butler_id not in (None, current_user.id):
-            raise Forbidden("a butler sees only their own scorecard")
-        butler_id = current_user.id
-    elif current_user.role not in assessment.SUPERVISORS:
-        raise Forbidden("only butlers and supervisors see scorecards")
+    butler_id = scorecard_of(current_user, int_arg("butler_id"))
     file_format = request.args.get("format") or "json"
     if file_format not in ("json", "xlsx", "csv"):
         raise InvalidData("bad format", {"format": "must be json, xlsx or csv"})

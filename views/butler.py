@@ -10,11 +10,11 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from models import Role
-from views import label
 from views.roles import role_required
 from workflows import clock, queries
-from workflows.engine import current_rules
 from workflows.fields import record_id
+from workflows.words import label
+from workflows.rules import current as current_rules
 
 bp = Blueprint("butler", __name__, url_prefix="/queue")
 

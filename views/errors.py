@@ -8,16 +8,14 @@ with its traceback and answered as "something went wrong; nothing was saved".
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from models import db
 from views.limits import retry_after
-from views.messages import say
 from workflows.errors import WorkflowError
 
 API_PREFIX = "/api/"
@@ -50,8 +48,9 @@ def workflow_error(exc: WorkflowError):
     """A refusal that no page handled itself (pages show theirs next to the fields)."""
     db.session.rollback()
     if is_api():
-        return api_error(exc.status, exc.code, exc.message, exc.fields)
-    return _page(say(exc.message), exc.status)
+        with force_locale("en"):  # the API speaks English, whatever the browser prefers
+            return api_error(exc.status, exc.code, exc.message, exc.fields)
+    return _page(str(exc.message), exc.status)
 
 
 def http_error(exc: HTTPException):

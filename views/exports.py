@@ -1,4 +1,5 @@
-"""The month's assessment as files: xlsx (summary + every line) and CSV (the summary).
+"""The month's assessment as files: xlsx (summary + every line) and CSV (the summary), in
+Chinese: they are the company's records (考核表), whoever downloads them.
 
 The builders take (month, cards) as `workflows.assessment.scorecards` returns them, so the pages
 and the JSON API (`?format=xlsx|csv`) export exactly the figures they show. `download` wraps
@@ -12,21 +13,39 @@ import unicodedata
 from datetime import datetime
 
 from flask import Response, current_app
+from flask_babel import force_locale, pgettext
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from workflows.engine import current_rules
+from workflows.rules import current as current_rules
+from workflows.words import label, name
 
-SUMMARY_SHEET = "考核汇总"
-LINES_SHEET = "扣分明细"
-SUMMARY_HEADERS = ["月份", "管家", "基础分", "扣分", "加分", "已免除", "得分", "等级"]
-LINES_HEADERS = ["日期", "管家", "来源", "条款", "事项", "分值", "工单", "状态", "申诉理由",
-                 "处理意见"]
-SOURCES = {"deadline": "超时", "finding": "检查"}
-STATUSES = {"counted": "计分", "appealed": "申诉中", "held": "待审核", "waived": "已免除",
-            "upheld": "维持"}
-OUTCOMES = {"waived": "免除", "upheld": "维持"}
+# The files are the company's records, in Chinese whoever downloads them (the catalog's words).
+RECORD_LOCALE = "zh_CN"
+
+
+def _headers() -> tuple[list[str], list[str]]:
+    summary = [_("Month"), _("Butler"), _("Full score"), _("Deductions"), _("Bonuses"),
+               _("Waived"), _("Score"), _("Grade")]
+    lines = [_("Date"), _("Butler"), _("Source"), _("Article"), _("What"), _("Points"),
+             _("Ticket"), _("Status"), _("Note"), _("Appeal reason"), _("Decision")]
+    return summary, lines
+
+
+def _source(line: dict) -> str:
+    if line["source"] == "deadline":
+        return pgettext("where a line comes from", "late")
+    return pgettext("where a line comes from", "check")
+
+
+def _status(line: dict) -> str:
+    return {"counted": _("counted"), "appealed": _("appealed"), "held": _("held for review"),
+            "waived": _("waived"), "upheld": _("charged") if line.get("held") else _("upheld"),
+            }.get(line["status"], line["status"])
+
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,7 +64,7 @@ def _safe(value):
 def summary_rows(month: str, cards: list[dict]) -> list[list]:
     full = current_rules().assessment.full_score
     return [[month, card["butler"]["name"], full, card["deductions"], card["bonuses"],
-             card["waived"], card["score"], card["grade"]["zh"]] for card in cards]
+             card["waived"], card["score"], label(card["grade"])] for card in cards]
 
 
 def _local(iso: str) -> datetime:
@@ -58,14 +77,12 @@ def line_rows(cards: list[dict]) -> list[list]:
     for card in cards:
         for line in card["lines"]:
             review = line.get("review")
-            decision = (f"{OUTCOMES.get(review['outcome'], review['outcome'])}"
-                        f"（{review['by']}）：{review['reason']}") if review else ""
+            decision = _("%(outcome)s (%(name)s): %(reason)s", outcome=name(review["outcome"]),
+                         name=review["by"], reason=review["reason"]) if review else ""
             rows.append([
-                _local(line["missed_at"]), card["butler"]["name"],
-                SOURCES.get(line["source"], line["source"]), line["article"],
-                line["what"]["zh"], line["points"], line["ticket_id"],
-                STATUSES.get(line["status"], line["status"]),
-                line["appeal"]["reason"] if line.get("appeal") else "", decision])
+                _local(line["missed_at"]), card["butler"]["name"], _source(line), line["article"],
+                label(line["what"]), line["points"], line["ticket_id"], _status(line),
+                line["note"], line["appeal"]["reason"] if line.get("appeal") else "", decision])
     return rows
 
 
@@ -101,12 +118,14 @@ def _sheet(sheet, headers: list[str], rows: list[list], max_width: int = 60) -> 
 
 
 def xlsx_bytes(month: str, cards: list[dict]) -> bytes:
-    """Two sheets: 考核汇总 (one row per butler) and 扣分明细 (every line of every card)."""
+    """Two sheets: the summary (考核汇总, one row per butler) and the lines (扣分明细, every line of
+    every card)."""
+    summary_headers, line_headers = _headers()
     book = Workbook()
     summary = book.active
-    summary.title = SUMMARY_SHEET
-    _sheet(summary, SUMMARY_HEADERS, summary_rows(month, cards))
-    _sheet(book.create_sheet(LINES_SHEET), LINES_HEADERS, line_rows(cards))
+    summary.title = _("Assessment summary")
+    _sheet(summary, summary_headers, summary_rows(month, cards))
+    _sheet(book.create_sheet(_("Deduction lines")), line_headers, line_rows(cards))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -116,19 +135,20 @@ def csv_bytes(month: str, cards: list[dict]) -> bytes:
     """The summary as CSV in UTF-8 with a BOM, so that Excel shows the Chinese."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(SUMMARY_HEADERS)
+    writer.writerow(_headers()[0])
     writer.writerows([_safe(v) for v in row] for row in summary_rows(month, cards))
     return out.getvalue().encode("utf-8-sig")
 
 
 def download(month: str, cards: list[dict], fmt: str) -> Response:
     """The month's file (fmt: xlsx or csv) as an attachment."""
-    if fmt == "xlsx":
-        body, mimetype = xlsx_bytes(month, cards), XLSX_TYPE
-    elif fmt == "csv":
-        body, mimetype = csv_bytes(month, cards), "text/csv; charset=utf-8"
-    else:
-        raise ValueError(f"unknown export format {fmt!r}")
+    with force_locale(RECORD_LOCALE):
+        if fmt == "xlsx":
+            body, mimetype = xlsx_bytes(month, cards), XLSX_TYPE
+        elif fmt == "csv":
+            body, mimetype = csv_bytes(month, cards), "text/csv; charset=utf-8"
+        else:
+            raise ValueError(f"unknown export format {fmt!r}")
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(month, fmt)}"'
     response.headers["Cache-Control"] = "private, no-store"

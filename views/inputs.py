@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, g, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from workflows.errors import N_, InvalidData
+from workflows.errors import InvalidData
 from workflows.fields import untypable
 
 _PARSED = "butlerdesk_json"
@@ -26,8 +27,8 @@ def json_body() -> Any:
 
 
 def _too_deep(field: str) -> InvalidData:
-    return InvalidData(N_("the request body is nested too deeply"),
-                       {field: N_("must be nested at most %(depth)d deep",
+    return InvalidData(_l("the request body is nested too deeply"),
+                       {field: _l("must be nested at most %(depth)d deep",
                                   depth=current_app.config["MAX_JSON_DEPTH"])})
 
 
@@ -66,5 +67,5 @@ def _checked(value: Any) -> Any:
         elif isinstance(item, list):
             pending.extend((inner, field, depth + 1) for inner in item)
     if problems:
-        raise InvalidData(N_("the request cannot be read as given"), problems)
+        raise InvalidData(_l("the request cannot be read as given"), problems)
     return value

@@ -16,7 +16,6 @@ from views.uploads import KINDS as FILE_TYPES
 from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
 from workflows.attachments import KINDS as ATTACHMENT_KINDS
 from workflows.attachments import MAX_FILES
-from workflows.details import MAX_NAME, MAX_WORKERS
 from workflows.engine import MAX_TITLE
 from workflows.fields import MAX_ID, MAX_TEXT
 
@@ -139,17 +138,13 @@ class PasswordChange(Schema):
 
 # -- tickets --------------------------------------------------------------------------------------
 
-class RenovationDetails(Schema):
-    """A renovation's application (empty for the other kinds). Opening a renovation takes all of
-    them; resubmitting takes those that change."""
-
-    works_start = fields.Date(metadata={"description": "not in the past"})
-    works_end = fields.Date(metadata={"description": "not before the start, at most a year on"})
-    contractor_name = text(validate=validate.Length(1, MAX_NAME))
-    contractor_phone = text("a phone number like 138 0013 8000", validate=validate.Regexp(PHONE))
-    foreman_name = text(validate=validate.Length(1, MAX_NAME))
-    foreman_phone = text("a phone number like 138 0013 8000", validate=validate.Regexp(PHONE))
-    workers = fields.Integer(validate=validate.Range(1, MAX_WORKERS))
+def kind_details(required: bool = False, **kwargs) -> fields.Dict:
+    """A kind's details: the names and types its rules declare ([kind.details] in
+    workflows/rules.toml, also in GET /api/v1/workflows), e.g. a renovation's works_start."""
+    return fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
+                       required=required, metadata={"description": (
+                           "the kind's details, by name, as its rules declare them (GET "
+                           "/api/v1/workflows); none for a kind that asks for none")}, **kwargs)
 
 
 class TicketRequest(Schema):
@@ -160,7 +155,7 @@ class TicketRequest(Schema):
                         allow_none=True)
     reported_at = time("when the call came in (事后补单), staff only, at most 7 days back; "
                        "a time without an offset is the property's local time", allow_none=True)
-    details = fields.Nested(RenovationDetails, allow_none=True)
+    details = kind_details(allow_none=True)
 
 
 class TicketQuery(Schema):
@@ -250,7 +245,7 @@ class TicketSummary(Schema):
     reported_at = time(required=True)
     created_at = time(required=True)
     updated_at = time(required=True)
-    details = nested(RenovationDetails)
+    details = kind_details(required=True)
     overdue = fields.Boolean(required=True)
     deadlines = many(Deadline)
     allowed_triggers = many(AllowedTrigger)
@@ -285,7 +280,7 @@ class Fire(Schema):
                   allow_none=True)
     technician_id = record_id(allow_none=True)
     assignee_id = record_id(allow_none=True)
-    details = fields.Nested(RenovationDetails, allow_none=True)
+    details = kind_details(allow_none=True)
 
 
 class AttachmentUpload(Schema):

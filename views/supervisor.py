@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, make_response, render_template
-from flask_babel import get_locale
-from flask_babel import gettext as _
 
-from views.messages import rules_word
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
 from workflows import assessment, clock, diagrams, queries
-from workflows.engine import current_rules
+from workflows.rules import current as current_rules
+from workflows.words import span
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
 
 @bp.get("/overdue")
 @role_required("supervisor", "admin")
@@ -38,22 +37,10 @@ def overdue():
 def workflows():
     """Each kind's workflow as loaded from the rules in force: a state diagram (Mermaid source
     drawn in the page by the vendored script), the steps that keep the state, and the deadlines."""
-    rules = current_rules()
-    language = "zh" if str(get_locale()).startswith("zh") else "en"
-    kinds = [{"kind": kind,
-              "source": diagrams.mermaid(kind, language, rules_word),
-              "in_place": diagrams.steps_in_place(kind)} for kind in rules.kinds.values()]
+    kinds = [{"kind": kind, "source": diagrams.mermaid(kind),
+              "in_place": diagrams.steps_in_place(kind)} for kind in current_rules().kinds.values()]
     response = make_response(render_template("supervisor/workflows.html", kinds=kinds,
-                                             duration=duration))
+                                             duration=span))
     response.headers["Content-Security-Policy"] = CSP_DIAGRAMS
     return response
 
-
-def duration(within: timedelta) -> str:
-    """A deadline's length as the rules and the standard say it: "20 min", "24 h", "1 h 30 min"."""
-    minutes = int(within.total_seconds() // 60)
-    if minutes < 60:
-        return _("%(minutes)s min", minutes=minutes)
-    if minutes % 60 == 0:
-        return _("%(hours)s h", hours=minutes // 60)
-    return _("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)

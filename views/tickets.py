@@ -6,25 +6,37 @@ plain words, the times promised without any scoring, and the forms for their tur
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint, Response, abort, flash, redirect, render_template, request, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
-from views import attachments, label
+from views import attachments
 from views.forms import (
-    DETAIL_LABELS, FILE_KINDS, TicketForm, as_utc, details_as_typed, show_refusal, trigger_data,
+    FILE_KINDS,
+    as_utc,
+    details_as_typed,
+    details_typed,
+    show_refusal,
+    ticket_form,
+    trigger_data,
     trigger_form,
 )
-from views.messages import chinese, field_message, say
 from views.resident import next_step
 from workflows import attachments as ticket_files
-from workflows import clock, details, engine, queries
+from workflows import clock, engine, queries
+from workflows.details import names as detail_names
 from workflows.errors import InvalidData, NotFound, StaleVersion, WorkflowError
-from workflows.residents import entered, rated_by
+from workflows.residents import rated_by
+from workflows.rules import KindRules
+from workflows.rules import current as current_rules
+from workflows.words import label
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
@@ -39,12 +51,6 @@ def from_iso(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-@bp.app_template_global("detail_label")
-def detail_label(name: str) -> str:
-    """A detail's label (works_start: Works start), e.g. for what a step changed."""
-    return str(DETAIL_LABELS.get(name, name))
 
 
 @bp.app_template_global("file_kind_label")
@@ -62,20 +68,12 @@ def _is_resident() -> bool:
     return current_user.role == Role.RESIDENT
 
 
-def _trigger_form(rule, **kwargs):
+def _trigger_form(kind: KindRules, rule, **kwargs):
     """The form of one trigger for the current user: staff may add photos to any step, a
     resident documents to a step that changes the details (a new floor plan)."""
     resident = _is_resident()
-    return trigger_form(rule, {} if resident else _people_choices(), resident=resident,
+    return trigger_form(kind, rule, {} if resident else _people_choices(), resident=resident,
                         photos=not resident or "details" in rule.fields, **kwargs)
-
-
-def _window_ends(ticket, rule):
-    """When a trigger with a window (reopen within 7 days) stops being possible; None: no window."""
-    if rule.window is None:
-        return None
-    since = entered(ticket.events, rule.window_since)
-    return since + rule.window if since else clock.now()
 
 
 def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: int = 200):
@@ -83,18 +81,16 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     ticket = queries.ticket_detail(ticket_id, current_user)
     if ticket is None:
         abort(404)
-    now = clock.now()
+    kind = current_rules().kind(ticket.kind)
     forms, windows = [], {}
     for rule in engine.allowed_triggers(ticket, current_user):
-        ends = _window_ends(ticket, rule)
+        ends = engine.window_ends(ticket, rule)
         if ends is not None:
-            if ends <= now:
-                continue  # e.g. a repair completed more than 7 days ago cannot be reopened
             windows[rule.name] = ends
         if failed and failed[0] == rule.name:
             form = failed[1]
         else:
-            form = _trigger_form(rule, formdata=None, data=details_as_typed(ticket.details))
+            form = _trigger_form(kind, rule, formdata=None, data=details_as_typed(ticket.details))
         form.version.data = ticket.version
         forms.append((rule, form))
     # A refused step that is no longer possible has no form to show: keep its text on the page.
@@ -111,8 +107,8 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     for f in ticket.attachments:
         by_event.setdefault(f.event_id, []).append(f)
     files = [f for f in ticket.attachments if f.event_id in documents or f.event_id is None]
-    context = dict(ticket=ticket, forms=forms, unsent=unsent, files=files, by_event=by_event,
-                   windows=windows, detail_labels=DETAIL_LABELS,
+    context = dict(ticket=ticket, kind=kind, forms=forms, unsent=unsent, files=files,
+                   by_event=by_event, windows=windows, detail_keys=detail_names(kind),
                    photos_again=bool(failed) and attachments.any_chosen(
                        getattr(failed[1], "photos", None)))
     if _is_resident():
@@ -120,18 +116,17 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
         # The message that brought the ticket to where it is (a reply, a reason, a finding).
         latest = next((e for e in reversed(ticket.events)
                        if e.to_state == ticket.state and e.from_state != e.to_state), None)
-        return render_template("resident/ticket.html", next=next_step(ticket, now, rated),
+        return render_template("resident/ticket.html", next=next_step(ticket, clock.now(), rated),
                                rated=rated, latest=latest, **context), status
     return render_template("tickets/detail.html", **context), status
 
 
-def _new_form() -> tuple[TicketForm, bool]:
-    rules = engine.current_rules()
-    form = TicketForm()
-    form.kind.choices = [SelectChoice(k.name, label(k.label)) for k in rules.kinds.values()]
+def _new_form():
+    kinds = current_rules().kinds
+    form = ticket_form(kinds.values())
     if not form.is_submitted():
         wanted = request.args.get("kind")
-        form.kind.data = wanted if wanted in rules.kinds else next(iter(rules.kinds))
+        form.kind.data = wanted if wanted in kinds else next(iter(kinds))
     staff = not _is_resident()
     if staff:
         form.unit_id.choices = [SelectChoice("", _("— choose the unit —"))] + [
@@ -143,21 +138,20 @@ def _new_form() -> tuple[TicketForm, bool]:
     return form, staff
 
 
-def _show_errors(form, fields: dict[str, str]) -> None:
-    """The engine's messages next to their inputs (unless the input has one already)."""
-    for name, message in fields.items():
-        field = getattr(form, TICKET_FIELD_FOR.get(name, name), None)
-        if field is None or name == "csrf_token":
-            flash(field_message(name, message), "error")
-        elif not field.errors:
-            field.errors = [*field.errors, say(message)]
+def _kinds_of_inputs(kinds: list[KindRules]) -> dict[str, str]:
+    """Each input of the kinds' details (and the documents) -> the kinds that ask for it."""
+    asking: dict[str, list[str]] = {}
+    for kind in kinds:
+        for key in detail_names(kind) + (("documents",) if kind.documents else ()):
+            asking.setdefault(key, []).append(kind.name)
+    return {key: " ".join(names) for key, names in asking.items()}
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
     """Submit a request (residents) or register one from a call (staff), with photos and, for a
-    renovation, the works period, the contractor, the foreman, the workers and documents."""
+    kind that asks for them, its details and documents."""
     if current_user.role == Role.TECHNICIAN:
         abort(403)
     form, staff = _new_form()
@@ -165,21 +159,25 @@ def new():
     if form.is_submitted():
         status = 422
         valid = form.validate()
-        names = details.names(form.kind.data) if isinstance(form.kind.data, str) else ()
-        checked = attachments.check(form.photos, form.documents)
-        if not valid and names:
-            # Say at once what the details lack too, not only after the rest is put right.
-            problems: dict[str, str] = {}
-            details.clean(form.kind.data, form.details(names), clock.now(), problems)
-            _show_errors(form, problems)
-        elif valid and checked is not None:
+        kind = current_rules().kinds.get(form.kind.data)
+        typed = details_typed(form, kind) if kind else None
+        checked = attachments.check(form.photos, getattr(form, "documents", None))
+        if valid and checked is None:
+            # Some files were refused: say at once what else needs putting right.
+            problems = engine.ticket_problems(
+                current_user, form.kind.data, form.title.data, form.description.data,
+                form.unit_id.data if staff else None,
+                as_utc(form.reported_at.data) if staff else None, details=typed)
+            if problems:
+                show_refusal(form, InvalidData("", problems), TICKET_FIELD_FOR)
+        if valid and checked is not None:
             files = attachments.store(checked)
             try:
                 ticket = engine.open_ticket(
                     current_user, form.kind.data, form.title.data, form.description.data,
                     form.unit_id.data if staff else None,
                     as_utc(form.reported_at.data) if staff else None,
-                    details=form.details(names), attachments=files)
+                    details=typed, attachments=files)
             except WorkflowError as exc:
                 attachments.discard(files)
                 show_refusal(form, exc, TICKET_FIELD_FOR)
@@ -190,11 +188,33 @@ def new():
             else:
                 flash(_("Ticket #%(id)d registered.", id=ticket.id), "success")
                 return redirect(url_for("tickets.detail", ticket_id=ticket.id))
-    files_again = form.is_submitted() and attachments.any_chosen(form.photos, form.documents)
+    kinds = list(current_rules().kinds.values())
+    files_again = form.is_submitted() and attachments.any_chosen(
+        form.photos, getattr(form, "documents", None))
+    detail_keys = list(dict.fromkeys(key for kind in kinds for key in detail_names(kind)))
     return render_template(
         "tickets/new.html", form=form, staff=staff, unit=None if staff else current_user.unit,
-        detail_names=details.names("renovation"), files_again=files_again,
+        kinds=kinds, hints={kind.name: label(kind.hint) for kind in kinds},
+        detail_keys=detail_keys, kinds_of=_kinds_of_inputs(kinds),
+        documents=[kind for kind in kinds if kind.documents],
+        files_again=files_again,
     ), status
+
+
+@bp.get("/kinds.css")
+def kinds_css():
+    """The request form shows a kind's details and documents only once that kind is chosen: a
+    stylesheet made from the rules (each input says which kinds ask for it, `data-kinds`)."""
+    rules = [".ticket-form [data-kinds] { display: none; }"]
+    for kind in current_rules().kinds:
+        chosen = f'.ticket-form:has(input[name="kind"][value="{kind}"]:checked)'
+        rules.append(f'{chosen} .field[data-kinds~="{kind}"] {{ display: flex; }}')
+        rules.append(f'{chosen} :is(fieldset, p)[data-kinds~="{kind}"] {{ display: block; }}')
+    css = "@supports selector(:has(*)) {\n  " + "\n  ".join(rules) + "\n}\n"
+    response = Response(css, mimetype="text/css")
+    response.set_etag(hashlib.sha256(css.encode()).hexdigest())
+    response.cache_control.max_age = 3600
+    return response.make_conditional(request)
 
 
 @bp.get("/<int:ticket_id>")
@@ -211,10 +231,11 @@ def fire(ticket_id: int, trigger: str):
     ticket = queries.ticket_detail(ticket_id, current_user)
     if ticket is None:
         abort(404)
-    rule = engine.current_rules().kind(ticket.kind).triggers.get(trigger)
+    kind = current_rules().kind(ticket.kind)
+    rule = kind.triggers.get(trigger)
     if rule is None:
         abort(404)
-    form = _trigger_form(rule)
+    form = _trigger_form(kind, rule)
     valid = form.validate_on_submit()
     checked = attachments.check(getattr(form, "photos", None))
     if not valid or checked is None:
@@ -222,34 +243,24 @@ def fire(ticket_id: int, trigger: str):
     files = attachments.store(checked)
     try:
         engine.fire(ticket_id, trigger, current_user, form.version.data,
-                    attachments=files, **trigger_data(form, rule))
+                    attachments=files, **trigger_data(form, kind, rule))
     except BaseException as exc:
         attachments.discard(files)
         if not isinstance(exc, WorkflowError):
             raise
         return _refused(ticket_id, trigger, form, exc)
-    # In English the step's Chinese name goes along (the staff's own word for it).
-    step = rule.label["zh"] if chinese() else f"{rule.label['en']} / {rule.label['zh']}"
-    flash(_("%(step)s: done.", step=step), "success")
+    flash(_("%(step)s: done.", step=label(rule.label)), "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 
 def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
-    if isinstance(exc, InvalidData):
-        for name, message in exc.fields.items():
-            field = getattr(form, "photos" if name == "attachments" else name, None)
-            if field is not None and field.type != "HiddenField":
-                field.errors = [*field.errors, say(message)]
-            else:
-                flash(say(message), "error")
-        return _detail(ticket_id, (trigger, form), 422)
     if isinstance(exc, NotFound):
         abort(404)
     if isinstance(exc, StaleVersion):
         flash(_("This ticket changed while you were working on it. Check it below and send again: "
                 "what you typed is kept."), "error")
         return _detail(ticket_id, (trigger, form), 409)
-    flash(say(exc.message), "error")
+    show_refusal(form, exc, TICKET_FIELD_FOR)
     return _detail(ticket_id, (trigger, form), exc.status)
 
 

@@ -1,4 +1,5 @@
-"""Who may see a ticket. (Who may fire a trigger is in the rules: each trigger names its roles.)
+"""Who may see what: tickets, scorecards, and who answers for a unit. (Who may fire a trigger is
+in the rules: each trigger names its roles.)
 
 Residents see their own tickets, technicians the ones dispatched to them, butlers those assigned
 to them, in the areas they are responsible for, or registered by them; supervisors and admins all.
@@ -9,7 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
+from flask_babel import lazy_gettext as _l
+
 from models import Area, Building, Role, Ticket, Unit, User, db
+from workflows.errors import Forbidden
 
 
 def units_of_butler(butler_id: int):
@@ -62,3 +66,23 @@ def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:
         return True
     return actor.role == Role.BUTLER and actor.id in (covering_butler_id(unit_id, at),
                                                       area_butler_id(unit_id))
+
+
+def scorecard_of(actor: User, butler_id: int | None) -> int | None:
+    """Whose scorecard lines `actor` asks for: a butler sees only their own (asking for none
+    means theirs), a supervisor anyone's (none: everyone's). Forbidden for anyone else."""
+    if actor.role in (Role.SUPERVISOR, Role.ADMIN):
+        return butler_id
+    if actor.role == Role.BUTLER and butler_id in (None, actor.id):
+        return actor.id
+    if actor.role == Role.BUTLER:
+        raise Forbidden(_l("a butler sees only their own scorecard"))
+    raise Forbidden(_l("only butlers and supervisors see scorecards"))
+
+
+def may_see_card(actor: User, butler_id: int | None) -> bool:
+    """Whether `actor` may see the scorecard (and act on the lines) of `butler_id`."""
+    try:
+        return butler_id is not None and scorecard_of(actor, butler_id) == butler_id
+    except Forbidden:
+        return False

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -20,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models import Credential, CredentialKind, User, db
 from models.transaction import write
 from workflows import clock
-from workflows.errors import N_, InvalidData, NotFound
+from workflows.errors import InvalidData, NotFound
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
@@ -93,7 +94,7 @@ def revoke(user: User, credential_id: Any) -> None:
                                      Credential.revoked_at.is_(None))
             .values(revoked_at=clock.now())).rowcount
     if not ended:
-        raise NotFound(N_("no such login of yours"))
+        raise NotFound(_l("no such login of yours"))
 
 
 def sign_out(secret: str | None) -> None:
@@ -128,14 +129,14 @@ def change_password(user: User, current: Any, new: Any, again: Any = None,
     token with it). `again` is the new password typed twice (None: not asked, the API)."""
     errors: dict[str, str] = {}
     if not isinstance(current, str) or not current:
-        errors["current_password"] = N_("is required")
+        errors["current_password"] = _l("is required")
     elif not user.check_password(current):
-        errors["current_password"] = N_("is not your password")
+        errors["current_password"] = _l("is not your password")
     errors.update(password_problems(new, "new_password"))
     if again is not None and "new_password" not in errors and again != new:
-        errors["new_password_again"] = N_("does not match the new password")
+        errors["new_password_again"] = _l("does not match the new password")
     if errors:
-        raise InvalidData(N_("the password was not changed"), errors)
+        raise InvalidData(_l("the password was not changed"), errors)
     with write():
         db.session.get(User, user.id).password_hash = generate_password_hash(new)
         _end_all(user.id, clock.now(), keep)
@@ -143,11 +144,11 @@ def change_password(user: User, current: Any, new: Any, again: Any = None,
 
 def password_problems(password: Any, field: str) -> dict[str, str]:
     if not isinstance(password, str) or not password:
-        return {field: N_("is required")}
+        return {field: _l("is required")}
     if len(password) < MIN_PASSWORD:
-        return {field: N_("must be at least %(count)d characters", count=MIN_PASSWORD)}
+        return {field: _l("must be at least %(count)d characters", count=MIN_PASSWORD)}
     if len(password) > MAX_PASSWORD:
-        return {field: N_("must be at most %(count)d characters", count=MAX_PASSWORD)}
+        return {field: _l("must be at most %(count)d characters", count=MAX_PASSWORD)}
     return {}
 
 
@@ -165,7 +166,7 @@ def set_password(user_id: int, password: str) -> None:
     """An administrator sets a person's password (a reset); their logins end."""
     problems = password_problems(password, "password")
     if problems:
-        raise InvalidData(N_("the password was not set"), problems)
+        raise InvalidData(_l("the password was not set"), problems)
     with write():
         db.session.get(User, user_id).password_hash = generate_password_hash(password)
         _end_all(user_id, clock.now())

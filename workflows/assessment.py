@@ -12,26 +12,44 @@ import random
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from models import (Appeal, Deduction, Event, MonthAction, MonthClosing, Review, ReviewOutcome,
-                    Role, SpotCheck, SpotCheckItem, SpotCheckResult, Ticket, User, db)
-from workflows import clock, queries
+from models import (
+    Appeal,
+    Deduction,
+    Event,
+    MonthAction,
+    MonthClosing,
+    Review,
+    ReviewOutcome,
+    Role,
+    SpotCheck,
+    SpotCheckItem,
+    SpotCheckResult,
+    Ticket,
+    User,
+    db,
+)
+from models.scoring import COUNTING
 from models.transaction import write
-from workflows.engine import current_rules
-from workflows.errors import N_, Conflict, Forbidden, InvalidData, NotFound, Term
+from workflows import clock, queries
+from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, WorkflowError
 from workflows.fields import MAX_TEXT, parse_time, record_id
+from workflows.rules import current as current_rules
+from workflows.words import in_both, label, listing, term
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
-SPOT_CHECK_STATE = "closed"  # the sample is drawn from tickets closed in the month
 FINDING_LOOKBACK = timedelta(days=366)
 
 
@@ -49,15 +67,31 @@ def current_month() -> str:
     return month_of(clock.now())
 
 
+# Only the canonical spelling: months are keys (closings, spot-checks), so "2026- 1" or
+# "2026-+1", which int() would read as January, must not become a second January.
+_MONTH = re.compile(r"2[0-9]{3}-(0[1-9]|1[0-2])")
 
 
 def parse_month(value: Any) -> str:
     """A month like 2026-11; raises InvalidData naming `month` otherwise."""
-    try:
-        queries.month_bounds(value, tz())
-    except ValueError:
-        raise InvalidData(N_("bad month"), {"month": N_("must be a month like 2026-11")}) from None
+    if not isinstance(value, str) or not _MONTH.fullmatch(value):
+        raise InvalidData(_l("bad month"), {"month": _l("must be a month like 2026-11")})
     return value
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The UTC instants where a local calendar month (YYYY-MM, see parse_month) starts and ends."""
+    year, mon = int(month[:4]), int(month[5:])
+    start = datetime.combine(date(year, mon, 1), time(), tz())
+    end = datetime.combine(date(year + mon // 12, mon % 12 + 1, 1), time(), tz())
+    return start, end
+
+
+def shift_month(month: str, delta: int) -> str | None:
+    """The month `delta` months from `month` (None beyond the months there are)."""
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + delta
+    shifted = f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return shifted if _MONTH.fullmatch(shifted) else None
 
 
 def closing(month: str) -> MonthClosing | None:
@@ -71,10 +105,14 @@ def is_closed(month: str) -> bool:
     return latest is not None and latest.action == MonthAction.CLOSE
 
 
+def _closed(month: str) -> Conflict:
+    return Conflict(_l("the assessment of %(month)s is closed; a supervisor must reopen it first",
+                       month=month))
+
+
 def _refuse_if_closed(month: str) -> None:
     if is_closed(month):
-        raise Conflict(N_("the assessment of %(month)s is closed; a supervisor must reopen it first",
-                          month=month))
+        raise _closed(month)
 
 
 # -- scorecards -------------------------------------------------------------------------------
@@ -92,6 +130,11 @@ class Scorecard:
     lines: list[dict]
 
 
+def counts(entry: dict) -> bool:
+    """Whether a scorecard line (as data: `line()`, or a frozen card's) counts in the score."""
+    return entry["status"] in COUNTING
+
+
 def line(entry: Deduction) -> dict:
     """A scorecard line as data: what, points, article, status, appeal and review."""
     rules = current_rules()
@@ -100,12 +143,14 @@ def line(entry: Deduction) -> dict:
         kind = rules.kind(entry.ticket.kind)
         step = kind.deadlines[entry.deadline.name].label if entry.deadline.name in kind.deadlines \
             else {"en": entry.deadline.name, "zh": entry.deadline.name}
-        what = {"en": f"{kind.label['en']}: {step['en']} late",
-                "zh": f"{kind.label['zh']}{step['zh']}超时"}
+        what = in_both(lambda: _("%(kind)s: %(step)s late", kind=label(kind.label),
+                                 step=label(step)))
+    elif entry.spot_check_item is not None and finding is not None:
+        what = in_both(lambda: _("Spot-check, resident unsatisfied: %(finding)s",
+                                 finding=label(finding.label)))
     else:
         what = finding.label if finding else {"en": entry.finding_code, "zh": entry.finding_code}
-    status = ("waived" if entry.waived else "upheld" if entry.review else
-              "held" if entry.held else "appealed" if entry.appeal else "counted")
+    status = entry.status
     return {
         "id": entry.id, "source": "finding" if entry.finding_code else "deadline",
         "butler_id": entry.butler_id, "butler": entry.butler.name if entry.butler else None,
@@ -130,7 +175,8 @@ def _entries(start: datetime, end: datetime, butler_id: int | None = None) -> li
              .options(joinedload(Deduction.deadline), joinedload(Deduction.ticket),
                       joinedload(Deduction.recorded_by), joinedload(Deduction.butler),
                       selectinload(Deduction.appeal),
-                      selectinload(Deduction.review).joinedload(Review.supervisor))
+                      selectinload(Deduction.review).joinedload(Review.supervisor),
+                      selectinload(Deduction.spot_check_item))
              .order_by(Deduction.missed_at, Deduction.id))
     if butler_id is not None:
         query = query.where(Deduction.butler_id == butler_id)
@@ -140,7 +186,7 @@ def _entries(start: datetime, end: datetime, butler_id: int | None = None) -> li
 def live_scorecards(month: str, butler_id: int | None = None) -> list[Scorecard]:
     """Every active butler's scorecard for the month as it stands now."""
     assessment = current_rules().assessment
-    start, end = queries.month_bounds(month, tz())
+    start, end = month_bounds(month)
     entries = _entries(start, end, butler_id)
     # Every active butler, and any other who has lines this month (one who left, say).
     butlers = {b.id: b for b in queries.staff(Role.BUTLER) if butler_id in (None, b.id)}
@@ -178,7 +224,7 @@ def scorecards(month: str, butler_id: int | None = None) -> tuple[list[dict], Mo
 def pending(month: str) -> dict[str, list]:
     """What waits for a supervisor's decision in the month, which keeps it from being closed:
     appealed lines, lines held for review, and spot-check calls not yet recorded."""
-    start, end = queries.month_bounds(month, tz())
+    start, end = month_bounds(month)
     entries = [e for e in _entries(start, end) if e.review is None]
     drawn = spot_check(month)
     return {"appeals": [line(e) for e in entries if e.appeal is not None],
@@ -188,7 +234,7 @@ def pending(month: str) -> dict[str, list]:
 
 def entries_after_closing(month: str, closed: MonthClosing) -> list[dict]:
     """Lines of a closed month that are not on its frozen cards (a sweep after downtime, say)."""
-    start, end = queries.month_bounds(month, tz())
+    start, end = month_bounds(month)
     frozen = {ln["id"] for card in closed.scorecards for ln in card["lines"]}
     return [line(e) for e in _entries(start, end) if e.id not in frozen]
 
@@ -202,29 +248,29 @@ def _write():
         with write():
             yield
     except IntegrityError:
-        raise Conflict(N_("this was recorded by someone else a moment ago; reload")) from None
+        raise Conflict(_l("this was recorded by someone else a moment ago; reload")) from None
 
 
 def _require_supervisor(actor: User) -> None:
     if actor.role not in SUPERVISORS:
-        raise Forbidden(N_("only a supervisor may do this"))
+        raise Forbidden(_l("only a supervisor may do this"))
 
 
 def _text(value: Any, name: str, errors: dict, required: bool = True) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if value is not None and not isinstance(value, str):
-        errors[name] = N_("must be text")
+        errors[name] = _l("must be text")
     elif required and not text:
-        errors[name] = N_("is required")
+        errors[name] = _l("is required")
     elif len(text) > MAX_TEXT:
-        errors[name] = N_("must be at most %(count)d characters", count=MAX_TEXT)
+        errors[name] = _l("must be at most %(count)d characters", count=MAX_TEXT)
     return text
 
 
 def _entry(entry_id: Any) -> Deduction:
     entry = db.session.get(Deduction, record_id(entry_id) or 0)
     if entry is None:
-        raise NotFound(N_("deduction %(id)s not found", id=entry_id))
+        raise NotFound(_l("deduction %(id)s not found", id=entry_id))
     return entry
 
 
@@ -238,17 +284,17 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
         errors: dict[str, str] = {}
         butler = db.session.get(User, record_id(butler_id) or 0)
         if butler is None or butler.role != Role.BUTLER or not butler.active:
-            errors["butler_id"] = N_("must be the id of an active butler")
+            errors["butler_id"] = _l("must be the id of an active butler")
         finding = assessment.findings.get(code) if isinstance(code, str) else None
         if finding is None:
-            errors["code"] = N_("must be one of %(choices)s", choices=[
-                Term(f.code, f.label) for f in assessment.findings.values()])
+            errors["code"] = _l("must be one of %(choices)s", choices=listing([
+                term(f.code, f.label) for f in assessment.findings.values()]))
         note = _text(note, "note", errors)
         ticket = None
         if ticket_id not in (None, ""):
             ticket = db.session.get(Ticket, record_id(ticket_id) or 0)
             if ticket is None:
-                errors["ticket_id"] = N_("no such ticket")
+                errors["ticket_id"] = _l("no such ticket")
         when = now
         if occurred_at not in (None, ""):
             try:
@@ -257,11 +303,11 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
                 errors["occurred_at"] = exc.args[0]
             else:
                 if when > now:
-                    errors["occurred_at"] = N_("must not be in the future")
+                    errors["occurred_at"] = _l("must not be in the future")
                 elif now - when > FINDING_LOOKBACK:
-                    errors["occurred_at"] = N_("must be within the last year")
+                    errors["occurred_at"] = _l("must be within the last year")
         if errors:
-            raise InvalidData(N_("the finding cannot be recorded as given"), errors)
+            raise InvalidData(_l("the finding cannot be recorded as given"), errors)
         _refuse_if_closed(month_of(when))
         entry = Deduction(butler_id=butler.id, ticket_id=ticket.id if ticket else None,
                           points=finding.points, article=finding.article, finding_code=finding.code,
@@ -271,26 +317,62 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
     return entry
 
 
+APPEAL, WAIVE, UPHOLD = "appeal", "waive", "uphold"
+DECIDING = {ReviewOutcome.WAIVED: WAIVE, ReviewOutcome.UPHELD: UPHOLD}
+LINE_ACTIONS = (APPEAL, WAIVE, UPHOLD)
+
+
+def refusal(actor: User, entry: dict, action: str, closed: bool) -> WorkflowError | None:
+    """Why `actor` may not `action` (appeal, waive, uphold) a line now, or None when they may.
+    The workflow refuses by it, and the pages offer a line's forms by it. `entry` is the line
+    as data (`line()`); `closed`: its month is closed."""
+    if action == APPEAL:
+        if actor.id != entry["butler_id"]:
+            return Forbidden(_l("only the butler a line is charged to may appeal it"))
+    elif actor.role not in SUPERVISORS:
+        return Forbidden(_l("only a supervisor may do this"))
+    if entry["review"] is not None:
+        return Conflict(_l("this line was %(outcome)s already",
+                           outcome=term(entry["review"]["outcome"])))
+    if action == APPEAL:
+        if entry["points"] > 0:
+            return Conflict(_l("a bonus needs no appeal"))
+        if entry["appeal"] is not None:
+            return Conflict(_l("this line has been appealed already"))
+        if entry["held"]:
+            return Conflict(_l("this line is held for a supervisor's review: it does not count "
+                               "unless they charge it"))
+    elif action == UPHOLD and entry["points"] > 0:
+        return Conflict(_l("a bonus counts as it is; it can only be waived"))
+    if closed:
+        return _closed(month_of(datetime.fromisoformat(entry["missed_at"])))
+    return None
+
+
+def actions(actor: User, entry: dict, closed: bool) -> list[str]:
+    """What `actor` may do to a line now: some of appeal, waive, uphold."""
+    return [action for action in LINE_ACTIONS if refusal(actor, entry, action, closed) is None]
+
+
+def _decide(actor: User, entry_id: Any, action: str, reason: Any, refused_reason):
+    """The checks every decision on a line makes: who, the reason given, what the line allows."""
+    entry = _entry(entry_id)
+    refused = refusal(actor, line(entry), action, is_closed(month_of(entry.missed_at)))
+    if isinstance(refused, Forbidden):
+        raise refused
+    errors: dict[str, Any] = {}
+    reason = _text(reason, "reason", errors)
+    if errors:
+        raise InvalidData(refused_reason, errors)
+    if refused is not None:
+        raise refused
+    return entry, reason
+
+
 def appeal(actor: User, entry_id: Any, reason: Any) -> Appeal:
     """The butler a line is charged to asks for it to be waived, with a reason."""
     with _write():
-        entry = _entry(entry_id)
-        if actor.id != entry.butler_id:
-            raise Forbidden(N_("only the butler a line is charged to may appeal it"))
-        errors: dict[str, str] = {}
-        reason = _text(reason, "reason", errors)
-        if errors:
-            raise InvalidData(N_("an appeal needs a reason"), errors)
-        if entry.points > 0:
-            raise Conflict(N_("a bonus needs no appeal"))
-        if entry.review is not None:
-            raise Conflict(N_("this line was %(outcome)s already", outcome=Term(entry.review.outcome)))
-        if entry.appeal is not None:
-            raise Conflict(N_("this line has been appealed already"))
-        if entry.held:
-            raise Conflict(N_("this line is held for a supervisor's review: it does not count "
-                              "unless they charge it"))
-        _refuse_if_closed(month_of(entry.missed_at))
+        entry, reason = _decide(actor, entry_id, APPEAL, reason, _l("an appeal needs a reason"))
         made = Appeal(deduction_id=entry.id, butler_id=actor.id, reason=reason,
                       created_at=clock.now())
         db.session.add(made)
@@ -299,16 +381,9 @@ def appeal(actor: User, entry_id: Any, reason: Any) -> Appeal:
 
 def review(actor: User, entry_id: Any, outcome: str, reason: Any) -> Review:
     """A supervisor waives a line (it stops counting, and stays visible) or upholds it."""
-    _require_supervisor(actor)
     with _write():
-        entry = _entry(entry_id)
-        errors: dict[str, str] = {}
-        reason = _text(reason, "reason", errors)
-        if errors:
-            raise InvalidData(N_("a line is %(outcome)s with a reason", outcome=Term(outcome)), errors)
-        if entry.review is not None:
-            raise Conflict(N_("this line was %(outcome)s already", outcome=Term(entry.review.outcome)))
-        _refuse_if_closed(month_of(entry.missed_at))
+        entry, reason = _decide(actor, entry_id, DECIDING[outcome], reason,
+                                _l("a line is %(outcome)s with a reason", outcome=term(outcome)))
         made = Review(deduction_id=entry.id, supervisor_id=actor.id, outcome=outcome,
                       reason=reason, created_at=clock.now())
         db.session.add(made)
@@ -331,13 +406,13 @@ def close_month(actor: User, month: Any, reason: Any = "") -> MonthClosing:
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors, required=False)
         if errors:
-            raise InvalidData(N_("bad reason"), errors)
+            raise InvalidData(_l("bad reason"), errors)
         if month >= current_month():
-            raise Conflict(N_("%(month)s is not over yet; a month is closed after it ends", month=month))
+            raise Conflict(_l("%(month)s is not over yet; a month is closed after it ends", month=month))
         _refuse_if_closed(month)
         waiting = pending(month)
         if any(waiting.values()):
-            raise Conflict(N_(
+            raise Conflict(_l(
                 "%(month)s cannot be closed while decisions are pending: %(appeals)d appeal(s), "
                 "%(held)d line(s) held for review, %(calls)d spot-check call(s) to record",
                 month=month, appeals=len(waiting["appeals"]), held=len(waiting["held"]),
@@ -357,9 +432,9 @@ def reopen_month(actor: User, month: Any, reason: Any) -> MonthClosing:
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors)
         if errors:
-            raise InvalidData(N_("reopening a month needs a reason"), errors)
+            raise InvalidData(_l("reopening a month needs a reason"), errors)
         if not is_closed(month):
-            raise Conflict(N_("%(month)s is not closed", month=month))
+            raise Conflict(_l("%(month)s is not closed", month=month))
         made = MonthClosing(month=month, action=MonthAction.REOPEN, actor_id=actor.id,
                             reason=reason, at=clock.now(), scorecards=None)
         db.session.add(made)
@@ -375,15 +450,21 @@ def sample_size(population: int, share: float) -> int:
     return max(1, math.ceil(Fraction(str(share)) * population))
 
 
+def _entered_in(month: str):
+    """Events by which a ticket of a spot-checked kind entered one of its kind's spot-check
+    states (closed, for a repair or a complaint) within the month."""
+    start, end = month_bounds(month)
+    by_kind = [and_(Ticket.kind == kind, Event.to_state.in_(spot.states),
+                    Event.from_state.not_in(spot.states))
+               for kind, spot in current_rules().spot_checked.items()]
+    return and_(Event.ticket_id == Ticket.id, or_(*by_kind) if by_kind else false(),
+                Event.at >= start, Event.at < end)
+
+
 def spot_check_population(month: str) -> list[int]:
-    """Ids of the complaints and repairs closed in the month, in id order."""
-    start, end = queries.month_bounds(month, tz())
-    kinds = list(current_rules().assessment.spot_check_findings)
+    """Ids of the tickets finished in the month that a spot-check draws from, in id order."""
     return list(db.session.scalars(
-        select(Ticket.id).join(Event, Event.ticket_id == Ticket.id)
-        .where(Ticket.kind.in_(kinds), Event.to_state == SPOT_CHECK_STATE,
-               Event.from_state != SPOT_CHECK_STATE, Event.at >= start, Event.at < end)
-        .distinct().order_by(Ticket.id)))
+        select(Ticket.id).join(Event, _entered_in(month)).distinct().order_by(Ticket.id)))
 
 
 def spot_check(month: str) -> SpotCheck | None:
@@ -399,11 +480,11 @@ def draw_spot_check(actor: User, month: Any) -> SpotCheck:
     month = parse_month(month)
     with _write():
         if month >= current_month():  # a sample drawn early would miss what closes later
-            raise Conflict(N_("%(month)s is not over yet; its spot-check is drawn after it ends",
+            raise Conflict(_l("%(month)s is not over yet; its spot-check is drawn after it ends",
                               month=month))
         _refuse_if_closed(month)
         if spot_check(month) is not None:
-            raise Conflict(N_("the spot-check of %(month)s has been drawn already", month=month))
+            raise Conflict(_l("the spot-check of %(month)s has been drawn already", month=month))
         population = spot_check_population(month)
         size = sample_size(len(population), current_rules().assessment.spot_check_share)
         seed = secrets.randbits(32)
@@ -424,40 +505,36 @@ def record_spot_check_result(actor: User, item_id: Any, result: Any, note: Any =
     with _write():
         item = db.session.get(SpotCheckItem, record_id(item_id) or 0)
         if item is None:
-            raise NotFound(N_("spot-check item %(id)s not found", id=item_id))
+            raise NotFound(_l("spot-check item %(id)s not found", id=item_id))
         errors: dict[str, str] = {}
         if result not in tuple(SpotCheckResult):
-            errors["result"] = N_("must be one of %(choices)s",
-                                  choices=[Term(r) for r in SpotCheckResult])
+            errors["result"] = _l("must be one of %(choices)s",
+                                  choices=listing(term(r) for r in SpotCheckResult))
         note = _text(note, "note", errors, required=make_finding)
         if make_finding and result != SpotCheckResult.UNSATISFIED:
-            errors["make_finding"] = N_("only an unsatisfied follow-up becomes a finding")
+            errors["make_finding"] = _l("only an unsatisfied follow-up becomes a finding")
         if errors:
-            raise InvalidData(N_("the result cannot be recorded as given"), errors)
+            raise InvalidData(_l("the result cannot be recorded as given"), errors)
         if item.result is not None:
-            raise Conflict(N_("this follow-up has been recorded already"))
+            raise Conflict(_l("this follow-up has been recorded already"))
         _refuse_if_closed(item.spot_check.month)
         now = clock.now()
         item.result, item.note, item.recorded_by_id, item.recorded_at = result, note, actor.id, now
         if make_finding:
             ticket = item.ticket
             if ticket.assignee_id is None:
-                raise Conflict(N_("the ticket has no butler to record a finding against"))
-            code = current_rules().assessment.spot_check_findings[ticket.kind]
+                raise Conflict(_l("the ticket has no butler to record a finding against"))
+            code = current_rules().kind(ticket.kind).spot_check.finding
             finding = current_rules().assessment.findings[code]
-            # The finding counts in the month of the work checked: when the ticket was closed
+            # The finding counts in the month of the work checked: when the ticket was finished
             # in the month sampled (not a later closing after a reopen, in another month).
-            start, end = queries.month_bounds(item.spot_check.month, tz())
-            closed_at = db.session.scalar(
-                select(Event.at).where(Event.ticket_id == ticket.id,
-                                       Event.to_state == SPOT_CHECK_STATE,
-                                       Event.at >= start, Event.at < end)
-                .order_by(Event.at.desc()).limit(1))
+            finished_at = db.session.scalar(
+                select(Event.at).join(Ticket, _entered_in(item.spot_check.month))
+                .where(Ticket.id == ticket.id).order_by(Event.at.desc()).limit(1))
             entry = Deduction(butler_id=ticket.assignee_id, ticket_id=ticket.id,
                               points=finding.points, article=finding.article, finding_code=code,
-                              note=f"抽查回访不满意 Spot-check: resident unsatisfied. {note}",
-                              recorded_by_id=actor.id, missed_at=closed_at or now,
-                              recorded_at=now)
+                              note=note, recorded_by_id=actor.id,
+                              missed_at=finished_at or now, recorded_at=now)
             db.session.add(entry)
             db.session.flush()
             item.finding_id = entry.id

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
+from flask_babel import lazy_gettext as _l
+
 from models import Attachment, Event, Ticket, User, db
 from workflows.access import can_see
-from workflows.errors import N_
 from workflows.fields import record_id
 
 MAX_FILES = 10
@@ -35,11 +36,11 @@ def check(files: Any, errors: dict[str, str]) -> list[UploadedFile]:
     """The files as a list; a problem is added to `errors` under 'attachments'."""
     files = list(files or ())
     if not all(isinstance(f, UploadedFile) for f in files):
-        errors["attachments"] = N_("files are sent as multipart/form-data: on the pages or to "
+        errors["attachments"] = _l("files are sent as multipart/form-data: on the pages or to "
                                    "POST /api/v1/tickets/ID/attachments")
         return []
     if len(files) > MAX_FILES:
-        errors["attachments"] = N_("at most %(count)d files at once", count=MAX_FILES)
+        errors["attachments"] = _l("at most %(count)d files at once", count=MAX_FILES)
     return files
 
 

@@ -12,9 +12,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, cast, func, insert, literal, literal_column, null, select, update
 
 from models import (
-    Area, Building, Deadline, DeadlineStatus, Deduction, Event, Ticket, Unit, UTCDateTime, db,
+    Area,
+    Building,
+    Deadline,
+    DeadlineStatus,
+    Deduction,
+    Event,
+    Ticket,
+    Unit,
+    UTCDateTime,
+    db,
 )
-from models.deadlines import OUTSTANDING
 from workflows.rules import DeadlineRule, KindRules, Rules
 
 RUNNING, PAUSED, MET, MISSED, CANCELLED = (
@@ -181,7 +189,8 @@ def _close(ticket_id: int, name: str, current: Deadline | None, status: str, now
     if current is not None:
         current.status, current.closed_at = status, now
     db.session.execute(
-        update(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name, OUTSTANDING)
+        update(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name,
+                                  Deadline.outstanding)
         .values(closed_at=now)
     )
     return None
@@ -190,7 +199,7 @@ def _close(ticket_id: int, name: str, current: Deadline | None, status: str, now
 def _outstanding(ticket_id: int, name: str) -> bool:
     return db.session.scalar(
         select(Deadline.id).where(Deadline.ticket_id == ticket_id, Deadline.name == name,
-                                  OUTSTANDING).limit(1)
+                                  Deadline.outstanding).limit(1)
     ) is not None
 
 

@@ -1,45 +1,38 @@
-"""Each kind's workflow as a Mermaid state diagram, drawn by `transitions` from the rules in force."""
+"""Each kind's workflow as a Mermaid state diagram, drawn by the kind's `transitions` machine
+(built from the rules at start-up, workflows.rules) in the reader's language."""
 from __future__ import annotations
 
-import copy
-from typing import Callable
-
-from transitions.extensions import GraphMachine
+import re
 
 from workflows.rules import KindRules
+from workflows.words import label, rules_word
+
+# transitions draws the first state red on dark salmon (a contrast of about 1.6:1): dark on amber.
+_ACTIVE = re.compile(r"^(\s*classDef s_active ).*$", re.M)
+_EDGE = re.compile(r"^(?P<head>\s*\S+ --> \S+: )(?P<trigger>\w+)(?: \[(?P<value>\w+)\])?$", re.M)
 
 
-class _Drawing:
-    """The model a GraphMachine draws; it holds nothing but the state."""
-
-
-def mermaid(kind: KindRules, language: str = "en", word: Callable[[str], str] = str) -> str:
+def mermaid(kind: KindRules) -> str:
     """Mermaid source: states by their labels, each transition named by its trigger and roles.
 
-    `word` names a role or a result in the reader's language (the rules' own name by default).
-
-    Triggers that keep the state (a reassignment, a progress update) are left out of the drawing:
-    on every state they would only add loops; `steps_in_place` lists them.
+    Triggers that keep the state (a reassignment, a progress update) are left out: on every
+    state they would only add loops; `steps_in_place` lists them.
     """
-    model = _Drawing()
-    states = [{"name": s.name, "label": f"{s.label[language]}"} for s in kind.states.values()]
-    machine = GraphMachine(model=model, states=[s["name"] for s in states], initial=kind.initial,
-                           graph_engine="mermaid", auto_transitions=False, title=kind.label[language])
-    # transitions draws the first state red on dark salmon (contrast about 1.6:1): dark on amber.
-    machine.style_attributes = copy.deepcopy(machine.style_attributes)
-    machine.style_attributes["node"]["active"] = {
-        "color": "#1d2329", "fillcolor": "#ffe2b3", "stroke": "#8a5a00", "stroke-width": "2px"}
-    for trigger in kind.triggers.values():
-        name = f"{trigger.label[language]} ({', '.join(word(r) for r in sorted(trigger.roles))})"
-        if trigger.dest_by:
-            for value, dest in trigger.dest_choices.items():
-                machine.add_transition(f"{name} [{word(value)}]", list(trigger.sources), dest)
-        elif trigger.dest is not None:
-            machine.add_transition(name, list(trigger.sources), trigger.dest)
-    source = model.get_graph().draw(None)
-    for state in states:  # show the readable label instead of the state's key
-        source = source.replace(f'state "{state["name"]}" as', f'state "{state["label"]}" as')
-    return source
+    source = kind.machine.model.get_graph().draw(None)
+    source = source.replace(f"---\n{kind.name}\n---", f"---\n{label(kind.label)}\n---", 1)
+    source = _ACTIVE.sub(r"\1color:#1d2329,fill:#ffe2b3,stroke:#8a5a00,stroke-width:2px",
+                         source)
+    for state in kind.states.values():  # the readable label instead of the state's key
+        source = source.replace(f'state "{state.name}" as', f'state "{label(state.label)}" as')
+
+    def edge(match: re.Match) -> str:
+        trigger = kind.triggers[match["trigger"]]
+        roles = ", ".join(rules_word(r) for r in sorted(trigger.roles))
+        value = f" [{rules_word(match['value'])}]" if match["value"] else ""
+        return f"{match['head']}{label(trigger.label)} ({roles}){value}"
+
+    lines = [line for line in source.splitlines() if not line.endswith(" [internal]")]
+    return _EDGE.sub(edge, "\n".join(lines))
 
 
 def steps_in_place(kind: KindRules) -> list:

@@ -1,60 +1,19 @@
 """What the engine answers when it refuses. Each refusal changes nothing.
 
-Messages are English (the API, the CLI and the logs show them as they are) and remember how they
-were made: `N_("cannot '%(trigger)s' …", trigger=Term(...))` is a `Message`, a str holding the
-English text, plus its template and values, so that a page can say it in the reader's language
-(views.messages.say). `N_` also marks the template for `pybabel extract`.
+A refusal carries its message and, by field, what is wrong with each: lazy Flask-Babel strings
+(workflows.words), shown in the reader's language on a page and in English by the API and the
+CLI.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-
-
-class Term(str):
-    """A name in a message (a state, a step, a role, a field): the name itself in English, and
-    its label from the rules when it has one, for a page to show instead."""
-
-    label: dict[str, str] | None
-
-    def __new__(cls, name: str, label: dict[str, str] | None = None) -> Term:
-        term = super().__new__(cls, name)
-        term.label = label
-        return term
-
-
-def _english(value: Any) -> Any:
-    if isinstance(value, timedelta):
-        from workflows.rules import format_duration  # rules imports fields, which imports this
-        return format_duration(value)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(_english(v)) for v in value)
-    return value
-
-
-class Message(str):
-    """An English message that keeps its template and values (see the module's docstring)."""
-
-    template: str
-    params: dict[str, Any]
-
-    def __new__(cls, template: str, **params: Any) -> Message:
-        text = template % {k: _english(v) for k, v in params.items()} if params else template
-        message = super().__new__(cls, text)
-        message.template, message.params = template, params
-        return message
-
-
-def N_(template: str, **params: Any) -> Message:
-    """A message to translate where it is shown: its English text now, its template kept."""
-    return Message(template, **params)
 
 
 class WorkflowError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None):
+    def __init__(self, message: Any, fields: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

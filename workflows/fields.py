@@ -12,12 +12,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from models import Role, User, db
-from workflows.errors import N_, Message, Term
+from workflows.words import listing, term
 
 MAX_TEXT = 2000
-TIME_FORMAT = N_("must be a time like 2026-11-22T14:30:00+08:00")
+TIME_FORMAT = _l("must be a time like 2026-11-22T14:30:00+08:00")
 # The largest id an INTEGER column holds on every database ButlerDesk runs on (SQLite, PostgreSQL).
 MAX_ID = 2**31 - 1
 
@@ -27,10 +29,10 @@ MAX_ID = 2**31 - 1
 _UNTYPABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def untypable(text: str) -> Message | None:
+def untypable(text: str) -> LazyString | None:
     """Why `text` cannot be taken as typed text, or None when it can."""
     if _UNTYPABLE.search(text):
-        return N_("must not contain control characters or broken Unicode")
+        return _l("must not contain control characters or broken Unicode")
     return None
 
 
@@ -54,19 +56,19 @@ def record_id(value: Any) -> int | None:
 
 def _text(value: Any, _context) -> str:
     if not isinstance(value, str):
-        raise ValueError(N_("must be text"))
+        raise ValueError(_l("must be text"))
     value = value.strip()
     if not value:
-        raise ValueError(N_("must not be empty"))
+        raise ValueError(_l("must not be empty"))
     if len(value) > MAX_TEXT:
-        raise ValueError(N_("must be at most %(count)d characters", count=MAX_TEXT))
+        raise ValueError(_l("must be at most %(count)d characters", count=MAX_TEXT))
     return value
 
 
 def _rating(value: Any, _context) -> int:
     value = whole_number(value)
     if value is None or not 1 <= value <= 5:
-        raise ValueError(N_("must be a whole number from 1 to %(most)d", most=5))
+        raise ValueError(_l("must be a whole number from 1 to %(most)d", most=5))
     return value
 
 
@@ -97,7 +99,7 @@ def _time(value: Any, _context) -> datetime:
 def _choice(value: Any, context) -> str:
     choices = context["choices"]
     if value not in choices:
-        raise ValueError(N_("must be one of %(choices)s", choices=[Term(c) for c in choices]))
+        raise ValueError(_l("must be one of %(choices)s", choices=listing(term(c) for c in choices)))
     return value
 
 
@@ -105,10 +107,10 @@ def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
     def parse(value: Any, _context) -> int:
         value = whole_number(value)
         if value is None:
-            raise ValueError(N_("must be the id of a %(role)s", role=Term(role)))
+            raise ValueError(_l("must be the id of a %(role)s", role=term(role)))
         user = db.session.get(User, value) if record_id(value) is not None else None
         if user is None or user.role != role or not user.active:
-            raise ValueError(N_("no active %(role)s has id %(id)s", role=Term(role), id=value))
+            raise ValueError(_l("no active %(role)s has id %(id)s", role=term(role), id=value))
         return value
 
     return parse
@@ -117,7 +119,7 @@ def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
 def _table(value: Any, _context) -> dict:
     """A table of a kind's details; the engine checks each value (workflows.details.revise)."""
     if not isinstance(value, dict):
-        raise ValueError(N_("must be a table of details"))
+        raise ValueError(_l("must be a table of details"))
     return value
 
 

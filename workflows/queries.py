@@ -1,10 +1,8 @@
 """Read-only queries behind the pages and the API. Visibility comes from workflows.access."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, exists, false, func, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
@@ -22,24 +20,13 @@ from models import (
     User,
     db,
 )
-from models.deadlines import OUTSTANDING
 from workflows.access import visible_to
 from workflows.fields import record_id
 
 
 def _overdue(now: datetime):
     """Tickets with a deadline past due whose step is still not done."""
-    return exists().where(
-        Deadline.ticket_id == Ticket.id,
-        or_(OUTSTANDING, and_(Deadline.status == DeadlineStatus.RUNNING, Deadline.due_at <= now)),
-    )
-
-
-def next_due():
-    """The nearest running deadline of each ticket, for ordering by urgency."""
-    return (select(func.min(Deadline.due_at))
-            .where(Deadline.ticket_id == Ticket.id, Deadline.status == DeadlineStatus.RUNNING)
-            .correlate(Ticket).scalar_subquery())
+    return exists().where(Deadline.ticket_id == Ticket.id, Deadline.overdue(now))
 
 
 def _with_people(query):
@@ -52,23 +39,21 @@ def _with_people(query):
 
 def tickets(actor: User, now: datetime, *, kind: str | None = None, state: str | None = None,
             assignee_id: int | None = None, overdue: bool | None = None,
-            open_states: list[str] | None = None, page: int = 1, per_page: int = 50):
-    """The tickets `actor` may see, filtered; overdue first, then by the nearest deadline.
-    Returns (tickets, total)."""
+            page: int = 1, per_page: int = 50):
+    """The tickets `actor` may see, filtered; overdue first (the longest overdue first), then by
+    the nearest deadline. Returns (tickets, total)."""
     where = [visible_to(actor)]
     if kind:
         where.append(Ticket.kind == kind)
     if state:
         where.append(Ticket.state == state)
-    if open_states is not None:
-        where.append(Ticket.state.in_(open_states))
     if assignee_id is not None:
         where.append(Ticket.assignee_id == assignee_id)
     if overdue is not None:
         where.append(_overdue(now) if overdue else ~_overdue(now))
     total = db.session.scalar(select(func.count()).select_from(Ticket).where(*where))
     query = (_with_people(select(Ticket)).where(*where)
-             .order_by(case((_overdue(now), 0), else_=1), next_due().asc().nulls_last(),
+             .order_by(case((_overdue(now), 0), else_=1), _urgency().asc().nulls_last(),
                        Ticket.reported_at.desc(), Ticket.id.desc())
              .limit(per_page).offset((page - 1) * per_page))
     return db.session.scalars(query).unique().all(), total
@@ -79,9 +64,8 @@ def overdue_deadlines(now: datetime):
     # Each half through its own partial index (one OR of the two would read every deadline),
     # and the few rows they find drive the joins (PostgreSQL hashed every deadline and ticket
     # for `id IN (...)`).
-    overdue = union_all(select(Deadline.id).where(OUTSTANDING),
-                        select(Deadline.id).where(Deadline.status == DeadlineStatus.RUNNING,
-                                                  Deadline.due_at <= now)).subquery()
+    overdue = union_all(select(Deadline.id).where(Deadline.outstanding),
+                        select(Deadline.id).where(Deadline.due_by(now))).subquery()
     query = (select(Deadline).join(overdue, Deadline.id == overdue.c.id)
              .options(joinedload(Deadline.ticket).joinedload(Ticket.assignee),
                       joinedload(Deadline.deduction).joinedload(Deduction.butler),
@@ -99,20 +83,6 @@ def ticket_detail(ticket_id: int, actor: User) -> Ticket | None:
              .options(selectinload(Ticket.events).joinedload(Event.actor))
              .where(Ticket.id == ticket_id, visible_to(actor)))
     return db.session.scalars(query).unique().one_or_none()
-
-
-def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where a local calendar month (YYYY-MM) starts and ends.
-
-    Only the canonical spelling: months are keys (closings, spot-checks), so "2026- 1" or
-    "2026-+1", which int() would read as January, must not become a second January.
-    """
-    if not isinstance(month, str) or not re.fullmatch(r"2[0-9]{3}-(0[1-9]|1[0-2])", month):
-        raise ValueError("must be a month like 2026-11")
-    year, mon = int(month[:4]), int(month[5:])
-    start = datetime.combine(datetime(year, mon, 1).date(), time(), tz)
-    end = datetime.combine(datetime(year + mon // 12, mon % 12 + 1, 1).date(), time(), tz)
-    return start, end
 
 
 def deductions(*, butler_id: int | None = None, start: datetime | None = None,
@@ -175,7 +145,7 @@ def _urgency():
     it puts the longest overdue first, then the nearest deadline."""
     return (select(func.min(Deadline.due_at))
             .where(Deadline.ticket_id == Ticket.id,
-                   or_(Deadline.status == DeadlineStatus.RUNNING, OUTSTANDING))
+                   Deadline.pending)
             .correlate(Ticket).scalar_subquery())
 
 
@@ -195,9 +165,7 @@ class QueueItem:
 
     @classmethod
     def of(cls, ticket: Ticket, now: datetime) -> QueueItem:
-        outstanding = [d for d in ticket.deadlines
-                       if (d.status == DeadlineStatus.MISSED and d.closed_at is None)
-                       or (d.status == DeadlineStatus.RUNNING and d.due_at <= now)]
+        outstanding = [d for d in ticket.deadlines if d.overdue(now)]
         ahead = [d for d in ticket.deadlines
                  if d.status == DeadlineStatus.RUNNING and d.due_at > now]
         paused = [d for d in ticket.deadlines if d.status == DeadlineStatus.PAUSED]

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 
 from sqlalchemy import func, select
 
-from models import Attachment, Event, db
-
-RATE_TRIGGER = "rate"
-
+from models import Attachment, Event, Role, db
+from workflows.rules import current as current_rules
 
 def attachments_of(ticket_ids: list[int]) -> dict[int, list[Attachment]]:
     """Each ticket's attachments, oldest first."""
@@ -22,19 +19,16 @@ def attachments_of(ticket_ids: list[int]) -> dict[int, list[Attachment]]:
 
 
 def rated_by(ticket_ids: list[int], resident_id: int) -> dict[int, int]:
-    """The rating the resident gave each ticket themselves (the latest), by ticket id."""
+    """The rating the resident gave each ticket themselves (the latest), by ticket id: by a
+    trigger of its kind through which a resident rates."""
     if not ticket_ids:
         return {}
+    rating = {t for kind in current_rules().kinds.values() for t in kind.rating_triggers(
+        Role.RESIDENT)}
     latest = (select(Event.ticket_id, func.max(Event.id).label("id"))
-              .where(Event.ticket_id.in_(ticket_ids), Event.trigger == RATE_TRIGGER,
+              .where(Event.ticket_id.in_(ticket_ids), Event.trigger.in_(rating),
                      Event.actor_id == resident_id)
               .group_by(Event.ticket_id).subquery())
     rows = db.session.execute(select(Event.ticket_id, Event.data)
                               .join(latest, Event.id == latest.c.id))
     return {ticket_id: (data or {}).get("rating") for ticket_id, data in rows}
-
-
-def entered(events: list[Event], state: str) -> datetime | None:
-    """When the ticket last entered `state`, from its (loaded) timeline."""
-    times = [e.at for e in events if e.to_state == state and e.from_state != state]
-    return max(times) if times else None

@@ -1,19 +1,27 @@
-"""Loads `rules.toml` into checked, immutable rules and builds one state machine per kind.
+"""Loads `rules.toml` into checked, immutable rules: each kind whole, and the assessment.
 
 A mistake in the file stops start-up with a RulesError that names the kind, the entry, the field
 and the line, e.g. ``rules.toml:97: [repair.deadlines.on_site] within: '20 minutes' is not a
 duration like 20m, 24h or 7d``.
+
+Where `transitions` earns its place: the loader builds one GraphMachine per kind from its
+trigger table. The library checks the graph as it is built (every source and destination a state
+of the kind), the loader then checks that every state can be reached from the first one and that
+every state but a final one has a way on, and the same machine draws the kind's diagram
+(workflows.diagrams). The engine fires nothing through it: a trigger's roles, sources, window
+and destination are read from the same table the machine was built from (workflows.engine).
 """
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from transitions import Machine
+from flask import current_app
+from transitions.extensions import GraphMachine
 
 from models.people import Role
 from workflows.fields import FIELDS
@@ -36,6 +44,64 @@ class StateRule:
 
 
 @dataclass(frozen=True)
+class NextStep:
+    """What the resident reads in a state: `text`, or while `deadline` runs, `due` (with the
+    time it is due by in place of {due}); `your_turn` when it waits on them."""
+
+    text: dict[str, str]
+    due: dict[str, str] | None
+    deadline: str | None
+    your_turn: bool
+
+
+@dataclass(frozen=True)
+class Offer:
+    """How the resident's page offers a trigger (None for each text: the page's own words)."""
+
+    title: dict[str, str] | None
+    explain: dict[str, str] | None
+    reason: dict[str, str] | None
+    button: dict[str, str] | None
+    folded: bool
+    style: str | None
+
+
+DETAIL_TYPES = ("text", "phone", "number", "date", "date range", "choice", "people")
+
+
+@dataclass(frozen=True)
+class DetailRule:
+    """One thing a kind asks for beyond a title and a description (workflows.details)."""
+
+    name: str
+    type: str
+    label: dict[str, str]
+    hint: dict[str, str] | None = None
+    required: bool = True
+    max_length: int = 100                      # text
+    minimum: int | None = None                 # number
+    maximum: int | None = None
+    not_before_today: bool = False             # date, date range
+    longest: timedelta | None = None           # date range
+    start: dict[str, str] | None = None        # date range: the labels of its two dates
+    end: dict[str, str] | None = None
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # choice: value -> label
+    most: int = 50                             # people
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The names its values are kept under (a date range keeps two)."""
+        return (f"{self.name}_start", f"{self.name}_end") if self.type == "date range" \
+            else (self.name,)
+
+
+@dataclass(frozen=True)
+class SpotCheckRule:
+    states: frozenset[str]  # drawn from the tickets that entered one of these in the month
+    finding: str            # an unsatisfied follow-up becomes this finding
+
+
+@dataclass(frozen=True)
 class TriggerRule:
     name: str
     label: dict[str, str]
@@ -48,6 +114,7 @@ class TriggerRule:
     accepts: tuple[str, ...]
     window_since: str | None
     window: timedelta | None
+    offer: Offer | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -74,11 +141,16 @@ class DeadlineRule:
 class KindRules:
     name: str
     label: dict[str, str]
+    hint: dict[str, str]
     initial: str
     states: dict[str, StateRule]
+    next_steps: dict[str, NextStep]   # state -> what the resident reads in it
     triggers: dict[str, TriggerRule]
     deadlines: dict[str, DeadlineRule]
-    machine: Machine
+    details: tuple[DetailRule, ...]
+    documents: dict[str, str] | None  # the label of its documents' file input, if it asks
+    spot_check: SpotCheckRule | None
+    machine: GraphMachine             # checks the graph at start-up and draws it
 
     def triggers_from(self, state: str) -> list[TriggerRule]:
         return [t for t in self.triggers.values() if state in t.sources]
@@ -86,6 +158,19 @@ class KindRules:
     @property
     def open_states(self) -> list[str]:
         return [s.name for s in self.states.values() if not s.final]
+
+    def detail_label(self, key: str) -> dict[str, str]:
+        """The label of the detail kept under `key` (a date range's start or end by theirs)."""
+        for detail in self.details:
+            if key in detail.keys:
+                if detail.type == "date range":
+                    return detail.start if key == detail.keys[0] else detail.end
+                return detail.label
+        return {"en": key, "zh": key}
+
+    def rating_triggers(self, role: str) -> list[str]:
+        """The triggers by which someone of `role` records a rating (a resident's own)."""
+        return [t.name for t in self.triggers.values() if "rating" in t.fields and role in t.roles]
 
 
 @dataclass(frozen=True)
@@ -110,7 +195,6 @@ class AssessmentRules:
     grades: tuple[Grade, ...]
     findings: dict[str, FindingRule]
     spot_check_share: float
-    spot_check_findings: dict[str, str]  # ticket kind -> finding code for an unsatisfied check
 
     def grade(self, score: int) -> Grade:
         return next(g for g in self.grades if g.minimum is None or score >= g.minimum)
@@ -129,6 +213,16 @@ class Rules:
     def kind(self, name: str) -> KindRules:
         return self.kinds[name]
 
+    @property
+    def spot_checked(self) -> dict[str, SpotCheckRule]:
+        """Kind -> its spot-check, for the kinds a spot-check draws from."""
+        return {k.name: k.spot_check for k in self.kinds.values() if k.spot_check}
+
+
+def current() -> Rules:
+    """The rules the running app was started with."""
+    return current_app.extensions["butlerdesk.rules"]
+
 
 def parse_duration(text: Any) -> timedelta:
     match = _DURATION.match(text.strip()) if isinstance(text, str) else None
@@ -138,16 +232,6 @@ def parse_duration(text: Any) -> timedelta:
     if not duration:
         raise ValueError(f"{text!r} is no time at all; give a duration like 20m, 24h or 7d")
     return duration
-
-
-def format_duration(duration: timedelta) -> str:
-    """20 minutes, 48 hours, 7 days: the way the rules file says it."""
-    minutes = int(duration.total_seconds() // 60)
-    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
-        if minutes % size == 0 and minutes >= size:
-            count = minutes // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{duration.total_seconds():g} seconds"
 
 
 def load_rules(path: str | Path) -> Rules:
@@ -262,10 +346,24 @@ class _Loader:
                 if deadline.article not in assessment.articles:
                     self.fail(f"{name}.deadlines.{deadline.name}", "article",
                               f"article {deadline.article} is not in [assessment.findings]")
-        for kind, code in assessment.spot_check_findings.items():
-            if kind not in kinds:
-                self.fail("assessment.spot_check", "findings", f"unknown ticket kind '{kind}'")
+            spot = kinds[name].spot_check
+            if spot is not None and spot.finding not in assessment.findings:
+                self.fail(name, "spot_check", f"unknown finding '{spot.finding}' (findings: "
+                                              f"{', '.join(assessment.findings)})")
+        self._same_details(kinds)
         return Rules(kinds=kinds, backdate_limit=limit, assessment=assessment)
+
+    def _same_details(self, kinds: dict[str, KindRules]) -> None:
+        """A detail name several kinds ask for is one input of the request form, so it must be
+        the same detail in each (copy a kind and its details come along unchanged)."""
+        seen: dict[str, tuple[str, DetailRule]] = {}
+        for kind in kinds.values():
+            for detail in kind.details:
+                first = seen.setdefault(detail.name, (kind.name, detail))
+                if first[1] != detail:
+                    self.fail(f"{kind.name}.details.{detail.name}", None,
+                              f"differs from [{first[0]}.details.{detail.name}]: kinds that ask "
+                              "for a detail of the same name must ask for the same detail")
 
     def assessment(self, entry: dict) -> AssessmentRules:
         self._keys("assessment", entry, {"full_score", "grades", "spot_check", "findings"},
@@ -299,22 +397,18 @@ class _Loader:
             findings[code] = FindingRule(code, self._int(table, "article", value["article"]),
                                          points, self._label(table, "en", value))
 
-        spot = self._table("assessment.spot_check", None, entry["spot_check"], "share and findings")
-        self._keys("assessment.spot_check", spot, {"share", "findings"}, {"share", "findings"})
+        spot = self._table("assessment.spot_check", None, entry["spot_check"], "share")
+        self._keys("assessment.spot_check", spot, {"share"}, {"share"})
         share = spot["share"]
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
             self.fail("assessment.spot_check", "share", "must be a share above 0 and at most 1")
-        spot_findings = self._table("assessment.spot_check", "findings", spot["findings"],
-                                    "a table of kind = finding code")
-        for kind, code in spot_findings.items():
-            if code not in findings:
-                self.fail("assessment.spot_check", "findings", f"unknown finding '{code}'")
         return AssessmentRules(full_score=full_score, grades=tuple(grades), findings=findings,
-                               spot_check_share=float(share), spot_check_findings=spot_findings)
+                               spot_check_share=float(share))
 
     def kind(self, name: str, entry: dict) -> KindRules:
-        self._keys(name, entry, {"label", "initial", "states", "triggers", "deadlines"},
-                   {"label", "initial", "states", "triggers"})
+        self._keys(name, entry, {"label", "hint", "initial", "documents", "spot_check", "states",
+                                 "resident", "triggers", "deadlines", "details"},
+                   {"label", "hint", "initial", "states", "resident", "triggers"})
         states = {}
         for state, value in self._table(name, "states", entry["states"], "states").items():
             table = f"{name}.states"
@@ -338,19 +432,155 @@ class _Loader:
             for d, v in self._table(name, "deadlines", entry.get("deadlines", {}),
                                     "deadlines").items()
         }
+        resident = self._table(name, "resident", entry["resident"], "states and their texts")
+        for state in resident:
+            if state not in states:
+                self.fail(f"{name}.resident.{state}", None,
+                          f"unknown state '{state}' (states: {', '.join(states)})")
+        for state in states:
+            if state not in resident:
+                self.fail(name, None, f"no [{name}.resident.{state}]: every state needs the "
+                                      "text a resident reads in it")
+        next_steps = {state: self.next_step(f"{name}.resident.{state}", resident[state], deadlines)
+                      for state in states}
+        details = tuple(self.detail(f"{name}.details.{d}", d,
+                                    self._table(f"{name}.details", d, v, "detail fields"))
+                        for d, v in self._table(name, "details", entry.get("details", {}),
+                                                "details").items())
+        spot_check = None
+        if "spot_check" in entry:
+            spot = entry["spot_check"]
+            if not isinstance(spot, dict) or set(spot) != {"states", "finding"}:
+                self.fail(name, "spot_check", 'must be { states = [...], finding = "code" }')
+            spot_check = SpotCheckRule(self._states(name, "spot_check", spot["states"], states),
+                                       str(spot["finding"]))
+        machine = self.machine(name, entry["initial"], states, triggers)
         return KindRules(
             name=name,
             label=self._label(name, "label", entry["label"]),
+            hint=self._label(name, "hint", entry["hint"]),
             initial=entry["initial"],
             states=states,
+            next_steps=next_steps,
             triggers=triggers,
             deadlines=deadlines,
-            machine=_build_machine(entry["initial"], states, triggers),
+            details=details,
+            documents=self._label(name, "documents", entry["documents"])
+            if "documents" in entry else None,
+            spot_check=spot_check,
+            machine=machine,
         )
+
+    def next_step(self, table: str, entry: Any, deadlines: dict) -> NextStep:
+        entry = self._table(table, None, entry, "text, due, deadline and your_turn")
+        self._keys(table, entry, {"text", "due", "deadline", "your_turn"}, {"text"})
+        texts = {key: self._label(table, key, entry[key]) for key in ("text", "due") if key in entry}
+        for key, text in texts.items():
+            allowed = {"technician", "due"} if key == "due" else {"technician"}
+            for language, words in text.items():
+                used = set(re.findall(r"{(\w*)}", words))
+                if used - allowed:
+                    self.fail(table, key, f"{language}: unknown {{{sorted(used - allowed)[0]}}} "
+                                          f"(it may name: {', '.join(sorted(allowed))})")
+        if ("due" in entry) != ("deadline" in entry):
+            self.fail(table, "due" if "due" in entry else "deadline",
+                      "`due` and `deadline` go together: the text read while that deadline runs")
+        deadline = entry.get("deadline")
+        if deadline is not None and deadline not in deadlines:
+            self.fail(table, "deadline", f"unknown deadline '{deadline}' (deadlines: "
+                                         f"{', '.join(deadlines) or 'none'})")
+        return NextStep(texts["text"], texts.get("due"), deadline,
+                        self._bool(table, "your_turn", entry.get("your_turn", False)))
+
+    def offer(self, table: str, entry: Any) -> Offer:
+        entry = self._table(table, None, entry, "texts for the resident's page")
+        texts = ("title", "explain", "reason", "button")
+        self._keys(table, entry, {*texts, "folded", "style"}, set())
+        style = entry.get("style")
+        if style not in (None, "danger", "secondary"):
+            self.fail(table, "style", f"{style!r} is not danger or secondary")
+        return Offer(*(self._label(table, key, entry[key]) if key in entry else None
+                       for key in texts),
+                     folded=self._bool(table, "folded", entry.get("folded", False)), style=style)
+
+    def detail(self, table: str, name: str, entry: dict) -> DetailRule:
+        kind = entry.get("type")
+        if kind not in DETAIL_TYPES:
+            self.fail(table, "type", f"{kind!r} is not a type of detail (types: "
+                                     f"{', '.join(DETAIL_TYPES)})")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            self.fail(table, None, "a detail's name is lower-case letters, digits and _")
+        own = {"text": {"max"}, "number": {"min", "max"}, "date": {"not_before"},
+               "date range": {"start", "end", "not_before", "longest"}, "choice": {"choices"},
+               "phone": set(), "people": {"most"}}[kind]
+        required = {"date range": {"start", "end"}, "choice": {"choices"}}.get(kind, set())
+        self._keys(table, entry, {"type", "label", "hint", "required", *own},
+                   {"type", "label", *required})
+        found: dict[str, Any] = {
+            "label": self._label(table, "label", entry["label"]),
+            "hint": self._label(table, "hint", entry["hint"]) if "hint" in entry else None,
+            "required": self._bool(table, "required", entry.get("required", True)),
+        }
+        if kind == "text" and "max" in entry:
+            found["max_length"] = self._int(table, "max", entry["max"])
+        if kind == "number":
+            found["minimum"] = self._int(table, "min", entry["min"]) if "min" in entry else None
+            found["maximum"] = self._int(table, "max", entry["max"]) if "max" in entry else None
+        if "not_before" in entry:
+            if entry["not_before"] != "today":
+                self.fail(table, "not_before", 'the only limit is "today" (not in the past)')
+            found["not_before_today"] = True
+        if kind == "date range":
+            found["start"] = self._label(table, "start", entry["start"])
+            found["end"] = self._label(table, "end", entry["end"])
+            if "longest" in entry:
+                found["longest"] = self._duration(table, "longest", entry["longest"])
+        if kind == "choice":
+            choices = self._table(table, "choices", entry["choices"], "value = { en, zh }")
+            if not choices:
+                self.fail(table, "choices", "must offer at least one choice")
+            found["choices"] = {str(value): self._label(table, "choices", text)
+                                for value, text in choices.items()}
+        if kind == "people" and "most" in entry:
+            found["most"] = self._int(table, "most", entry["most"])
+        return DetailRule(name=name, type=kind, **found)
+
+    def machine(self, kind: str, initial: str, states: dict[str, StateRule],
+                triggers: dict[str, TriggerRule]) -> GraphMachine:
+        """The kind's graph as a `transitions` machine, checked: every state reachable from the
+        first one, and every state but a final one with a way on."""
+        machine = GraphMachine(model=_Drawing(), states=list(states), initial=initial,
+                               graph_engine="mermaid", auto_transitions=False,
+                               show_conditions=True, title=kind)
+        for rule in triggers.values():
+            if rule.dest_by:
+                for value, dest in rule.dest_choices.items():
+                    machine.add_transition(rule.name, list(rule.sources), dest, conditions=value)
+            else:  # dest None: an internal transition, the state stays
+                machine.add_transition(rule.name, list(rule.sources), rule.dest)
+        reached, pending = {initial}, [initial]
+        while pending:
+            state = pending.pop()
+            for name in machine.get_triggers(state):
+                for transition in machine.events[name].transitions[state]:
+                    if transition.dest is not None and transition.dest not in reached:
+                        reached.add(transition.dest)
+                        pending.append(transition.dest)
+        for state in states.values():
+            if state.name not in reached:
+                self.fail(f"{kind}.states", state.name,
+                          f"no trigger leads to '{state.name}' from '{initial}'")
+            moving = [t for t in triggers.values() if state.name in t.sources
+                      and (t.dest or t.dest_by) and t.dest != state.name]
+            if not state.final and not moving:
+                self.fail(f"{kind}.states", state.name,
+                          f"'{state.name}' is not final, but no trigger leads on from it")
+        return machine
 
     def trigger(self, kind: str, name: str, entry: dict, states: dict) -> TriggerRule:
         table = f"{kind}.triggers.{name}"
-        self._keys(table, entry, {"label", "from", "to", "roles", "requires", "accepts", "window"},
+        self._keys(table, entry, {"label", "from", "to", "roles", "requires", "accepts", "window",
+                                  "resident"},
                    {"label", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
         if not sources:
@@ -373,9 +603,9 @@ class _Loader:
         fields = {}
         for key in ("requires", "accepts"):
             fields[key] = self._names(table, key, entry.get(key, []))
-            for field in fields[key]:
-                if field not in FIELDS:
-                    self.fail(table, key, f"unknown field '{field}' (fields: {', '.join(FIELDS)})")
+            for given in fields[key]:
+                if given not in FIELDS:
+                    self.fail(table, key, f"unknown field '{given}' (fields: {', '.join(FIELDS)})")
         accepts = fields["accepts"] + (("note",) if "note" not in fields["accepts"] else ())
         window_since, window = None, None
         if "window" in entry:
@@ -389,6 +619,7 @@ class _Loader:
             dest=dest, dest_by=dest_by, dest_choices=dest_choices,
             roles=frozenset(roles), requires=fields["requires"], accepts=accepts,
             window_since=window_since, window=window,
+            offer=self.offer(f"{table}.resident", entry["resident"]) if "resident" in entry else None,
         )
 
     def deadline(self, kind: str, name: str, entry: dict, states: dict, triggers: dict) -> DeadlineRule:
@@ -421,20 +652,5 @@ class _Loader:
         )
 
 
-def _field_equals(field: str, value: str):
-    return lambda event: event.kwargs.get(field) == value
-
-
-def _build_machine(initial: str, states: dict, triggers: dict[str, TriggerRule]) -> Machine:
-    """A model-less machine: the engine fires it against a light stand-in for the ticket."""
-    machine = Machine(model=None, states=list(states), initial=initial,
-                      auto_transitions=False, send_event=True)
-    for rule in triggers.values():
-        sources = list(rule.sources)
-        if rule.dest_by:
-            for value, dest in rule.dest_choices.items():
-                machine.add_transition(rule.name, sources, dest,
-                                       conditions=_field_equals(rule.dest_by, value))
-        else:
-            machine.add_transition(rule.name, sources, rule.dest)
-    return machine
+class _Drawing:
+    """The model a kind's GraphMachine draws: it holds nothing but the state."""

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Deadline, DeadlineStatus, SweeperHeartbeat, db
-from workflows import clock, deadlines
 from models.transaction import write
-from workflows.engine import current_rules
+from workflows import clock, deadlines
+from workflows.rules import current as current_rules
 
 HEARTBEAT = "sweeper"
 # Misses per transaction. A batch of 1,000 takes about 70 ms on SQLite (bench/results.md): short

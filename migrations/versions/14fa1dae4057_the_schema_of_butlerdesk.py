@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 22:42:11.944369
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '14fa1dae4057'

@@ -9,9 +9,8 @@ Revises: 72f38224b59b
 Create Date: 2026-12-01 10:04:41.275917
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '6b894898bade'

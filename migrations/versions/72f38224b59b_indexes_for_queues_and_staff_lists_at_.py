@@ -13,7 +13,6 @@ Create Date: 2026-11-22 23:23:48.043778
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '72f38224b59b'
 down_revision = '14fa1dae4057'

@@ -1,0 +1,149 @@
+"""The words ButlerDesk says, in the reader's language, through Flask-Babel alone.
+
+A message is `lazy_gettext(template, **values)`: nothing is translated until it is shown, and
+then in the language of whoever reads it (a page's reader; the API answers in English, under
+`force_locale("en")`). The values are shown the reader's way too, because each is lazy itself:
+a `term` (a state, a step, a role or a field: in English the rules' own word, as the API names
+it; in Chinese its label), a `duration`, a `listing` of values. Outside a request (the CLI, the
+logs) everything is English.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable, Iterable
+
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+
+def chinese() -> bool:
+    """Whether the reader reads Chinese (outside a request, the CLI and logs, they do not)."""
+    locale = get_locale()
+    return locale is not None and locale.language == "zh"
+
+
+def label(text: dict[str, str]) -> str:
+    """A label from the rules ({"en": ..., "zh": ...}) in the reader's language."""
+    return text["zh"] if chinese() else text["en"]
+
+
+# The names a message or a page gives without a label from the rules: roles, the data a step
+# carries, the inputs of the forms, the outcomes and results of the assessment.
+NAMES = {
+    "resident": _l("resident"),
+    "butler": _l("butler"),
+    "technician": _l("technician"),
+    "supervisor": _l("supervisor"),
+    "admin": _l("administrator"),
+    "note": _l("note"),
+    "reason": _l("reason"),
+    "rating": _l("rating"),
+    "promised_at": _l("next reply by"),
+    "result": _l("result"),
+    "technician_id": _l("technician"),
+    "assignee_id": _l("butler"),
+    "version": _l("version"),
+    "trigger": _l("step"),
+    "attachments": _l("files"),
+    "photos": _l("photos"),
+    "details": _l("details"),
+    "kind": _l("kind of request"),
+    "title": _l("title"),
+    "description": _l("details"),
+    "unit_id": _l("unit"),
+    "reported_at": _l("time of the call"),
+    "month": _l("month"),
+    "code": _l("finding"),
+    "butler_id": _l("butler"),
+    "ticket_id": _l("ticket number"),
+    "occurred_at": _l("when it happened"),
+    "make_finding": _l("record a finding"),
+    "csrf_token": _l("form"),
+    "waived": _l("waived"),
+    "upheld": _l("upheld"),
+    "satisfied": _l("satisfied"),
+    "unsatisfied": _l("unsatisfied"),
+    "unreachable": _l("unreachable"),
+    "ok": _l("all in order"),
+    "violation": _l("violation found"),
+    "current_password": _l("current password"),
+    "new_password": _l("new password"),
+    "new_password_again": _l("new password again"),
+    "password": _l("password"),
+    "username": _l("username"),
+    "body": _l("request body"),
+}
+
+
+def name(key: Any) -> Any:
+    """A role, a field or a result by its name in the reader's language (lazy); unknown keys as
+    they are."""
+    return NAMES.get(str(key), key)
+
+
+def _term(key: str, text: dict[str, str] | None) -> str:
+    if not chinese():
+        return key
+    return text["zh"] if text else str(name(key))
+
+
+def term(key: Any, text: dict[str, str] | None = None) -> LazyString:
+    """A name in a message: a state, a step, a kind (with its `text` from the rules), a role or
+    a field. In English it is the rules' own word, the one the API speaks (`dispatch`); in
+    Chinese its label (派工) or its name."""
+    return LazyString(_term, str(key), text)
+
+
+def rules_word(key: Any) -> str:
+    """A name as the rules file writes it (a role, a field a step needs): on an English page the
+    file's own word, on a Chinese page its Chinese name."""
+    return str(term(key))
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes and minutes % 1440 == 0:
+        return ngettext("%(num)d day", "%(num)d days", minutes // 1440)
+    if minutes and minutes % 60 == 0:
+        return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+
+
+def duration(value: timedelta) -> LazyString:
+    """7 days, 48 hours, 20 minutes: a rule's length in the reader's words, in its largest
+    whole unit."""
+    return LazyString(_duration, value)
+
+
+def span(value: timedelta, days: bool = False) -> str:
+    """A stretch of time to the minute, short, for tables and countdowns: 20 min, 1 h 05 min,
+    24 h; with `days`, two days and more as 3 d 4 h."""
+    minutes = abs(int(value.total_seconds())) // 60
+    if days and minutes >= 60 * 48:
+        return _("%(days)d d %(hours)d h", days=minutes // 1440, hours=minutes % 1440 // 60)
+    if minutes >= 60 and minutes % 60 == 0:
+        return _("%(hours)s h", hours=minutes // 60)
+    if minutes >= 60:
+        return _("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60)
+    return _("%(minutes)d min", minutes=minutes)
+
+
+def _join(items: tuple) -> str:
+    return _(", ").join(str(item) for item in items)
+
+
+def listing(items: Iterable[Any]) -> LazyString:
+    """Values joined the reader's way (the catalog's list separator)."""
+    return LazyString(_join, tuple(items))
+
+
+def in_both(say: Callable[[], Any]) -> dict[str, str]:
+    """What `say` says, in English and in Chinese ({"en", "zh"}), for what is kept in both: a
+    closed month's frozen scorecards read the same in either language forever."""
+    both = {}
+    for language, locale in (("en", "en"), ("zh", "zh_CN")):
+        with force_locale(locale):
+            both[language] = str(say())
+    return both
