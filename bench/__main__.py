@@ -1,7 +1,9 @@
-"""`make bench` (python -m bench): run every benchmark, print the figures and write bench/results.md.
+"""`make bench` (python -m bench): run every benchmark, print the figures and write
+bench/results.md.
 
     python -m bench                          # everything, SQLite (temporary copies of cached data)
-    python -m bench --only sweep,pages       # some of: sweep, pages, misses, http, logins, detection
+    python -m bench --only sweep,pages       # some of: sweep, pages, misses, http, logins,
+                                             # detection
     python -m bench --sizes 10000,100000     # other data set sizes (the first is the baseline)
     DATABASE_URL=postgresql+psycopg://... python -m bench   # on PostgreSQL (schemas bench_*),
                                                             # into bench/results-postgresql.md
@@ -41,7 +43,8 @@ class Report:
     def figure(self, number: str, name: str, value: str, goal: str, ok: bool | None, why: str = ""):
         verdict = "PASS" if ok else ("MISS" if ok is not None else "info")
         self.summary.append((number, name, value, goal, verdict, why))
-        log(f"  [{verdict}] {name}: {value}   (goal {goal})" + (f" — {why}" if why and not ok else ""))
+        log(f"  [{verdict}] {name}: {value}   (goal {goal})"
+            + (f" — {why}" if why and not ok else ""))
 
     def section(self, text: str, order: str = "") -> None:
         """A part of the report; parts are written in `order` (then as added)."""
@@ -142,7 +145,8 @@ def run_db(report: Report, backend: Backend, sizes: list[int], only: set[str]) -
                "history (closed tickets with their events and deadlines) grows. "
                f"Written as of {NOW.isoformat()}; the benchmarks that read them set the one "
                "clock there, frozen (`workflows.clock.replaying_at`).", "",
-               "| tickets | events | deadlines | deductions | appeals | reviews | users | obtained |",
+               "| tickets | events | deadlines | deductions | appeals | reviews | users "
+               "| obtained |",
                "|---|---|---|---|---|---|---|---|"]
     for size in sizes:
         log(f"data set of {size:,} tickets ...")
@@ -224,19 +228,22 @@ def run_db(report: Report, backend: Backend, sizes: list[int], only: set[str]) -
             log("recording 10,000 misses at once ...")
             result = report.data["misses"] = dbbench.sweep_misses(sites[-1])
             ok = all(r == result["misses"] for r in result["recorded"])
-            report.figure("2", f"one sweep recording {result['misses']:,} misses ({large:,} tickets)",
-                          ms(result["median"]), "≤ 1 s" if not backend.postgres else "≤ 1 s (set for SQLite)",
+            report.figure("2",
+                          f"one sweep recording {result['misses']:,} misses ({large:,} tickets)",
+                          ms(result["median"]),
+                          "≤ 1 s" if not backend.postgres else "≤ 1 s (set for SQLite)",
                           result["median"] <= 1.0 and ok,
                           "" if ok else f"recorded {result['recorded']}")
             report.section("\n".join([
                 "### Recording 10,000 misses in one sweep", "",
                 f"10,000 open repairs whose on-site deadline passed 1–60 minutes ago are added to "
-                f"the {large:,} data set (bulk insert), then one `sweep()` records them all (batches "
-                f"of {sweeper.BATCH:,}, each its own transaction: the UPDATE … RETURNING, the "
-                "deductions and events by INSERT … SELECT). Three rounds:", "",
+                f"the {large:,} data set (bulk insert), then one `sweep()` records them all "
+                f"(batches of {sweeper.BATCH:,}, each its own transaction: the UPDATE … RETURNING, "
+                "the deductions and events by INSERT … SELECT). Three rounds:", "",
                 "| round | recorded | time |", "|---|---|---|",
                 *[f"| {i + 1} | {r:,} | {ms(s)} |"
-                  for i, (r, s) in enumerate(zip(result["recorded"], result["seconds"]))]]), "2b")
+                  for i, (r, s) in enumerate(zip(result["recorded"], result["seconds"],
+                                                 strict=False))]]), "2b")
     finally:
         for site in sites:
             site.dispose()
@@ -258,16 +265,20 @@ def run_http(report: Report, backend: Backend, size: int, workdir: Path) -> None
     cpu_ratio = (med([r["server_cpu_ms_per_request"] for r in result["closed"]["ButlerDesk"]])
                  / med([r["server_cpu_ms_per_request"] for r in result["closed"]["bare"]]))
     report.figure("3", "throughput, ButlerDesk / bare Flask (32 clients)",
-                  f"{share:.0%} ({desk_rps:.0f} / {bare_rps:.0f} requests/s)", "≥ 40%", share >= 0.40,
-                  "see 3. below")
+                  f"{share:.0%} ({desk_rps:.0f} / {bare_rps:.0f} requests/s)", "≥ 40%",
+                  share >= 0.40, "see 3. below")
     report.figure("3", "p99 latency, ButlerDesk, 32 clients at saturation",
-                  f"{desk_p99:.0f} ms (p50 {med([r['all']['p50_ms'] for r in result['closed']['ButlerDesk']]):.0f} ms)",
+                  f"{desk_p99:.0f} ms (p50 "
+                  f"{med([r['all']['p50_ms'] for r in result['closed']['ButlerDesk']]):.0f} ms)",
                   "≤ 50 ms", desk_p99 <= 50, "queueing: see 3. below")
-    report.figure("3", f"p99 latency, ButlerDesk, 32 clients paced at {result['paced_rate']:.0f} requests/s "
-                  "(half its throughput)",
-                  f"{paced['ButlerDesk']['all']['p99_ms']:.0f} ms (p50 {paced['ButlerDesk']['all']['p50_ms']:.0f} ms)",
+    report.figure("3",
+                  f"p99 latency, ButlerDesk, 32 clients paced at {result['paced_rate']:.0f} "
+                  "requests/s (half its throughput)",
+                  f"{paced['ButlerDesk']['all']['p99_ms']:.0f} ms "
+                  f"(p50 {paced['ButlerDesk']['all']['p50_ms']:.0f} ms)",
                   "≤ 50 ms", paced["ButlerDesk"]["all"]["p99_ms"] <= 50)
-    report.figure("3", "server CPU per request, ButlerDesk / bare", f"{cpu_ratio:.1f}×", "(info)", None)
+    report.figure("3", "server CPU per request, ButlerDesk / bare", f"{cpu_ratio:.1f}×", "(info)",
+                  None)
     result["cpu_ratio"], result["share"], result["desk_rps"], result["bare_rps"] = \
         cpu_ratio, share, desk_rps, bare_rps
     result["desk_p99"] = desk_p99
@@ -293,8 +304,9 @@ def run_http(report: Report, backend: Backend, size: int, workdir: Path) -> None
              "in the butler's area, bearer token) then POST …/fire (dispatch, with the version "
              "read). gunicorn's sync workers close the connection after each response, so every "
              "request includes a reconnect, for both servers alike. *closed*: each client sends "
-             f"as soon as it has its answer ({result['rounds']} rounds of {result['duration']:.0f} s "
-             "per server, taken turn about, after 3 s of warm-up; throughput and latency are the "
+             f"as soon as it has its answer ({result['rounds']} rounds of "
+             f"{result['duration']:.0f} s per server, taken turn about, after 3 s of warm-up; "
+             "throughput and latency are the "
              "median of the rounds). *paced*: each client starts an iteration on a fixed schedule "
              f"adding up to {result['paced_rate']:.0f} requests/s, latency measured from the "
              f"scheduled start, for {2 * result['duration']:.0f} s (twice as long, so that the p99 "
@@ -370,7 +382,8 @@ def run_detection(report: Report, backend: Backend, size: int, workdir: Path) ->
     result = report.data["detection"] = detection.run(url, info, workdir, log=log)
     ok = result["recorded"] == result["tickets"]
     report.figure("5", "detection latency p99 (due → deduction recorded)",
-                  f"{result['p99_s']:.2f} s (p50 {result['p50_s']:.2f} s, max {result['max_s']:.2f} s)",
+                  f"{result['p99_s']:.2f} s (p50 {result['p50_s']:.2f} s, "
+                  f"max {result['max_s']:.2f} s)",
                   "≤ 5 s", result["p99_s"] <= 5 and ok,
                   "" if ok else f"only {result['recorded']} of {result['tickets']} recorded")
     report.section("\n".join([
@@ -390,12 +403,14 @@ def run_detection(report: Report, backend: Backend, size: int, workdir: Path) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench",
+                                     description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--sizes", default="10000,1000000",
                         help="data set sizes, comma-separated; the first is the baseline")
     parser.add_argument("--only", default=",".join(ALL), help="some of " + ",".join(ALL))
     parser.add_argument("--out", type=Path, default=None,
-                        help="default bench/results.md, or bench/results-postgresql.md on PostgreSQL")
+                        help="default bench/results.md, or bench/results-postgresql.md on "
+                             "PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -406,7 +421,8 @@ def main() -> None:
 
     started = time.perf_counter()
     header = machine()
-    header["CPU speed reference"] = f"{cpu_speed_reference() * 1000:.0f} ms (a fixed pure-Python loop; lower is faster)"
+    header["CPU speed reference"] = (f"{cpu_speed_reference() * 1000:.0f} ms "
+                                     "(a fixed pure-Python loop; lower is faster)")
     workdir = Path(tempfile.mkdtemp(prefix="butlerdesk-bench-"))
     backend = Backend(workdir)
     out = args.out or BENCH / ("results-postgresql.md" if backend.postgres else "results.md")

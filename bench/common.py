@@ -11,8 +11,8 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:
 
 # The generated data sets are written as of this moment; benchmarks that read them move the
 # clock (workflows.clock.replaying_at) here, so a cached data set never goes stale.
-NOW = datetime(2026, 6, 15, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Shanghai
+NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
 SCORECARD_MONTH = "2026-05"                                # the last complete month before NOW
 
 
@@ -138,9 +138,7 @@ def machine() -> dict[str, str]:
         info["PostgreSQL (client)"] = found.group(1) if found else "not installed"
     except (OSError, subprocess.TimeoutExpired):
         info["PostgreSQL (client)"] = "not installed"
-    info["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    try:
+    info["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    with suppress(OSError):
         info["load average at start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        pass
     return info

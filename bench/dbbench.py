@@ -37,7 +37,8 @@ class Site:
         self.app = make_app(url)
         self.app.config["WTF_CSRF_ENABLED"] = False
         self.clients = {}
-        for who, user_id in (("butler", info["subject_butler"]), ("supervisor", info["supervisor"])):
+        for who, user_id in (("butler", info["subject_butler"]),
+                             ("supervisor", info["supervisor"])):
             client = self.app.test_client()
             with client.session_transaction() as session:
                 session["_user_id"] = str(user_id)
@@ -189,7 +190,8 @@ def plans(site: Site) -> dict[str, dict]:
         for name, (who, template) in PAGES.items():
             captured = []
 
-            def capture(conn, cursor, statement, parameters, context, executemany):
+            def capture(conn, cursor, statement, parameters, context, executemany,
+                        captured=captured):
                 captured.append((statement, parameters))
 
             with site.app.app_context():
@@ -248,7 +250,8 @@ def full_scans(plan: list[str], dialect: str) -> list[str]:
     scans = []
     for line in plan:
         if dialect == "sqlite":
-            match = re.match(r"\s*SCAN (\w+)(?: AS \w+)?(?: USING (?:COVERING )?INDEX (\w+))?", line)
+            match = re.match(r"\s*SCAN (\w+)(?: AS \w+)?(?: USING (?:COVERING )?INDEX (\w+))?",
+                             line)
             table = re.sub(r"_\d+$", "", match.group(1)) if match else None
             if match and table in BIG_TABLES and match.group(2) not in partial:
                 scans.append(line.strip())

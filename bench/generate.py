@@ -28,7 +28,7 @@ import os
 import random
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import BENCH, NOW, REPO
@@ -67,8 +67,8 @@ TITLES = {
     "complaint": ["夜间噪音 Noise at night", "电梯停运 Lift out of service",
                   "楼道堆放杂物 Clutter in the hall", "垃圾清运不及时 Rubbish not collected",
                   "停车位被占 Parking space taken"],
-    "renovation": ["厨房翻新 Kitchen renovation", "更换地板 New floors", "卫生间改造 Bathroom refit",
-                   "墙面粉刷 Repainting"],
+    "renovation": ["厨房翻新 Kitchen renovation", "更换地板 New floors",
+                   "卫生间改造 Bathroom refit", "墙面粉刷 Repainting"],
 }
 FINDING_CODES = ("1", "2", "3-bonus", "5", "7")
 
@@ -82,7 +82,7 @@ def ts(t: int) -> str:
     day, second = divmod(t, 86400)
     prefix = _days.get(day)
     if prefix is None:
-        prefix = _days[day] = datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m-%d ")
+        prefix = _days[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d ")
     hour, second = divmod(second, 3600)
     minute, second = divmod(second, 60)
     return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.000000"
@@ -109,7 +109,8 @@ class Sim:
     """One ticket's deadlines and events, as workflows/engine.py and deadlines.py write them."""
 
     def __init__(self, kind, ticket_id: int, butler: int | None, ids: Ids, rng: random.Random):
-        self.kind, self.ticket_id, self.butler, self.ids, self.rng = kind, ticket_id, butler, ids, rng
+        self.kind, self.ticket_id, self.butler, self.ids, self.rng = (
+            kind, ticket_id, butler, ids, rng)
         self.state = kind.initial
         self.rows: list[Row] = []
         self.open: dict[str, Row] = {}
@@ -195,7 +196,8 @@ class Sim:
             elif current is not None and to_state in rule.paused_in and current.status == "running":
                 current.remaining = max(0, current.due - at)
                 current.due, current.status = None, "paused"
-            elif current is not None and current.status == "paused" and to_state not in rule.paused_in:
+            elif (current is not None and current.status == "paused"
+                  and to_state not in rule.paused_in):
                 current.due = at + current.remaining
                 current.remaining, current.status = None, "running"
             if to_state in rule.starts_in and current is None and not self._outstanding(rule.name):
@@ -251,7 +253,8 @@ def complaint_path(u, late, variant):
         steps.append(("progress_update", "accepted", pu, "butler",
                       {"promised_at": promised, "_due": promised}, "正在协调。"))
         due, base = promised, pu
-    r = due + u(10 * M, 24 * H) if late == "reply" else base + max(M, int((due - base) * u(5, 90) / 100))
+    r = (due + u(10 * M, 24 * H) if late == "reply"
+         else base + max(M, int((due - base) * u(5, 90) / 100)))
     steps.append(("reply", "replied", r, replier, None, "已联系相关部门处理。"))
     cf = r + u(1 * H, 30 * H)
     steps.append(("confirm", "resolved", cf, "resident", None, ""))
@@ -350,7 +353,7 @@ class Estate:
                         self.units.append((unit_id, building_id, f"{floor}{door:02d}"))
                         self.unit_ids.append(unit_id)
                         self.unit_area.append(a)
-        for index, unit in enumerate(self.unit_ids):
+        for unit in self.unit_ids:
             self.unit_resident.append(user(f"resident{unit:05d}", "resident",
                                            f"业主 Resident {unit}", unit, self.residents))
         self.subject_butler = self.area_butlers[0]  # the butler whose queue is timed
@@ -602,7 +605,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
         updated = t0 + steps[-1][2] if steps else created
         details = "{}"
         if kind == "renovation":
-            day = datetime.fromtimestamp(t0, timezone.utc).date()
+            day = datetime.fromtimestamp(t0, UTC).date()
             details = json.dumps({
                 "works_start": (day + timedelta(days=7)).isoformat(),
                 "works_end": (day + timedelta(days=40)).isoformat(),
@@ -661,7 +664,8 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
         at = _epoch(recorded) + u(H, 3 * D)
         if at >= NOW_TS:
             continue
-        appeals.append((len(appeals) + 1, deduction_id, butler, "当时已到场，系统未及时登记。", ts(at)))
+        appeals.append((len(appeals) + 1, deduction_id, butler, "当时已到场，系统未及时登记。",
+                        ts(at)))
         if rng.random() < 0.6:
             decided = min(NOW_TS - M, at + u(H, 5 * D))
             reviews.append((len(reviews) + 1, deduction_id, estate.supervisors[0],
@@ -688,7 +692,7 @@ def _with_due(data, t0):
 
 
 def _epoch(stored: str) -> int:
-    return int(datetime.strptime(stored, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return int(datetime.strptime(stored, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
                .timestamp())
 
 

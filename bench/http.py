@@ -74,11 +74,10 @@ class Server:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.sendall(b"GET /__ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    if s.recv(12).startswith(b"HTTP/1."):
-                        # every worker must have booted, not just the first
-                        if len(self.workers()) >= 1:
-                            time.sleep(1.0)
-                            return
+                    # every worker must have booted, not just the first
+                    if s.recv(12).startswith(b"HTTP/1.") and len(self.workers()) >= 1:
+                        time.sleep(1.0)
+                        return
             except OSError:
                 pass
             time.sleep(0.3)
@@ -140,7 +139,8 @@ def load(server: Server, *, mode: str, duration: float, warmup: float, clients: 
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=duration + warmup + 120)
+    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True,
+                         timeout=duration + warmup + 120)
     sampler.join()
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed: {out.stderr[-2000:]}")
@@ -188,7 +188,8 @@ def get_token(url: str, username: str, password: str) -> str:
     import urllib.request
 
     request = urllib.request.Request(
-        f"{url}/api/v1/tokens", data=json.dumps({"username": username, "password": password}).encode(),
+        f"{url}/api/v1/tokens",
+        data=json.dumps({"username": username, "password": password}).encode(),
         headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.loads(answer.read())["token"]
@@ -215,12 +216,14 @@ def in_process(database_url: str, info: dict, repeat: int = 60) -> dict:
     def one(n: int) -> tuple[float, float]:
         start = time.perf_counter()
         answer = client.post("/api/v1/tickets", headers=headers, json={
-            "kind": "repair", "title": "压测 in-process", "unit_id": info["units_of_subject"][n % 100]})
+            "kind": "repair", "title": "压测 in-process",
+            "unit_id": info["units_of_subject"][n % 100]})
         created = time.perf_counter()
         counts["create"] = len(statements)
         ticket = answer.json
         answer = client.post(f"/api/v1/tickets/{ticket['id']}/fire", headers=headers, json={
-            "trigger": "dispatch", "version": ticket["version"], "technician_id": info["technician"]})
+            "trigger": "dispatch", "version": ticket["version"],
+            "technician_id": info["technician"]})
         assert answer.status_code == 200, answer.data
         counts["fire"] = len(statements) - counts["create"]
         return created - start, time.perf_counter() - created
@@ -262,7 +265,8 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, duration: fl
         closed: dict[str, list[dict]] = {"bare": [], "ButlerDesk": []}
         for round_ in range(rounds):
             for server in (bare, desk):
-                log(f"  closed loop, {clients} clients, {server.name} (round {round_ + 1}/{rounds}) ...")
+                log(f"  closed loop, {clients} clients, {server.name} "
+                    f"(round {round_ + 1}/{rounds}) ...")
                 closed[server.name].append(load(server, mode="closed", duration=duration,
                                                 warmup=3.0, **common))
         desk_rps = median([r["throughput_rps"] for r in closed["ButlerDesk"]])

@@ -98,7 +98,8 @@ async def login_client(number: int, args, deadline: float, measure_from: float, 
                 None)
         except (OSError, asyncio.IncompleteReadError) as exc:
             results["errors"] += measuring
-            results["exceptions"][type(exc).__name__] = results["exceptions"].get(type(exc).__name__, 0) + 1
+            results["exceptions"][type(exc).__name__] = (
+                results["exceptions"].get(type(exc).__name__, 0) + 1)
             connection.close()
             await asyncio.sleep(0.05)
             continue
@@ -134,7 +135,8 @@ async def client(number: int, args, deadline: float, measure_from: float, result
             start = scheduled
             status, body = await connection.request(
                 "POST", "/api/v1/tickets",
-                {"kind": "repair", "title": f"压测 Load test {number}", "unit_id": rng.choice(units)},
+                {"kind": "repair", "title": f"压测 Load test {number}",
+                 "unit_id": rng.choice(units)},
                 args.token)
             created = time.perf_counter()
             if status != 201:
@@ -153,7 +155,8 @@ async def client(number: int, args, deadline: float, measure_from: float, result
                 continue
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             results["errors"] += measuring
-            results["exceptions"][type(exc).__name__] = results["exceptions"].get(type(exc).__name__, 0) + 1
+            results["exceptions"][type(exc).__name__] = (
+                results["exceptions"].get(type(exc).__name__, 0) + 1)
             connection.close()
             await asyncio.sleep(0.05)
             continue
@@ -216,9 +219,8 @@ def main() -> None:
     parser.add_argument("--units", type=lambda s: [int(x) for x in s.split(",")], default=[1])
     parser.add_argument("--technician", type=int, default=1)
     args = parser.parse_args()
-    if args.mode == "paced":
-        if args.rate <= 0:
-            parser.error("--mode paced needs --rate")
+    if args.mode == "paced" and args.rate <= 0:
+        parser.error("--mode paced needs --rate")
     args.iterations_per_s = args.rate / 2  # an iteration is two requests
     print(json.dumps(asyncio.run(run(args))))
 

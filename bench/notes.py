@@ -89,14 +89,14 @@ def notes(report) -> list[str]:
         other_text = (
             f"With {other['workers']} workers instead, for comparison: "
             f"{other['closed']['throughput_rps']:.0f} requests/s at saturation (p99 "
-            f"{other['closed']['all']['p99_ms']:.0f} ms), p99 {other['paced']['all']['p99_ms']:.0f} "
-            "ms paced (section 3).")
+            f"{other['closed']['all']['p99_ms']:.0f} ms), "
+            f"p99 {other['paced']['all']['p99_ms']:.0f} ms paced (section 3).")
         if http["share"] < 0.40:
             misses.append(
                 f"- **Throughput {http['share']:.0%} of bare Flask (goal ≥ 40%)**, "
                 f"{http['desk_rps']:.0f} against {http['bare_rps']:.0f} requests/s: ButlerDesk "
-                f"spends {http['cpu_ratio']:.0f}× the server CPU per request. The bare endpoint does "
-                "nothing but parse and answer JSON. A create runs "
+                f"spends {http['cpu_ratio']:.0f}× the server CPU per request. The bare endpoint "
+                "does nothing but parse and answer JSON. A create runs "
                 f"{alone['statements_create']} SQL statements and a fire "
                 f"{alone['statements_fire']} ({alone['create_ms']:.0f} ms and "
                 f"{alone['fire_ms']:.0f} ms in-process, one at a time): the caller's token, the "
@@ -113,12 +113,13 @@ def notes(report) -> list[str]:
                 "a whole company's work in a minute.")
         if http["desk_p99"] > 50:
             misses.append(
-                f"- **p99 {http['desk_p99']:.0f} ms with 32 clients at saturation (goal ≤ 50 ms)**: "
-                "with 32 requests always in flight, the mean latency is 32 / throughput (Little's "
-                f"law): 32 / {http['desk_rps']:.0f} requests/s = {32 / http['desk_rps'] * 1000:.0f} ms"
+                f"- **p99 {http['desk_p99']:.0f} ms with 32 clients at saturation (goal ≤ 50 ms)**:"
+                " with 32 requests always in flight, the mean latency is 32 / throughput (Little's "
+                f"law): 32 / {http['desk_rps']:.0f} requests/s = "
+                f"{32 / http['desk_rps'] * 1000:.0f} ms"
                 ". A p99 of 50 ms with 32 clients that never pause needs a server answering at "
-                f"least 640 requests/s, {640 / http['desk_rps']:.0f} times what ButlerDesk answered "
-                "here. The paced "
+                f"least 640 requests/s, {640 / http['desk_rps']:.0f} times what ButlerDesk "
+                "answered here. The paced "
                 "run (half the throughput) shows the latency when requests do not queue behind "
                 "each other.")
         paced = http["paced"]["ButlerDesk"]["all"]
