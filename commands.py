@@ -141,7 +141,8 @@ def create_user_command(username: str, role: str, name: str | None, unit_id: int
     problem = accounts.password_problems(password, "password").get("password")
     if problem:
         raise click.ClickException(f"the password {problem}")
-    if unit_id is not None and (record_id(unit_id) is None or db.session.get(Unit, unit_id) is None):
+    if unit_id is not None and (record_id(unit_id) is None
+                                or db.session.get(Unit, unit_id) is None):
         raise click.ClickException(f"there is no unit with id {unit_id}")
     with write():
         user = User(username=username, name=name or username, role=role, unit_id=unit_id)
@@ -178,7 +179,8 @@ def set_password_command(username: str, password: str) -> None:
 def deactivate_user_command(username: str, activate: bool) -> None:
     """Stop a person from logging in; their sessions and tokens stop working at once."""
     user = accounts.set_active(_user_named(username).id, activate)
-    click.echo(f"{user.username!r} is {'active' if activate else 'deactivated; their logins have ended'}.")
+    state = "active" if activate else "deactivated; their logins have ended"
+    click.echo(f"{user.username!r} is {state}.")
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,8 @@ BASE_DIR = Path(__file__).resolve().parent
 
 
 def _flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+    value = os.environ.get(name, "1" if default else "0")
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 class Config:

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 
 from models import Area, Building, Role, Unit, User, db
-from views import attachments
+from views import uploads
 from workflows import assessment, clock, engine
 
 PASSWORD = "demo"
@@ -25,9 +25,11 @@ LOGINS = """Demo logins (password: demo)
   technician  张强, repairs
   supervisor  陈静, 客服主管
   also: butler2 (West area), butler3 (relief), technician2, admin, resident2..resident21"""
-REPAIRS = ["水管漏水 Leaking pipe", "门铃不响 Doorbell dead", "空调不制冷 Air conditioner not cooling",
-           "窗户关不严 Window does not close", "插座没电 Socket dead"]
-COMPLAINTS = ["夜间噪音 Noise at night", "电梯停运 Lift out of service", "楼道堆放杂物 Clutter in the hall"]
+REPAIRS = ["水管漏水 Leaking pipe", "门铃不响 Doorbell dead",
+           "空调不制冷 Air conditioner not cooling", "窗户关不严 Window does not close",
+           "插座没电 Socket dead"]
+COMPLAINTS = ["夜间噪音 Noise at night", "电梯停运 Lift out of service",
+              "楼道堆放杂物 Clutter in the hall"]
 RESIDENT_NAMES = ["刘洋", "赵敏", "孙磊", "周婷", "吴刚", "郑爽", "冯涛", "何丽", "许军", "林娜",
                   "高峰", "马琳", "罗斌", "梁红", "宋杰", "唐雪", "韩冰", "曹阳", "邓超", "彭静"]
 
@@ -35,14 +37,15 @@ RESIDENT_NAMES = ["刘洋", "赵敏", "孙磊", "周婷", "吴刚", "郑爽", "�
 # Renovation applications: (title, description, starts in days, lasts days, contractor and phone,
 # foreman and phone, workers).
 RENOVATIONS = {
-    "kitchen": ("厨房翻新 Kitchen renovation", "更换橱柜和台面，不改动水电。 New cabinets and worktop; "
-                "no plumbing or wiring moved.", 0, 14, "安居装饰工程有限公司 Anju Decoration",
-                "021 5555 0101", "刘师傅 Liu", "139 1234 5678", 3),
+    "kitchen": ("厨房翻新 Kitchen renovation", "更换橱柜和台面，不改动水电。 New cabinets and "
+                "worktop; no plumbing or wiring moved.", 0, 14,
+                "安居装饰工程有限公司 Anju Decoration", "021 5555 0101", "刘师傅 Liu",
+                "139 1234 5678", 3),
     "floors": ("更换地板 New floors", "客厅和卧室铺实木地板。 Wooden floors in the living room and "
                "bedrooms.", 3, 10, "美家地板 Meijia Flooring", "021 6666 0202", "陈师傅 Chen",
                "137 0000 1111", 2),
-    "bathroom": ("卫生间改造 Bathroom remodel", "卫生间和厨房之间的墙打通，扩大卫生间。 Open the wall "
-                 "between bathroom and kitchen for a larger bathroom.", 7, 30,
+    "bathroom": ("卫生间改造 Bathroom remodel", "卫生间和厨房之间的墙打通，扩大卫生间。 "
+                 "Open the wall between bathroom and kitchen for a larger bathroom.", 7, 30,
                  "金螳螂家装 Gold Mantis Home", "0512 6888 0303", "赵工 Zhao", "136 2222 3333", 5),
 }
 
@@ -93,7 +96,8 @@ def _last_month(resident: User, neighbours: list[User], staff: dict[str, User]) 
     people = [resident, *neighbours]
 
     def at(day: int, hour: float) -> datetime:
-        return datetime.combine(last_month + timedelta(days=day), time(), tz) + timedelta(hours=hour)
+        return (datetime.combine(last_month + timedelta(days=day), time(), tz)
+                + timedelta(hours=hour))
 
     def step(moment, action, *args, **kwargs):
         with clock.replaying_at(moment):
@@ -111,9 +115,11 @@ def _last_month(resident: User, neighbours: list[User], staff: dict[str, User]) 
                      (26, "visit", ticket.assignee, {"rating": 3 if late else 5}),
                      (27, "close", ticket.assignee, {})]
         else:
-            ticket = step(start, engine.open_ticket, who, "complaint", COMPLAINTS[n % len(COMPLAINTS)])
+            ticket = step(start, engine.open_ticket, who, "complaint",
+                          COMPLAINTS[n % len(COMPLAINTS)])
             steps = [(1, "accept", ticket.assignee, {"note": "已登记。"}),
-                     (60 if late else 20, "reply", ticket.assignee, {"note": "已联系相关部门处理。"}),
+                     (60 if late else 20, "reply", ticket.assignee,
+                      {"note": "已联系相关部门处理。"}),
                      (62 if late else 22, "confirm", who, {}),
                      (80 if late else 40, "visit", ticket.assignee, {"rating": 3 if late else 4}),
                      (81 if late else 41, "close", ticket.assignee, {})]
@@ -122,7 +128,8 @@ def _last_month(resident: User, neighbours: list[User], staff: dict[str, User]) 
                           ticket.version, **data)
 
     supervisor = staff["supervisor"]
-    assessment.record_finding(supervisor, butler.id, "5", "15日未做区域巡视记录。", occurred_at=at(14, 18))
+    assessment.record_finding(supervisor, butler.id, "5", "15日未做区域巡视记录。",
+                              occurred_at=at(14, 18))
     assessment.record_finding(supervisor, staff["butler2"].id, "3-bonus",
                               "为6栋业主办理家政保洁特约服务。", occurred_at=at(20, 15))
 
@@ -159,8 +166,8 @@ def _demo_tickets(resident: User, neighbours: list[User], staff: dict[str, User]
     _renovation(neighbours[13], "floors", plan)
     bathroom = _renovation(resident, "bathroom", plan)
     engine.fire(bathroom.id, "reject", butler, bathroom.version,
-                reason="平面图显示要拆除承重墙，不能批准；请修改方案后重新提交。 The plan removes a "
-                       "load-bearing wall: change it and resubmit.")
+                reason="平面图显示要拆除承重墙，不能批准；请修改方案后重新提交。 The plan removes "
+                       "a load-bearing wall: change it and resubmit.")
     engine.open_ticket(butler2, "repair", "电梯异响 Lift noise", "6栋电梯运行有异响。",
                        unit_id=neighbours[14].unit_id)
 
@@ -174,7 +181,7 @@ def _renovation(who: User, name: str, plan: bytes):
         "works_start": start, "works_end": start + timedelta(days=lasts),
         "contractor_name": contractor, "contractor_phone": phone, "foreman_name": foreman,
         "foreman_phone": mobile, "workers": workers})
-    files = attachments.store([attachments.Checked(plan, "png", "平面图 floor-plan.png")])
+    files = uploads.store([uploads.Checked(plan, "png", "平面图 floor-plan.png")])
     engine.attach(permit.id, who, files, kind="floor_plan")
     return permit
 
@@ -193,5 +200,6 @@ def _floor_plan_png(width: int = 240, height: int = 160) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))

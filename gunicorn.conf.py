@@ -5,7 +5,8 @@
 import multiprocessing
 import os
 
-bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
+bind = os.environ.get("BIND",
+                      f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
 # On PostgreSQL requests mostly wait on the database, so a couple of processes per core keep the
 # cores busy. SQLite lets one writer in at a time (the others queue, models.SQLiteConnection), so
 # more processes than cores only add switching (bench/results.md, section 3).

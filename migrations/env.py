@@ -14,7 +14,8 @@ logger = logging.getLogger("alembic.env")
 
 migrate = current_app.extensions["migrate"]
 config.set_main_option(
-    "sqlalchemy.url", migrate.db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    "sqlalchemy.url",
+    migrate.db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
 
 
 def render_item(type_, obj, autogen_context):

@@ -1,8 +1,9 @@
 """The database models: one file per aggregate. `db` is the Flask-SQLAlchemy handle."""
+import contextlib
 import fcntl
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
@@ -24,15 +25,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -100,11 +101,11 @@ class SQLiteConnection(sqlite3.Connection):
         path = str(database)
         if path in ("", ":memory:") or "mode=memory" in path:
             return
-        try:
+        # No queue where it cannot be made (a read-only folder, say): writers then wait in
+        # SQLite's busy handler.
+        with contextlib.suppress(OSError):
             self._queue = os.open(f"{path.removeprefix('file:').split('?')[0]}-writers",
                                   os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            pass  # no queue (a read-only folder, say): writers wait in SQLite's busy handler
 
     def wait_to_write(self) -> None:
         if self._queue is not None and not self._holding:
@@ -153,7 +154,8 @@ def _sqlite_connect(dbapi_connection, _record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None
-    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON",
+                   "synchronous=NORMAL"):
         dbapi_connection.execute(f"PRAGMA {pragma}")
 
 

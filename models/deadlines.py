@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, or_, text
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
@@ -49,16 +49,16 @@ class Deadline(db.Model):
     status: Mapped[str] = mapped_column(String(12), default=DeadlineStatus.RUNNING)
     armed_at: Mapped[datetime]
     # None while paused; `remaining_seconds` then holds what was left on the clock.
-    due_at: Mapped[Optional[datetime]]
-    remaining_seconds: Mapped[Optional[int]]
+    due_at: Mapped[datetime | None]
+    remaining_seconds: Mapped[int | None]
     # Copied from the rules when armed, so a later change of rules does not rewrite history.
     points: Mapped[int]
     article: Mapped[int]
     # When the step was done or became moot. For a missed deadline, None means still outstanding.
-    closed_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[datetime | None]
 
     ticket: Mapped[Ticket] = relationship(back_populates="deadlines")
-    deduction: Mapped[Optional["Deduction"]] = relationship(back_populates="deadline")
+    deduction: Mapped[Deduction | None] = relationship(back_populates="deadline")
 
     # What "overdue" and "pending" mean, once, for Python (a loaded deadline) and SQL alike.
     @hybrid_property

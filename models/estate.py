@@ -1,8 +1,6 @@
 """The estate: responsibility areas (片区) with their butler, buildings and units."""
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,11 +16,12 @@ class Area(db.Model):
     # The butler responsible for the area (首问负责制: new tickets go to them).
     # use_alter: areas, units and users refer to each other in a cycle (an area's butler, a
     # resident's unit), so this key is added once both tables exist.
-    butler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", use_alter=True),
+    butler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True),
                                                      index=True)
 
-    butler: Mapped[Optional[User]] = relationship()
-    buildings: Mapped[list["Building"]] = relationship(back_populates="area", order_by="Building.name")
+    butler: Mapped[User | None] = relationship()
+    buildings: Mapped[list[Building]] = relationship(back_populates="area",
+                                                     order_by="Building.name")
 
 
 class Building(db.Model):
@@ -34,7 +33,7 @@ class Building(db.Model):
     name: Mapped[str] = mapped_column(String(100))
 
     area: Mapped[Area] = relationship(back_populates="buildings")
-    units: Mapped[list["Unit"]] = relationship(back_populates="building", order_by="Unit.number")
+    units: Mapped[list[Unit]] = relationship(back_populates="building", order_by="Unit.number")
 
 
 class Unit(db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
@@ -36,12 +36,12 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20), index=True)  # staff lists by role
     password_hash: Mapped[str] = mapped_column(String(255))
-    phone: Mapped[Optional[str]] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))
     # A resident's home; staff have none.
-    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
 
-    unit: Mapped[Optional["Unit"]] = relationship(foreign_keys=[unit_id])
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -79,7 +79,7 @@ class Credential(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
-    revoked_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -40,17 +40,17 @@ class Deduction(db.Model):
                       Index("ix_deductions_missed", "missed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    deadline_id: Mapped[Optional[int]] = mapped_column(ForeignKey("deadlines.id"), unique=True)
-    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     # The butler the ticket was assigned to when the deadline passed (None: nobody was), or
     # the butler a finding is about.
-    butler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    butler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     points: Mapped[int]  # negative: a deduction; positive: a bonus
     article: Mapped[int]
-    finding_code: Mapped[Optional[str]] = mapped_column(String(20))  # None: a missed deadline
+    finding_code: Mapped[str | None] = mapped_column(String(20))  # None: a missed deadline
     note: Mapped[str] = mapped_column(Text, default="")
-    evidence: Mapped[Optional[str]] = mapped_column(String(80))  # a stored upload's name
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: system
+    evidence: Mapped[str | None] = mapped_column(String(80))  # a stored upload's name
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: system
     missed_at: Mapped[datetime]    # when it happened (a deadline: its due time); decides the month
     recorded_at: Mapped[datetime]  # when it was written down
     # A miss already due when its ticket was registered (a call registered afterwards, 事后补单):
@@ -58,14 +58,14 @@ class Deduction(db.Model):
     # upheld) and not at all if they waive it.
     held: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    deadline: Mapped[Optional[Deadline]] = relationship(back_populates="deduction")
-    ticket: Mapped[Optional[Ticket]] = relationship()
-    butler: Mapped[Optional[User]] = relationship(foreign_keys=[butler_id])
-    recorded_by: Mapped[Optional[User]] = relationship(foreign_keys=[recorded_by_id])
-    appeal: Mapped[Optional["Appeal"]] = relationship(back_populates="deduction")
-    review: Mapped[Optional["Review"]] = relationship(back_populates="deduction")
+    deadline: Mapped[Deadline | None] = relationship(back_populates="deduction")
+    ticket: Mapped[Ticket | None] = relationship()
+    butler: Mapped[User | None] = relationship(foreign_keys=[butler_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    appeal: Mapped[Appeal | None] = relationship(back_populates="deduction")
+    review: Mapped[Review | None] = relationship(back_populates="deduction")
     # The spot-check follow-up that became this finding, if one did.
-    spot_check_item: Mapped[Optional["SpotCheckItem"]] = relationship(
+    spot_check_item: Mapped[SpotCheckItem | None] = relationship(
         primaryjoin="SpotCheckItem.finding_id == Deduction.id", viewonly=True, uselist=False)
 
     @property
@@ -145,7 +145,7 @@ class MonthClosing(db.Model):
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
-    scorecards: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
+    scorecards: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     actor: Mapped[User] = relationship()
 
@@ -165,7 +165,7 @@ class SpotCheck(db.Model):
     drawn_at: Mapped[datetime]
 
     drawn_by: Mapped[User] = relationship()
-    items: Mapped[list["SpotCheckItem"]] = relationship(back_populates="spot_check",
+    items: Mapped[list[SpotCheckItem]] = relationship(back_populates="spot_check",
                                                         order_by="SpotCheckItem.position")
 
 
@@ -185,13 +185,13 @@ class SpotCheckItem(db.Model):
     spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_checks.id"), index=True)
     position: Mapped[int]
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
-    result: Mapped[Optional[str]] = mapped_column(String(12))
+    result: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str] = mapped_column(Text, default="")
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[Optional[datetime]]
-    finding_id: Mapped[Optional[int]] = mapped_column(ForeignKey("deductions.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime | None]
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("deductions.id"))
 
     spot_check: Mapped[SpotCheck] = relationship(back_populates="items")
     ticket: Mapped[Ticket] = relationship()
-    recorded_by: Mapped[Optional[User]] = relationship(foreign_keys=[recorded_by_id])
-    finding: Mapped[Optional[Deduction]] = relationship()
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    finding: Mapped[Deduction | None] = relationship()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,11 +29,11 @@ class Ticket(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(30), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # The butler answerable for the ticket; deductions go to whoever holds it at the miss.
-    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    technician_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     # When the resident called or submitted: the clocks run from here. Staff may set it in
@@ -41,24 +41,24 @@ class Ticket(db.Model):
     reported_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    rating: Mapped[Optional[int]]
+    rating: Mapped[int | None]
     # What the kind asks for beyond a title and a description (a renovation's works period,
     # contractor, foreman and workers); checked by workflows.details when the ticket is opened.
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(default=1)
 
     unit: Mapped[Unit] = relationship()
-    resident: Mapped[Optional[User]] = relationship(foreign_keys=[resident_id])
-    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
-    technician: Mapped[Optional[User]] = relationship(foreign_keys=[technician_id])
-    created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id])
-    events: Mapped[list["Event"]] = relationship(
+    resident: Mapped[User | None] = relationship(foreign_keys=[resident_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    technician: Mapped[User | None] = relationship(foreign_keys=[technician_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list[Event]] = relationship(
         back_populates="ticket", order_by="(Event.at, Event.id)", lazy="raise_on_sql"
     )
-    deadlines: Mapped[list["Deadline"]] = relationship(
+    deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="ticket", order_by="(Deadline.armed_at, Deadline.id)", lazy="raise_on_sql"
     )
-    attachments: Mapped[list["Attachment"]] = relationship(
+    attachments: Mapped[list[Attachment]] = relationship(
         back_populates="ticket", order_by="(Attachment.created_at, Attachment.id)"
     )
 
@@ -76,16 +76,16 @@ class Event(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: the system
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
     trigger: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[Optional[str]] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(30))
     to_state: Mapped[str] = mapped_column(String(30))
     note: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
-    actor: Mapped[Optional[User]] = relationship()
+    actor: Mapped[User | None] = relationship()
 
 
 class Attachment(db.Model):
@@ -99,8 +99,8 @@ class Attachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id"), index=True)
-    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(255), default="")
     content_type: Mapped[str] = mapped_column(String(100))
@@ -108,8 +108,8 @@ class Attachment(db.Model):
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="attachments")
-    event: Mapped[Optional[Event]] = relationship()
-    uploaded_by: Mapped[Optional[User]] = relationship()
+    event: Mapped[Event | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()
 
     @property
     def is_image(self) -> bool:

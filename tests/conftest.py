@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import flask_migrate
@@ -31,7 +31,7 @@ from workflows import engine
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 # A fixed start for tests that move the clock: a Monday morning in Shanghai (01:00 UTC).
-T0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 PASSWORD = "secret"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -634,11 +634,11 @@ def test_deductions_belong_to_the_local_month(app, client, clock):
     """The assessment month is Shanghai's: 2026-11-30 23:59 local is November, 00:01 is December."""
     resident = token_for(client, "resident")
     supervisor = token_for(client, "supervisor")
-    clock.move_to(datetime(2026, 11, 30, 15, 39, tzinfo=timezone.utc), tick=False)
+    clock.move_to(datetime(2026, 11, 30, 15, 39, tzinfo=UTC), tick=False)
     november = open_ticket(client, resident, title="late on the 30th")   # due 23:59 local
-    clock.move_to(datetime(2026, 11, 30, 15, 41, tzinfo=timezone.utc), tick=False)
+    clock.move_to(datetime(2026, 11, 30, 15, 41, tzinfo=UTC), tick=False)
     december = open_ticket(client, resident, title="just after midnight")  # due 00:01 local
-    clock.move_to(datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc), tick=False)
+    clock.move_to(datetime(2026, 11, 30, 16, 30, tzinfo=UTC), tick=False)
     sweep(app)
 
     def month(value):

@@ -1,4 +1,5 @@
-"""The monthly assessment (考核, issue 4): scorecards, findings, appeals, waivers, closing, spot-checks.
+"""The monthly assessment (考核, issue 4): scorecards, findings, appeals, waivers, closing,
+spot-checks.
 
 Tested twice over: through workflows.assessment (the logic) and through the JSON API (the same
 rules as a client meets them: status codes, the error format, who may do what).
@@ -24,7 +25,7 @@ import csv
 import io
 import random
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -41,9 +42,9 @@ from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 API = "/api/v1"
 OCTOBER, NOVEMBER, DECEMBER = "2026-10", "2026-11", "2026-12"
 # 23:59 on 30 November and 00:00 on 1 December in Shanghai (UTC+8), as UTC.
-LAST_MINUTE_OF_NOVEMBER = datetime(2026, 11, 30, 15, 59, tzinfo=timezone.utc)
-MIDNIGHT_STARTING_DECEMBER = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
-EARLY_DECEMBER = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 local, 2 December
+LAST_MINUTE_OF_NOVEMBER = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)
+MIDNIGHT_STARTING_DECEMBER = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+EARLY_DECEMBER = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 09:00 local, 2 December
 IN_OCTOBER = "2026-10-20T10:00:00+08:00"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -124,7 +125,8 @@ def get(client, who: str, path: str, **params):
 
 
 def post(client, who: str, path: str, json=None):
-    return client.post(API + path, headers=token_for(client, who), json={} if json is None else json)
+    return client.post(API + path, headers=token_for(client, who),
+                       json={} if json is None else json)
 
 
 def ok(reply, status: int = 200) -> dict:
@@ -160,10 +162,10 @@ def scorecard(client, month: str, butler_id: int, who: str = "supervisor") -> di
 # -- months in Asia/Shanghai ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("moment, month", [
-    (datetime(2026, 11, 30, 15, 59, 59, tzinfo=timezone.utc), NOVEMBER),
-    (datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc), DECEMBER),
-    (datetime(2026, 10, 31, 16, 0, tzinfo=timezone.utc), NOVEMBER),
-    (datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc), "2027-01"),
+    (datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC), NOVEMBER),
+    (datetime(2026, 11, 30, 16, 0, tzinfo=UTC), DECEMBER),
+    (datetime(2026, 10, 31, 16, 0, tzinfo=UTC), NOVEMBER),
+    (datetime(2026, 12, 31, 16, 0, tzinfo=UTC), "2027-01"),
 ])
 def test_month_of_is_the_calendar_month_in_shanghai(ctx, moment, month):
     assert assessment.month_of(moment) == month
@@ -257,7 +259,8 @@ def test_without_a_month_the_scorecards_are_the_current_months(app, client, esta
     (["10"] * 10 + ["14", "3-bonus"], 54, PASS),
     (["10", "10", "14", "3-bonus"], 94, EXCELLENT),
 ])
-def test_the_score_and_grade_follow_the_points_of_the_lines(ctx, estate, clock, codes, score, grade):
+def test_the_score_and_grade_follow_the_points_of_the_lines(ctx, estate, clock, codes, score,
+                                                            grade):
     for code in codes:
         finding(estate, "butler", code)
 
@@ -293,7 +296,8 @@ def test_a_card_adds_deadline_misses_findings_and_bonuses_and_leaves_out_waived_
     card = card_of(assessment.live_scorecards(NOVEMBER), estate.butler)
 
     assert (card["score"], card["deductions"], card["bonuses"], card["waived"]) == (98, -7, 5, -2)
-    assert [(line["id"], line["source"], line["points"], line["status"]) for line in card["lines"]] == [
+    assert [(line["id"], line["source"], line["points"], line["status"])
+            for line in card["lines"]] == [
         (missed, "deadline", -2, "counted"), (complaint.id, "finding", -5, "counted"),
         (bonus.id, "finding", 5, "counted"), (waived.id, "finding", -2, "waived")]
     deadline_line = card["lines"][0]
@@ -345,7 +349,8 @@ def test_a_butler_sees_only_their_own_card(app, client, estate, clock):
     assert [(c["butler"]["id"], c["score"]) for c in own] == [(estate.butler, 95)]
     asked = ok(get(client, "butler", "/scorecards", month=NOVEMBER, butler_id=estate.butler))
     assert asked["scorecards"] == own
-    assert_error(get(client, "butler", "/scorecards", butler_id=estate.other_butler), 403, "forbidden")
+    assert_error(get(client, "butler", "/scorecards", butler_id=estate.other_butler), 403,
+                 "forbidden")
 
 
 @pytest.mark.parametrize("who", ["resident", "technician"])
@@ -355,7 +360,8 @@ def test_residents_and_technicians_see_no_scorecards(app, client, estate, clock,
 
 
 def test_a_supervisor_may_ask_for_one_butlers_card(app, client, estate, clock):
-    cards = ok(get(client, "supervisor", "/scorecards", butler_id=estate.other_butler))["scorecards"]
+    cards = ok(get(client, "supervisor", "/scorecards",
+                   butler_id=estate.other_butler))["scorecards"]
     assert [c["butler"]["id"] for c in cards] == [estate.other_butler]
 
 
@@ -658,7 +664,8 @@ def test_a_waiver_keeps_the_line_and_restores_the_points(app, client, estate, cl
 
 def test_a_supervisor_may_waive_a_line_nobody_appealed(ctx, estate, clock):
     line = finding(estate, "butler", "10")
-    review = assessment.waive(estate.user("supervisor"), line.id, "Recorded against the wrong butler")
+    review = assessment.waive(estate.user("supervisor"), line.id,
+                              "Recorded against the wrong butler")
 
     assert (review.outcome, review.supervisor_id) == ("waived", estate.supervisor)
     assert card_of(assessment.live_scorecards(NOVEMBER), estate.butler)["score"] == 100
@@ -1096,7 +1103,8 @@ def test_an_unsatisfied_follow_up_becomes_a_finding_in_the_month_the_ticket_clos
         ticket_id = closed_ticket(desk, estate, kind, resident=resident, butler=butler)
         clock.move_to(EARLY_DECEMBER)
     [item] = ok(post(client, "supervisor", "/spot-checks", {"month": NOVEMBER}), 201)["items"]
-    assert (item["ticket"]["id"], item["ticket"]["butler_id"]) == (ticket_id, getattr(estate, butler))
+    assert (item["ticket"]["id"], item["ticket"]["butler_id"]) == (
+        ticket_id, getattr(estate, butler))
 
     progress = ok(post(client, "supervisor", f"/spot-checks/items/{item['id']}", {
         "result": "unsatisfied", "note": "Still leaking", "make_finding": True}))
@@ -1117,7 +1125,7 @@ def test_an_unsatisfied_follow_up_becomes_a_finding_in_the_month_the_ticket_clos
 
 def test_a_finding_from_a_spot_check_counts_in_the_month_checked_even_if_closed_again_later(
         ctx, desk, estate, clock):
-    closed_on = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+    closed_on = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
     clock.move_to(closed_on)
     ticket_id = closed_ticket(desk, estate, "repair")
     clock.move_to(EARLY_DECEMBER)  # within 7 days of completion: the resident may reopen
@@ -1211,9 +1219,11 @@ def test_the_xlsx_opens_and_its_totals_equal_the_api(app, client, estate, clock)
     assert "attachment" in reply.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(reply.data))
     header, *rows = book.worksheets[0].iter_rows(values_only=True)
-    column = {name: header.index(name) for name in ("管家", "扣分", "加分", "已免除", "得分", "等级")}
-    exported = {row[column["管家"]]: tuple(row[column[n]] for n in ("扣分", "加分", "已免除", "得分",
-                                                                    "等级")) for row in rows}
+    column = {name: header.index(name)
+              for name in ("管家", "扣分", "加分", "已免除", "得分", "等级")}
+    exported = {row[column["管家"]]: tuple(row[column[n]]
+                                           for n in ("扣分", "加分", "已免除", "得分", "等级"))
+                for row in rows}
     assert exported == {c["butler"]["name"]: (c["deductions"], c["bonuses"], c["waived"],
                                               c["score"], c["grade"]["zh"]) for c in cards}
     assert exported["Butler"] == (-7, 0, -2, 93, "优秀")
@@ -1274,8 +1284,8 @@ def test_a_butler_exports_only_their_own_card(app, client, estate, clock):
 # -- months are read strictly --------------------------------------------------------------------
 
 # Each of these int() would read as a month (2026- 1 and 2026-+1 as January): none is one.
-ODD_MONTHS = ["2026-+1", "2026- 1", "2026-1 ", " 2026-11", "2026-11\n", "+2026-11", "2026-\u0661\u0661",
-              "２０２６-11", "2026_11", "1999-12", "3000-01"]
+ODD_MONTHS = ["2026-+1", "2026- 1", "2026-1 ", " 2026-11", "2026-11\n", "+2026-11",
+              "2026-\u0661\u0661", "２０２６-11", "2026_11", "1999-12", "3000-01"]
 
 
 @pytest.mark.parametrize("value", ODD_MONTHS)
@@ -1292,14 +1302,14 @@ def test_a_month_that_is_not_text_is_refused(ctx, value):
 
 
 @pytest.mark.parametrize("month, start, end", [
-    ("2026-01", datetime(2025, 12, 31, 16, tzinfo=timezone.utc),
-     datetime(2026, 1, 31, 16, tzinfo=timezone.utc)),
-    ("2026-12", datetime(2026, 11, 30, 16, tzinfo=timezone.utc),
-     datetime(2026, 12, 31, 16, tzinfo=timezone.utc)),
-    ("2000-01", datetime(1999, 12, 31, 16, tzinfo=timezone.utc),
-     datetime(2000, 1, 31, 16, tzinfo=timezone.utc)),
-    ("2999-12", datetime(2999, 11, 30, 16, tzinfo=timezone.utc),
-     datetime(2999, 12, 31, 16, tzinfo=timezone.utc)),
+    ("2026-01", datetime(2025, 12, 31, 16, tzinfo=UTC),
+     datetime(2026, 1, 31, 16, tzinfo=UTC)),
+    ("2026-12", datetime(2026, 11, 30, 16, tzinfo=UTC),
+     datetime(2026, 12, 31, 16, tzinfo=UTC)),
+    ("2000-01", datetime(1999, 12, 31, 16, tzinfo=UTC),
+     datetime(2000, 1, 31, 16, tzinfo=UTC)),
+    ("2999-12", datetime(2999, 11, 30, 16, tzinfo=UTC),
+     datetime(2999, 12, 31, 16, tzinfo=UTC)),
 ])
 def test_a_canonical_month_is_bounded_by_local_midnights(ctx, month, start, end):
     assert ctx.config["TZ"] == SHANGHAI

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -24,7 +24,7 @@ from workflows import assessment, engine, sweeper
 
 # A real 1x1 PNG.
 # 09:00 on 2 December in Shanghai: November is over, so its spot-check may be drawn.
-EARLY_DECEMBER = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)
+EARLY_DECEMBER = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -117,7 +117,8 @@ def test_month_page_lists_every_butler_with_score_grade_and_charts(app, estate, 
     assert f'href="/assessment/butlers/{estate.butler}?month=2026-11"' in html
     assert 'href="/assessment/spot-checks?month=2026-11"' in html
     assert 'href="/assessment/findings/new"' in html
-    assert 'href="/assessment/?month=2026-10"' in html and 'href="/assessment/?month=2026-12"' in html
+    assert ('href="/assessment/?month=2026-10"' in html
+            and 'href="/assessment/?month=2026-12"' in html)
     assert "can be closed after it ends" in html  # November is not over at T0
 
 
@@ -308,7 +309,7 @@ def test_a_finding_with_a_photo_is_served_to_the_supervisor_and_that_butler_only
     assert f'href="/assessment/evidence/{name}"' in page
     with app.app_context():
         entry = db.session.get(Deduction, line_id)
-        assert entry.missed_at == datetime(2026, 11, 15, 10, 30, tzinfo=timezone.utc)
+        assert entry.missed_at == datetime(2026, 11, 15, 10, 30, tzinfo=UTC)
         assert (entry.points, entry.article, entry.finding_code) == (-2, 5, "5")
 
     served = client.get(f"/assessment/evidence/{name}")
@@ -519,7 +520,7 @@ def test_a_closed_month_is_frozen_and_refuses_a_waiver_until_reopened(app, estat
 
 def test_a_closed_month_warns_of_lines_recorded_after_closing(app, estate, browser, clock):
     # a repair called in at 23:30 on 31 October (property time); nobody sweeps until later
-    clock.move_to(datetime(2026, 10, 31, 15, 30, tzinfo=timezone.utc), tick=False)
+    clock.move_to(datetime(2026, 10, 31, 15, 30, tzinfo=UTC), tick=False)
     with app.app_context():
         engine.open_ticket(user("resident"), "repair", "Late-night leak")
     clock.move_to(T0, tick=False)
@@ -568,7 +569,7 @@ def test_the_xlsx_has_both_sheets_and_its_scores_equal_the_scorecards(app, estat
     assert butler_row == ("2026-11", "Butler", 100, -2, 0, 0, 98, "优秀")
 
     page = client.get("/assessment/?month=2026-11").text
-    for name, card in expected.items():
+    for card in expected.values():
         row = page[page.index(f'id="butler-{card["butler"]["id"]}"'):]
         assert f"<strong>{card['score']}</strong>" in row[:row.index("</tr>")]
 

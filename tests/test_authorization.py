@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("butler.handover", "GET"): logged_in({**STAFF_ONLY, "technician": "F"}),
     ("supervisor.overdue", "GET"): logged_in(SUPERVISORS),
     ("supervisor.workflows", "GET"): logged_in(SUPERVISORS),
+    ("tickets.kinds_css", "GET"): EVERYONE,  # the request form's stylesheet, from the rules
     ("tickets.new", "GET"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
     ("tickets.new", "POST"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
     ("tickets.detail", "GET"): TICKET,
@@ -129,7 +130,7 @@ def _routes(app) -> list[tuple[str, str, object]]:
 
 def _store(app, content: bytes) -> str:
     with app.test_request_context():
-        return uploads.store(content, "png")
+        return uploads.store_bytes(content, "png")
 
 
 @pytest.fixture

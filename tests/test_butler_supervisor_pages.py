@@ -187,7 +187,8 @@ def test_queue_filters_by_kind_state_and_building_and_keeps_them_in_the_form(app
     form = form[:form.index("</form>")]
     assert 'method="get"' in form
     for name in ("kind", "state", "building"):
-        assert f'<label for="filter-{name}">' in form and f'id="filter-{name}" name="{name}"' in form
+        assert (f'<label for="filter-{name}">' in form
+                and f'id="filter-{name}" name="{name}"' in form)
 
 
 @pytest.mark.parametrize("query", ["kind=teleport", "state=nowhere", "building=abc",

@@ -103,7 +103,7 @@ def failed_cleanly(result) -> str:
 def test_init_db_creates_the_tables(empty_app, empty_runner):
     assert tables(empty_app) == set()
     assert "Database ready." in succeeded(empty_runner.invoke(args=["init-db"]))
-    assert TABLES <= tables(empty_app)
+    assert tables(empty_app) >= TABLES
 
 
 def test_init_db_again_keeps_the_data(demo_app, demo_runner):
@@ -115,7 +115,7 @@ def test_init_db_again_keeps_the_data(demo_app, demo_runner):
 def test_init_db_drop_starts_over(demo_app, demo_runner):
     """Even with users, units and areas referring to each other in a cycle."""
     succeeded(demo_runner.invoke(args=["init-db", "--drop"]))
-    assert TABLES <= tables(demo_app)
+    assert tables(demo_app) >= TABLES
     assert count(demo_app, User) == count(demo_app, Ticket) == count(demo_app, Area) == 0
     with demo_app.app_context():  # foreign keys are enforced again afterwards
         db.session.add(Building(area_id=999, name="nowhere"))

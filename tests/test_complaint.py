@@ -9,7 +9,7 @@ of resolution, -2 under art. 2.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from tests.helpers import all_deadlines, deadline, deductions, events, fresh, re
 from workflows import engine, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 
-T0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)  # where the `clock` fixture stops time
+T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # where the `clock` fixture stops time
 
 # The happy path, one step per state: (trigger, who, data).
 PATH = [
@@ -81,7 +81,7 @@ def test_a_new_complaint_must_be_answered_within_48_hours(complaint):
 # -- transitions ----------------------------------------------------------------------------------
 
 def test_the_happy_path_goes_from_submitted_to_closed(desk, estate, complaint, clock):
-    for (trigger, who, data), expected in zip(PATH, STATES[1:]):
+    for (trigger, who, data), expected in zip(PATH, STATES[1:], strict=False):
         clock.shift(timedelta(hours=1))
         assert desk.fire(complaint, trigger, who, **data).state == expected
 
@@ -218,7 +218,8 @@ def test_allowed_triggers_follow_state_and_role(desk, estate, complaint_in):
     ("accepted", "resident", "escalate", {"note": "Hurry"}),
     ("accepted", "supervisor", "escalate", {"note": "Hurry"}),
     ("accepted", "supervisor", "wait_resident", {"note": "Abroad"}),
-    ("accepted", "resident", "progress_update", {"note": "x", "promised_at": T0 + timedelta(hours=1)}),
+    ("accepted", "resident", "progress_update",
+     {"note": "x", "promised_at": T0 + timedelta(hours=1)}),
     ("waiting_resident", "supervisor", "resume", {}),
     ("replied", "supervisor", "confirm", {}),
     ("replied", "supervisor", "reject", {"reason": "No"}),

@@ -1,5 +1,6 @@
 """The pages speak the reader's language: Chinese for Chinese browsers (and by default), English
 for English ones, and the 中文 / English switch overrides the browser for a year (a cookie)."""
+import ast
 import re
 from datetime import timedelta
 from html import unescape
@@ -16,6 +17,9 @@ from tests.conftest import T0
 from tests.pages import csrf_token, field_html, flashes, log_in
 from workflows import assessment, deadlines, engine
 from workflows.rules import current as current_rules
+
+# Chinese characters (a full-width comma a parser accepts is no Chinese text).
+CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def login_page(client, language: str | None = None) -> str:
@@ -249,8 +253,8 @@ def test_scorecards_and_ticket_pages_speak_chinese(scene, estate, browser, who, 
 
 def test_the_overdue_page_in_chinese_and_in_english(scene, browser):
     html = chinese(browser, "supervisor").get("/supervisor/overdue").text
-    for text in ("当前超时", "已超时 35 分钟", "已记录", "尚未记录", "30 分钟内到期", "4 小时内到期",
-                 "剩余 20:00", "-2 (第 4 条)", "到场", "李明", "优秀"):
+    for text in ("当前超时", "已超时 35 分钟", "已记录", "尚未记录", "30 分钟内到期",
+                 "4 小时内到期", "剩余 20:00", "-2 (第 4 条)", "到场", "李明", "优秀"):
         assert text in html, text
     html = in_english(browser, "supervisor").get("/supervisor/overdue").text
     assert '<html lang="en">' in html
@@ -303,7 +307,8 @@ def test_a_step_the_engine_refuses_is_explained_in_chinese(scene, browser):
         "complete-version": "1", "complete-csrf_token": csrf_token(english.get(
             f"/tickets/{ticket}").text)})
     [message] = flashes(reply.text, "error")
-    assert message == "cannot 'complete' while the ticket is 'reported'; possible now: dispatch, cancel"
+    assert message == ("cannot 'complete' while the ticket is 'reported'; possible now: "
+                       "dispatch, cancel")
     assert "What you can do" in reply.text and "您可以" not in reply.text
 
 
@@ -392,3 +397,28 @@ def test_the_countdown_script_gets_its_words_in_the_page_language(scene, browser
     assert ">剩余 20:00<" in html and ">已超时 35:00<" in html
     html = in_english(browser, "butler").get("/queue/").text
     assert 'data-left="{time} left" data-over="{time} overdue" data-days="{days} d"' in html
+
+
+def _literals_in(path: Path) -> list[tuple[int, str]]:
+    """The string literals of a Python file but its docstrings, with their lines."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                       ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_no_chinese_is_written_in_python_outside_the_rules_and_the_catalog():
+    """What the app says in Chinese is in the catalog (Flask-Babel) or in the rules file; the
+    demo's made-up estate (demo.py) and the benchmarks' data are data, not the app."""
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "app.py", root / "config.py", root / "commands.py",
+             *(root / "models").glob("*.py"), *(root / "views").glob("*.py"),
+             *(root / "workflows").glob("*.py")]
+    found = [f"{path.relative_to(root)}:{line}: {text!r}" for path in files
+             for line, text in _literals_in(path) if CJK.search(text)]
+    assert found == []

@@ -12,7 +12,8 @@ def test_a_form_sent_after_the_session_ended_shows_what_was_typed(browser):
     client = browser(language="zh-CN")  # the browser lost its cookies: no session any more
 
     reply = client.post("/tickets/new", data={"csrf_token": csrf_token(page), "kind": "repair",
-                                         "title": "厨房水龙头漏水", "description": "一直滴水\n晚上更响"})
+                                         "title": "厨房水龙头漏水",
+                                         "description": "一直滴水\n晚上更响"})
 
     assert reply.status_code == 400
     assert "此表单已失效" in reply.text

@@ -231,7 +231,7 @@ def run_example(estate, clock, backdate, head_start, plan) -> None:
         engine.open_ticket(user("resident"), "renovation", "Bathroom renovation"),
     ]
     ids = [t.id for t in tickets]
-    for ticket_id, kind, steps_ahead in zip(ids, KINDS, head_start):
+    for ticket_id, kind, steps_ahead in zip(ids, KINDS, head_start, strict=False):
         for trigger, who, data in HAPPY_PATHS[kind][:steps_ahead]:
             data = {k: getattr(estate, v) if k == "technician_id" else v for k, v in data.items()}
             ticket = db.session.get(Ticket, ticket_id)

@@ -9,7 +9,7 @@ day its own deduction; acceptance within 48 hours of the request.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from tests.helpers import all_deadlines, deadline, deductions, events, fresh, re
 from workflows import engine, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 
-T0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)  # where the `clock` fixture stops time
+T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # where the `clock` fixture stops time
 
 # The happy path, one step per state: (trigger, who, data).
 PATH = [
@@ -81,7 +81,7 @@ def test_a_new_permit_is_assigned_at_once_to_the_butler_of_the_units_area(
 # -- transitions ----------------------------------------------------------------------------------
 
 def test_the_happy_path_goes_from_applied_to_closed(desk, estate, permit, clock):
-    for (trigger, who, data), expected in zip(PATH, STATES[1:]):
+    for (trigger, who, data), expected in zip(PATH, STATES[1:], strict=False):
         clock.shift(timedelta(hours=2))
         assert desk.fire(permit, trigger, who, **data).state == expected
 

@@ -7,7 +7,7 @@ art. 4; the follow-up visit within 48 hours of completion, -2 under art. 2.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from workflows import clock as the_clock
 from workflows import engine, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
 
-T0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)  # where the `clock` fixture stops time
+T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # where the `clock` fixture stops time
 
 # The happy path, one step per state: (trigger, who, data as a function of the estate).
 PATH = [
@@ -69,7 +69,8 @@ def test_a_new_repair_is_assigned_at_once_to_the_butler_of_the_units_area(
     ticket = fresh(desk.open(who, "repair", "Door lock broken", **kwargs).id)
     assert ticket.assignee_id == getattr(estate, butler)
     assert ticket.resident_id == getattr(estate, resident)
-    assert (ticket.state, ticket.version, ticket.created_by_id) == ("reported", 1, getattr(estate, who))
+    assert (ticket.state, ticket.version, ticket.created_by_id) == (
+        "reported", 1, getattr(estate, who))
     assert [(e.trigger, e.from_state, e.to_state) for e in events(ticket.id)] == [
         ("create", None, "reported")]
 
@@ -96,7 +97,7 @@ def test_a_resident_registers_for_their_own_unit_only(desk, estate, clock):
 # -- transitions ----------------------------------------------------------------------------------
 
 def test_the_happy_path_goes_from_reported_to_closed(desk, estate, repair, clock):
-    for (trigger, who, data), expected in zip(PATH, STATES[1:]):
+    for (trigger, who, data), expected in zip(PATH, STATES[1:], strict=False):
         clock.shift(timedelta(minutes=5))
         ticket = desk.fire(repair, trigger, who, **data(estate))
         assert ticket.state == expected
@@ -256,7 +257,8 @@ def test_allowed_triggers_follow_state_and_role(desk, estate, repair_in):
 def test_a_trigger_fired_by_the_wrong_role_is_forbidden(
         desk, estate, repair_in, state, who, trigger, data):
     ticket_id = repair_in(state)
-    error = refused(ticket_id, Forbidden, lambda: desk.fire(ticket_id, trigger, who, **data(estate)))
+    error = refused(ticket_id, Forbidden,
+                    lambda: desk.fire(ticket_id, trigger, who, **data(estate)))
     assert error.status == 403
     assert trigger in error.message
 
@@ -455,7 +457,8 @@ def test_a_late_arrival_records_the_miss_at_once_and_a_later_sweep_adds_nothing(
         T0 + timedelta(minutes=20), T0 + timedelta(minutes=25), estate.butler)
     on_site = deadline(repair, "on_site")
     assert (on_site.status, on_site.closed_at) == ("missed", T0 + timedelta(minutes=25))
-    assert [e.trigger for e in events(repair)] == ["create", "dispatch", "deadline_missed", "arrive"]
+    assert [e.trigger for e in events(repair)] == [
+        "create", "dispatch", "deadline_missed", "arrive"]
     assert sweeper.sweep() == 0
     assert len(deductions()) == 1
 
@@ -488,7 +491,8 @@ def test_a_call_registered_ten_minutes_late_is_due_on_site_ten_minutes_from_now(
     ticket = fresh(ticket.id)
     assert (ticket.reported_at, ticket.created_at) == (T0 - timedelta(minutes=10), T0)
     assert deadline(ticket.id, "on_site").due_at == T0 + timedelta(minutes=10)
-    assert deadline(ticket.id, "completion").due_at == T0 - timedelta(minutes=10) + timedelta(hours=24)
+    assert deadline(ticket.id, "completion").due_at == (
+        T0 - timedelta(minutes=10) + timedelta(hours=24))
     clock.shift(timedelta(minutes=9, seconds=59))
     assert sweeper.sweep() == 0
     clock.shift(timedelta(seconds=1))

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Event, Ticket, User, db
+from tests.api import token_for
 from tests.conftest import T0
 from tests.pages import (
     JPEG,
@@ -274,7 +275,7 @@ def test_my_requests_say_what_happens_next_with_the_turn_first(app, estate, brow
                        html, re.S)
     order = [int(re.search(r'href="/tickets/(\d+)"', c).group(1)) for c in cards]
     assert order == [replied, reported, dispatched, cancelled]  # then due 09:20, 09:21
-    text = dict(zip(order, cards))
+    text = dict(zip(order, cards, strict=False))
     assert "Your turn: accept or reject the reply." in text[replied]
     assert "your-turn" in text[replied]
     assert "Technician is on the way, due by 09:21." in text[dispatched]
@@ -412,6 +413,19 @@ def test_no_reopen_after_seven_days(app, estate, browser, clock):
     assert "only within 7 days" in " ".join(flashes(reply.text, "error"))
     assert "Leaking again" in reply.text          # what was typed is still on the page
     assert stored(app, ticket)["state"] == "visited"
+
+
+def test_eight_days_after_completion_reopen_is_offered_neither_on_the_page_nor_by_the_api(
+        app, estate, browser, client, clock):
+    ticket = repair_at(app, estate, "completed")
+    clock.shift(timedelta(days=8))
+    for who in ("resident", "butler"):
+        assert "reopen" not in forms_on(browser(who).get(f"/tickets/{ticket}").text, ticket)
+        shown = client.get(f"/api/v1/tickets/{ticket}", headers=token_for(client, who)).json
+        assert "reopen" not in {t["name"] for t in shown["allowed_triggers"]}
+    clock.shift(timedelta(days=-2))  # on the sixth day it is offered by both
+    shown = client.get(f"/api/v1/tickets/{ticket}", headers=token_for(client, "resident")).json
+    assert "reopen" in {t["name"] for t in shown["allowed_triggers"]}
 
 
 def test_resident_cancels_before_anyone_is_on_site_after_confirming(app, estate, browser):
@@ -555,8 +569,6 @@ def test_a_refused_step_keeps_no_photo(app, estate, browser, tmp_path):
 
 def test_a_document_added_later_is_listed_with_the_request(app, browser):
     """A floor plan sent after the application is one of the request's documents, not a step."""
-    from tests.api import token_for
-
     client = browser("resident")
     with app.app_context():
         resident = db.session.scalar(select(User).where(User.username == "resident"))

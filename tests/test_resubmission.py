@@ -171,7 +171,8 @@ def test_a_resident_puts_a_rejected_application_right_and_resubmits_it(app, esta
     assert "美家装修 Meijia" in section(page, "Renovation permit details", "</section>")
     timeline = section(page, "What was done")
     changed = section(timeline, "Details changed", "</ul>")
-    assert "Contractor (company or person): <del>安居装饰 Anju Decoration</del> → <ins>美家装修 Meijia</ins>" in changed
+    assert ("Contractor (company or person): <del>安居装饰 Anju Decoration</del> → "
+            "<ins>美家装修 Meijia</ins>") in changed
     assert "Works end: <del>2026-12-20</del> → <ins>2026-12-31</ins>" in changed
     assert "Number of workers: <del>3</del> → <ins>5</ins>" in changed
     assert "Foreman" not in changed

@@ -157,6 +157,15 @@ BROKEN = [
      "from", "must name at least one state"),
     ("repair.triggers.arrive", 'to = "on_site"', 'to = ["on_site", "completed"]',
      "to", 'must be one state, "=" or'),
+    ("renovation.details.works", 'type = "date range"', 'type = "period"',
+     "type", "'period' is not a type of detail (types: text, phone, number, date, date range,"),
+    ("renovation.details.workers", "min = 1", 'min = "one"', "min", "'one' is not a whole number"),
+    ("repair.resident.reported", 'deadline = "on_site"', 'deadline = "onsite"',
+     "deadline", "unknown deadline 'onsite'"),
+    ("repair.triggers.cancel.resident", 'style = "danger"', 'style = "red"',
+     "style", "'red' is not danger or secondary"),
+    ("repair", 'spot_check = { states = ["closed"], finding = "4" }',
+     'spot_check = { states = ["closed"], finding = "99" }', "spot_check", "unknown finding '99'"),
 ]
 
 
@@ -171,6 +180,54 @@ def test_a_broken_line_stops_start_up_naming_the_line_the_entry_and_the_field(
     assert message.startswith(
         f"ButlerDesk cannot start: rules.toml:{line}: [{table}] {field}: "), message
     assert says in message
+
+
+def test_a_state_without_a_text_for_the_resident_stops_start_up(tmp_path):
+    block = re.search(r"\[repair\.resident\.cancelled\]\n(?:.+\n)+\n", TEXT).group(0)
+    broken = tmp_path / "rules.toml"
+    broken.write_text(TEXT.replace(block, ""), encoding="utf-8")
+    line = TEXT.splitlines().index("[repair]") + 1
+
+    message = start(tmp_path, broken)
+
+    assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair] no "
+                       "[repair.resident.cancelled]: every state needs the text a resident reads "
+                       "in it")
+
+
+def test_a_resident_text_names_only_what_it_may(tmp_path):
+    broken, line = edited(
+        tmp_path, "repair.resident.reported",
+        'due = { en = "A technician is due by {due}.", zh = "维修工将于 {due} 前上门。" }',
+        'due = { en = "A technician is due by {when}.", zh = "维修工将于 {due} 前上门。" }')
+    assert start(tmp_path, broken) == (
+        f"ButlerDesk cannot start: rules.toml:{line}: [repair.resident.reported] due: en: "
+        "unknown {when} (it may name: due, technician)")
+
+
+def test_a_state_no_trigger_reaches_stops_start_up(tmp_path):
+    broken, line = edited(tmp_path, "repair.states",
+                          'on_site    = { en = "On site", zh = "已到场" }',
+                          'on_site    = { en = "On site", zh = "已到场" }\n'
+                          'lost       = { en = "Lost", zh = "丢失" }')
+    text = broken.read_text(encoding="utf-8").replace(
+        "[repair.resident.cancelled]", '[repair.resident.lost]\ntext = { en = "?", zh = "?" }\n\n'
+        "[repair.resident.cancelled]")
+    broken.write_text(text, encoding="utf-8")
+    assert "[repair.states] lost: no trigger leads to 'lost' from 'reported'" in start(
+        tmp_path, broken)
+
+
+def test_kinds_sharing_a_detail_name_must_share_the_detail(tmp_path):
+    copy = re.search(r"^\[renovation\.details\.workers\]\n(?:.+\n)+", TEXT, re.M).group(0)
+    text = TEXT.replace("[repair.triggers.dispatch]",
+                        copy.replace("renovation.", "repair.").replace("max = 200", "max = 20")
+                        + "\n[repair.triggers.dispatch]")
+    broken = tmp_path / "rules.toml"
+    broken.write_text(text, encoding="utf-8")
+    assert ("[repair.details.workers] differs from [renovation.details.workers]" in
+            start(tmp_path, broken)) or ("[renovation.details.workers] differs from "
+                                         "[repair.details.workers]" in start(tmp_path, broken))
 
 
 def test_a_missing_field_names_the_entry_at_its_header(tmp_path):

@@ -199,7 +199,7 @@ def test_an_unexpected_failure_is_a_friendly_page_and_a_json_error(app, client, 
     assert_error(client.get(f"{API}/boom", headers=token_for(client, "butler")), 500, "internal")
 
 
-# -- 6. guessing passwords --------------------------------------------------------------------------
+# -- 6. guessing passwords ------------------------------------------------------------------------
 
 def test_wrong_passwords_on_the_api_are_locked_out_per_username(app, client):
     for _try in range(10):
@@ -258,7 +258,7 @@ def test_an_unknown_username_takes_as_long_as_a_known_one(app):
     assert unknown > known / 2
 
 
-# -- 7. ending logins -------------------------------------------------------------------------------
+# -- 7. ending logins -----------------------------------------------------------------------------
 
 def test_a_revoked_token_stops_working_at_once(client):
     headers = log_in(client, "butler")
@@ -336,11 +336,12 @@ def test_a_deactivated_person_is_out_at_once(app, client, browser, estate):
                                               "password": PASSWORD}).status_code == 401
 
 
-# -- 8. cookies and headers -------------------------------------------------------------------------
+# -- 8. cookies and headers -----------------------------------------------------------------------
 
 def test_every_answer_carries_the_protective_headers(browser, client):
     for reply in (browser().get("/login"), browser("butler").get("/queue/"),
-                  client.get(f"{API}/tickets"), client.get("/no/such/page"), client.get("/healthz")):
+                  client.get(f"{API}/tickets"), client.get("/no/such/page"),
+                  client.get("/healthz")):
         headers = reply.headers
         assert "script-src 'self'" in headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]

@@ -7,14 +7,16 @@ from tests.api import log_in
 
 def test_missed_arrival_is_one_deduction_for_the_butler(app, client, runner, clock):
     resident = log_in(client, "resident")
-    created = client.post("/api/v1/tickets", json={"kind": "repair", "title": "Tap"}, headers=resident)
+    created = client.post("/api/v1/tickets", json={"kind": "repair", "title": "Tap"},
+                          headers=resident)
     assert created.status_code == 201, created.json
 
     clock.shift(timedelta(minutes=25))
     assert runner.invoke(args=["sweep"]).output.startswith("Recorded 1 ")
     assert runner.invoke(args=["sweep"]).output.startswith("Recorded 0 ")
 
-    deductions = client.get("/api/v1/deductions?month=2026-11", headers=log_in(client, "supervisor"))
+    deductions = client.get("/api/v1/deductions?month=2026-11",
+                            headers=log_in(client, "supervisor"))
     assert [(d["points"], d["article"], d["butler"]["username"], d["deadline"])
             for d in deductions.json["deductions"]] == [(-2, 4, "butler", "on_site")]
 
@@ -24,4 +26,5 @@ def test_missed_arrival_is_one_deduction_for_the_butler(app, client, runner, clo
     assert stale.json["error"]["code"] == "stale_version"
     with app.app_context():
         assert db.session.query(Deduction).count() == 1
-    assert client.get(f"/api/v1/tickets/{created.json['id']}", headers=resident).json["state"] == "reported"
+    assert client.get(f"/api/v1/tickets/{created.json['id']}",
+                      headers=resident).json["state"] == "reported"

@@ -73,8 +73,10 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen not in LANGUAGES:
         # The browser's most preferred language that we speak ("en-GB" counts as English).
-        spoken = (tag.replace("_", "-").split("-")[0].lower() for tag, _q in request.accept_languages)
-        chosen = "en" if next((tag for tag in spoken if tag in ("zh", "en")), "zh") == "en" else "zh_CN"
+        spoken = (tag.replace("_", "-").split("-")[0].lower()
+                  for tag, _q in request.accept_languages)
+        preferred = next((tag for tag in spoken if tag in ("zh", "en")), "zh")
+        chosen = "en" if preferred == "en" else "zh_CN"
     return chosen
 
 
@@ -86,7 +88,8 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def time_left(due: datetime | None) -> str:
-    """'in 1 h 05 min' / '12 min overdue' (「1 小时 05 分钟后」/「已超时 12 分钟」), for a deadline."""
+    """'in 1 h 05 min' / '12 min overdue' (「1 小时 05 分钟后」/「已超时 12 分钟」), for a
+    deadline."""
     if due is None:
         return ""
     left = due - clock.now()
@@ -139,7 +142,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeleft"] = time_left
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
-    app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["chinese"] = words.chinese
     app.jinja_env.globals["name"] = words.name

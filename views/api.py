@@ -20,8 +20,7 @@ from models import (
     User,
     db,
 )
-from views import attachments, bearer_token, csrf, openapi, uploads
-from views import schemas
+from views import bearer_token, csrf, openapi, schemas, uploads
 from views.errors import api_error
 from views.inputs import json_body
 from views.limits import failed, limit_logins, password_limit
@@ -56,7 +55,8 @@ def body() -> dict[str, Any]:
     """The request's JSON object (views.inputs: size, depth and text checked)."""
     data = json_body()
     if not isinstance(data, dict):
-        raise InvalidData("the request body must be a JSON object", {"body": "must be a JSON object"})
+        raise InvalidData("the request body must be a JSON object",
+                          {"body": "must be a JSON object"})
     return data
 
 
@@ -261,7 +261,8 @@ def change_password():
 @bp.post("/tickets")
 @documented(body=schemas.TicketRequest, responses={201: schemas.Ticket}, errors=(403, 422))
 def create_ticket():
-    """Register a ticket: a resident's own unit by default; staff may give another and a call time."""
+    """Register a ticket: a resident's own unit by default; staff may give another and a call
+    time."""
     data = body()
     ticket = engine.open_ticket(current_user, data.get("kind"), data.get("title"),
                                 data.get("description", ""), data.get("unit_id"),
@@ -325,14 +326,14 @@ def add_attachments(ticket_id: int):
     if not chosen:
         raise InvalidData("no file was sent", {"file": "is required (multipart/form-data)"})
     with force_locale("en"):  # the API speaks English, whatever the browser prefers
-        checked, problems = attachments.check_uploads(chosen)
+        checked, problems = uploads.read_all(chosen)
     if problems:
         raise InvalidData("the files cannot be added as given", {"file": "; ".join(problems)})
-    files = attachments.store(checked)
+    files = uploads.store(checked)
     try:
         event = engine.attach(ticket_id, current_user, files, request.form.get("kind"))
     except BaseException:
-        attachments.discard(files)
+        uploads.discard(files)
         raise
     added = db.session.scalars(select(Attachment).where(Attachment.event_id == event.id)
                                .order_by(Attachment.id))
@@ -340,11 +341,11 @@ def add_attachments(ticket_id: int):
 
 
 @bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>")
-@documented(responses={200: {mime: None for mime, _test in uploads.KINDS.values()}},
+@documented(responses={200: {mime: None for mime, _test in uploads.FILE_TYPES.values()}},
             errors=(404,))
 def attachment(ticket_id: int, attachment_id: int):
     """A ticket's photo or document, for whoever may see the ticket (404 for anyone else)."""
-    return attachments.serve(ticket_id, attachment_id, current_user)
+    return uploads.serve(ticket_id, attachment_id, current_user)
 
 
 @bp.get("/deductions")
@@ -363,7 +364,8 @@ def list_deductions():
 @bp.get("/workflows")
 @documented(responses={200: {"application/json": schemas.WORKFLOWS}})
 def workflows():
-    """Each kind's states, triggers (with roles and data) and deadlines, as loaded from the rules."""
+    """Each kind's states, triggers (with roles and data) and deadlines, as loaded from the
+    rules."""
     result = {}
     for kind in current_rules().kinds.values():
         result[kind.name] = {

@@ -99,7 +99,8 @@ def uphold(entry_id: int):
 @bp.post("/findings")
 @documented(body=schemas.FindingRequest, responses={201: schemas.Line}, errors=(403, 409, 422))
 def record_finding():
-    """A supervisor records a finding or bonus: {butler_id, code, note, ticket_id?, occurred_at?}."""
+    """A supervisor records a finding or bonus: {butler_id, code, note, ticket_id?,
+    occurred_at?}."""
     data = body()
     made = assessment.record_finding(current_user, data.get("butler_id"), data.get("code"),
                                      data.get("note"), data.get("ticket_id"),

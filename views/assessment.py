@@ -239,20 +239,20 @@ def new_finding():
     checked = None
     if uploads.given(photo):
         try:
-            checked = uploads.check(photo)
+            checked = uploads.read(photo)
         except uploads.UploadRefused as exc:
             form.photo.errors = [*form.photo.errors, str(exc)]
             valid = False
     status = 422
     if valid:
-        evidence = uploads.store(*checked) if checked else None
+        evidence = uploads.store_bytes(*checked) if checked else None
         try:
             entry = assessment.record_finding(
                 current_user, form.butler_id.data, form.code.data, form.note.data,
                 ticket_id=form.ticket_id.data or None,
                 occurred_at=as_utc(form.occurred_at.data), evidence=evidence)
         except WorkflowError as exc:
-            uploads.discard(evidence)
+            uploads.discard_name(evidence)
             show_refusal(form, exc)
             status = exc.status
         else:

@@ -13,8 +13,8 @@ from models import Role
 from views.roles import role_required
 from workflows import clock, queries
 from workflows.fields import record_id
-from workflows.words import label
 from workflows.rules import current as current_rules
+from workflows.words import label
 
 bp = Blueprint("butler", __name__, url_prefix="/queue")
 
@@ -74,4 +74,5 @@ def handover():
     groups = queries.handover(current_user, now, rules)
     return render_template("butler/handover.html", groups=groups, server_now=now,
                            counts=queries.queue_counts(current_user, now, rules),
-                           needs_now=queries.NEEDS_NOW, total=sum(len(items) for _building, items in groups))
+                           needs_now=queries.NEEDS_NOW,
+                           total=sum(len(items) for _building, items in groups))

@@ -3,8 +3,9 @@ demand (the forms add no checks of their own but one: text nobody types), so a p
 the API says."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from flask import current_app, flash
 from flask_babel import gettext as _
@@ -33,8 +34,9 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # What a file input offers to pick; the content is checked on arrival (views.uploads).
 ACCEPT_FILES = "image/jpeg,image/png,image/webp,application/pdf"
 
-# What files added on their own may be (workflows.attachments.KINDS), as people read it.
-FILE_KINDS = {
+# What files added on their own may be (workflows.attachments.FILE_KINDS),
+# as people read it.
+FILE_KIND_LABELS = {
     "photo": _l("Photo"),
     "floor_plan": _l("Floor plan"),
     "licence": _l("Contractor's licence"),
@@ -140,7 +142,7 @@ def ticket_form(kinds: Iterable[KindRules], **kwargs) -> Form:
         "description": TextAreaField(_l("Details")),
         "photos": _files(_l("Photos (optional: JPEG, PNG, WebP or PDF, at most 10 MB each)")),
         "unit_id": SelectField(_l("Unit"), validators=[Optional()],
-                               coerce=lambda value: int(value) if value not in (None, "") else None),
+                               coerce=lambda value: None if value in (None, "") else int(value)),
         "reported_at": DateTimeLocalField(_l("Time of the call (property time)"),
                                           format=LOCAL_FORMAT, validators=[Optional()]),
         **detail_inputs(d for kind in kinds for d in kind.details),

@@ -55,7 +55,8 @@ class DatabaseStorage(Storage):
         with db.engine.connect().execution_options(**WRITE) as connection, connection.begin():
             count = connection.execute(statement).scalar_one()
             if count == amount:  # a new window: clear away the counters of windows long over
-                connection.execute(delete(table).where(table.c.expires_at <= now - timedelta(days=1)))
+                connection.execute(delete(table)
+                                   .where(table.c.expires_at <= now - timedelta(days=1)))
         return count
 
     def _row(self, key: str):

@@ -21,8 +21,8 @@ from marshmallow import Schema
 from marshmallow.fields import Field
 
 from views import schemas
-from workflows.engine import current_rules
 from workflows.fields import MAX_ID
+from workflows.rules import current as current_rules
 
 PREFIX = "/api/v1/"
 SECURITY = "bearer"

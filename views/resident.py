@@ -15,8 +15,8 @@ from views import local_time
 from views.roles import role_required
 from workflows import clock, queries
 from workflows.residents import attachments_of, rated_by
-from workflows.words import label
 from workflows.rules import current as current_rules
+from workflows.words import label
 
 bp = Blueprint("resident", __name__, url_prefix="/my")
 
@@ -62,7 +62,8 @@ def tickets():
     ids = [t.id for t in found]
     photos, rated = attachments_of(ids), rated_by(ids, current_user.id)
     rules = current_rules()
-    rows = [{"ticket": t, "next": next_step(t, now, rated.get(t.id)), "photos": photos.get(t.id, []),
+    rows = [{"ticket": t, "next": next_step(t, now, rated.get(t.id)),
+             "photos": photos.get(t.id, []),
              "final": rules.kind(t.kind).states[t.state].final} for t in found]
     order = "newest" if request.args.get("order") == "newest" else "urgent"
     if order == "newest":

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from models import CredentialKind, DeadlineStatus, MonthAction, ReviewOutcome, Role
-from models import SpotCheckResult
-from views.uploads import KINDS as FILE_TYPES
+from models import CredentialKind, DeadlineStatus, MonthAction, ReviewOutcome, Role, SpotCheckResult
+from views.uploads import FILE_TYPES
 from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
-from workflows.attachments import KINDS as ATTACHMENT_KINDS
+from workflows.attachments import FILE_KINDS as ATTACHMENT_KINDS
 from workflows.attachments import MAX_FILES
 from workflows.engine import MAX_TITLE
 from workflows.fields import MAX_ID, MAX_TEXT
@@ -153,7 +152,8 @@ class TicketRequest(Schema):
     description = text(validate=validate.Length(max=MAX_TEXT), allow_none=True)
     unit_id = record_id("a resident's own unit by default; only staff may give another",
                         allow_none=True)
-    reported_at = time("when the call came in (事后补单), staff only, at most 7 days back; "
+    reported_at = time("when the call came in, for a call registered afterwards; staff only, "
+                       "at most 7 days back; "
                        "a time without an offset is the property's local time", allow_none=True)
     details = kind_details(allow_none=True)
 
@@ -171,7 +171,7 @@ class TicketQuery(Schema):
 
 class Unit(Schema):
     id = record_id(required=True)
-    label = text("building and number, e.g. 1栋 101", required=True)
+    label = text("building and number, as people say them", required=True)
     building = fields.String(required=True)
     area = fields.String(required=True)
 

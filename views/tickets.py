@@ -10,16 +10,23 @@ import hashlib
 from datetime import datetime
 
 from flask import (
-    Blueprint, Response, abort, flash, redirect, render_template, request, url_for,
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
-from views import attachments
+from views import uploads
 from views.forms import (
-    FILE_KINDS,
+    FILE_KIND_LABELS,
     as_utc,
     details_as_typed,
     details_typed,
@@ -56,7 +63,7 @@ def from_iso(value: str | None) -> datetime | None:
 @bp.app_template_global("file_kind_label")
 def file_kind_label(kind: str | None) -> str:
     """What files added on their own are (floor_plan: Floor plan), as the sender said."""
-    return str(FILE_KINDS.get(kind, kind or ""))
+    return str(FILE_KIND_LABELS.get(kind, kind or ""))
 
 
 def _people_choices() -> dict[str, list[tuple[int, str]]]:
@@ -109,7 +116,7 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     files = [f for f in ticket.attachments if f.event_id in documents or f.event_id is None]
     context = dict(ticket=ticket, kind=kind, forms=forms, unsent=unsent, files=files,
                    by_event=by_event, windows=windows, detail_keys=detail_names(kind),
-                   photos_again=bool(failed) and attachments.any_chosen(
+                   photos_again=bool(failed) and uploads.any_chosen(
                        getattr(failed[1], "photos", None)))
     if _is_resident():
         rated = rated_by([ticket.id], current_user.id).get(ticket.id)
@@ -161,7 +168,7 @@ def new():
         valid = form.validate()
         kind = current_rules().kinds.get(form.kind.data)
         typed = details_typed(form, kind) if kind else None
-        checked = attachments.check(form.photos, getattr(form, "documents", None))
+        checked = uploads.from_inputs(form.photos, getattr(form, "documents", None))
         if valid and checked is None:
             # Some files were refused: say at once what else needs putting right.
             problems = engine.ticket_problems(
@@ -171,7 +178,7 @@ def new():
             if problems:
                 show_refusal(form, InvalidData("", problems), TICKET_FIELD_FOR)
         if valid and checked is not None:
-            files = attachments.store(checked)
+            files = uploads.store(checked)
             try:
                 ticket = engine.open_ticket(
                     current_user, form.kind.data, form.title.data, form.description.data,
@@ -179,17 +186,17 @@ def new():
                     as_utc(form.reported_at.data) if staff else None,
                     details=typed, attachments=files)
             except WorkflowError as exc:
-                attachments.discard(files)
+                uploads.discard(files)
                 show_refusal(form, exc, TICKET_FIELD_FOR)
                 status = exc.status
             except BaseException:
-                attachments.discard(files)
+                uploads.discard(files)
                 raise
             else:
                 flash(_("Ticket #%(id)d registered.", id=ticket.id), "success")
                 return redirect(url_for("tickets.detail", ticket_id=ticket.id))
     kinds = list(current_rules().kinds.values())
-    files_again = form.is_submitted() and attachments.any_chosen(
+    files_again = form.is_submitted() and uploads.any_chosen(
         form.photos, getattr(form, "documents", None))
     detail_keys = list(dict.fromkeys(key for kind in kinds for key in detail_names(kind)))
     return render_template(
@@ -237,15 +244,15 @@ def fire(ticket_id: int, trigger: str):
         abort(404)
     form = _trigger_form(kind, rule)
     valid = form.validate_on_submit()
-    checked = attachments.check(getattr(form, "photos", None))
+    checked = uploads.from_inputs(getattr(form, "photos", None))
     if not valid or checked is None:
         return _detail(ticket_id, (trigger, form), 422)
-    files = attachments.store(checked)
+    files = uploads.store(checked)
     try:
         engine.fire(ticket_id, trigger, current_user, form.version.data,
                     attachments=files, **trigger_data(form, kind, rule))
     except BaseException as exc:
-        attachments.discard(files)
+        uploads.discard(files)
         if not isinstance(exc, WorkflowError):
             raise
         return _refused(ticket_id, trigger, form, exc)
@@ -268,4 +275,4 @@ def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
 @login_required
 def attachment(ticket_id: int, attachment_id: int):
     """A photo or document of a ticket, for whoever may see the ticket (404 for anyone else)."""
-    return attachments.serve(ticket_id, attachment_id, current_user)
+    return uploads.serve(ticket_id, attachment_id, current_user)

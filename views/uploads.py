@@ -1,9 +1,15 @@
-"""Uploaded evidence (photos, scanned forms): checked by content, stored outside static/.
+"""Uploads: photos and documents, checked by content, stored outside static/, served back.
 
 A file is accepted for what its first bytes say it is (JPEG, PNG, WebP or PDF), never for its
-name or the browser's content type. It is stored in the instance folder's uploads/ (or the
-UPLOAD_FOLDER setting) under a generated name such as ``3f0c…9a.png``; that name is what a
-record keeps, and `send` serves it back to whoever the caller has decided may see it.
+name or the browser's content type, and a picture must be readable and of a sane size. It is
+stored in the instance folder's uploads/ (or the UPLOAD_FOLDER setting) under a generated name
+such as ``3f0c…9a.png``; that name is what a record keeps, and `send` serves it back to whoever
+the caller has decided may see it.
+
+A form's file inputs are checked as a whole first (`from_inputs`): every file of every input is
+read, and the problems go next to their inputs. Only when the whole form is good are the files
+stored (`store`) and handed to the engine as UploadedFile (workflows.attachments); if the engine
+then refuses, the stored files are removed again (`discard`).
 """
 from __future__ import annotations
 
@@ -12,27 +18,31 @@ import os
 import re
 import secrets
 import warnings
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from flask import abort, current_app, send_from_directory
 from flask_babel import gettext as _
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
+from models import User
+from workflows.attachments import MAX_FILES, UploadedFile, visible
+
 MAX_BYTES = 10 * 1024 * 1024
 # The largest picture taken: a 50-megapixel phone camera (8160 × 6144).
 MAX_PIXELS = 52_000_000
 
 # extension -> (MIME type, a test on the first bytes)
-KINDS = {
+FILE_TYPES = {
     "jpg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
     "png": ("image/png", lambda head: head.startswith(b"\x89PNG\r\n\x1a\n")),
     "webp": ("image/webp", lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP"),
     "pdf": ("application/pdf", lambda head: head.startswith(b"%PDF-")),
 }
-PHOTOS_AND_PDF = tuple(KINDS)
+PHOTOS_AND_PDF = tuple(FILE_TYPES)
 NAMES = {"jpg": "JPEG", "png": "PNG", "webp": "WebP", "pdf": "PDF"}
-_STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(?:" + "|".join(KINDS) + r")$")
+_STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(?:" + "|".join(FILE_TYPES) + r")$")
 
 
 class UploadRefused(ValueError):
@@ -53,10 +63,10 @@ def given(upload: FileStorage | None) -> bool:
 
 def sniff(head: bytes, allowed: tuple[str, ...] = PHOTOS_AND_PDF) -> str | None:
     """The extension of what the bytes are, among `allowed`; None if none of them."""
-    return next((ext for ext in allowed if KINDS[ext][1](head)), None)
+    return next((ext for ext in allowed if FILE_TYPES[ext][1](head)), None)
 
 
-def check(upload: FileStorage, allowed: tuple[str, ...] = PHOTOS_AND_PDF,
+def read(upload: FileStorage, allowed: tuple[str, ...] = PHOTOS_AND_PDF,
           max_bytes: int = MAX_BYTES) -> tuple[bytes, str]:
     """Read the upload and say what it is: (its bytes, extension). Raises UploadRefused."""
     data = upload.stream.read(max_bytes + 1)
@@ -72,7 +82,7 @@ def check(upload: FileStorage, allowed: tuple[str, ...] = PHOTOS_AND_PDF,
                   last=names[-1]) if len(names) > 1 else names[0]
         raise UploadRefused(_("This file is not a %(kinds)s file, whatever its name says.",
                               kinds=kinds))
-    if KINDS[ext][0].startswith("image/"):
+    if FILE_TYPES[ext][0].startswith("image/"):
         _check_picture(data)
     return data, ext
 
@@ -94,7 +104,7 @@ def _check_picture(data: bytes) -> None:
                               "send a smaller copy.", millions=MAX_PIXELS // 1_000_000))
 
 
-def store(data: bytes, ext: str) -> str:
+def store_bytes(data: bytes, ext: str) -> str:
     """Write checked bytes under a new generated name; returns the name."""
     name = f"{secrets.token_hex(16)}.{ext}"
     path = folder() / name
@@ -103,7 +113,7 @@ def store(data: bytes, ext: str) -> str:
     return name
 
 
-def discard(name: str | None) -> None:
+def discard_name(name: str | None) -> None:
     """Remove a stored file (one whose record could not be saved after all)."""
     if name and valid_name(name):
         (folder() / name).unlink(missing_ok=True)
@@ -119,9 +129,94 @@ def send(name: str, download_name: str | None = None):
         abort(404)
     ext = name.rsplit(".", 1)[1]
     # Images open in the browser; a PDF (which may carry scripts) is downloaded.
-    response = send_from_directory(folder(), name, mimetype=KINDS[ext][0], max_age=0,
+    response = send_from_directory(folder(), name, mimetype=FILE_TYPES[ext][0], max_age=0,
                                    as_attachment=ext == "pdf",
                                    download_name=download_name or name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# -- a form's file inputs, for the engine ---------------------------------------------------
+
+@dataclass
+class Checked:
+    data: bytes
+    ext: str
+    original_name: str
+
+
+def _chosen(field) -> list[FileStorage]:
+    data = field.data if isinstance(field.data, list) else [field.data]
+    return [f for f in data if isinstance(f, FileStorage) and given(f)]
+
+
+def display_name(filename: str) -> str:
+    """The file's own name without any folder a browser may have sent along, and without
+    characters that cannot be shown or sent back in a header (a NUL, a line break)."""
+    name = PureWindowsPath(PurePosixPath(filename).name).name
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name.strip()[:255] or "file"
+
+
+def read_all(chosen: list[FileStorage]) -> tuple[list[Checked], list[str]]:
+    """Read and check these files: (the good ones, a message for each one refused)."""
+    if len(chosen) > MAX_FILES:
+        return [], [_("At most %(count)d files at once.", count=MAX_FILES)]
+    found, problems = [], []
+    for upload in chosen:
+        name = display_name(upload.filename or "")
+        try:
+            data, ext = read(upload)
+        except UploadRefused as exc:
+            problems.append(f"{name}: {exc}")
+        else:
+            found.append(Checked(data, ext, name))
+    return found, problems
+
+
+def from_inputs(*fields) -> list[Checked] | None:
+    """Check the files of these file inputs; None if any was refused (its input has the error)."""
+    found, ok = [], True
+    for field in fields:
+        if field is None:
+            continue
+        checked, problems = read_all(_chosen(field))
+        if problems:
+            field.errors = [*field.errors, *problems]
+            ok = False
+        found.extend(checked)
+    return found if ok else None
+
+
+def any_chosen(*fields) -> bool:
+    """Whether any of these inputs carried a file (a browser cannot refill them after an error)."""
+    return any(field is not None and _chosen(field) for field in fields)
+
+
+def store(checked: list[Checked]) -> list[UploadedFile]:
+    stored = []
+    try:
+        for item in checked:
+            name = store_bytes(item.data, item.ext)
+            stored.append(UploadedFile(stored_name=name, original_name=item.original_name,
+                                       content_type=FILE_TYPES[item.ext][0],
+                                       size=len(item.data)))
+    except BaseException:
+        discard(stored)
+        raise
+    return stored
+
+
+def discard(files: list[UploadedFile]) -> None:
+    """Remove stored files whose ticket or step was not saved after all."""
+    for f in files:
+        discard_name(f.stored_name)
+
+
+def serve(ticket_id: int, attachment_id: int, actor: User):
+    """A ticket's photo or document, for whoever may see the ticket (404 for anyone else)."""
+    found = visible(attachment_id, actor, ticket_id)
+    if found is None:
+        abort(404)
+    return send(found.stored_name, download_name=display_name(found.original_name or ""))

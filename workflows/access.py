@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, false, or_, select, true
-
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, false, or_, select, true
 
 from models import Area, Building, Role, Ticket, Unit, User, db
 from workflows.errors import Forbidden

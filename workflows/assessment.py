@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
-import re
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
@@ -154,7 +154,8 @@ def line(entry: Deduction) -> dict:
     return {
         "id": entry.id, "source": "finding" if entry.finding_code else "deadline",
         "butler_id": entry.butler_id, "butler": entry.butler.name if entry.butler else None,
-        "finding_code": entry.finding_code, "deadline": entry.deadline.name if entry.deadline else None,
+        "finding_code": entry.finding_code,
+        "deadline": entry.deadline.name if entry.deadline else None,
         "ticket_id": entry.ticket_id, "ticket_title": entry.ticket.title if entry.ticket else None,
         "points": entry.points, "article": entry.article, "what": what, "note": entry.note,
         "evidence": entry.evidence, "missed_at": entry.missed_at.isoformat(),
@@ -408,7 +409,8 @@ def close_month(actor: User, month: Any, reason: Any = "") -> MonthClosing:
         if errors:
             raise InvalidData(_l("bad reason"), errors)
         if month >= current_month():
-            raise Conflict(_l("%(month)s is not over yet; a month is closed after it ends", month=month))
+            raise Conflict(_l("%(month)s is not over yet; a month is closed after it ends",
+                              month=month))
         _refuse_if_closed(month)
         waiting = pending(month)
         if any(waiting.values()):

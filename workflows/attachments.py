@@ -4,13 +4,14 @@ The pages and the API check and store the file (views.uploads: by content, at mo
 a generated name outside static/) and hand the engine an `UploadedFile`; the engine records it in
 the same transaction as the ticket or the event it belongs to. Only an UploadedFile is taken, so
 nothing that arrives as JSON can name a stored file. Files added on their own (engine.attach) get
-an event of their own, which keeps what the sender said they are (KINDS).
+an event of their own, which keeps what the sender said they are (FILE_KINDS).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -21,7 +22,7 @@ from workflows.fields import record_id
 MAX_FILES = 10
 # The trigger of the event that records files added outside any step, and what they may be.
 ATTACH_TRIGGER = "attach"
-KINDS = ("photo", "floor_plan", "licence", "document")
+FILE_KINDS = ("photo", "floor_plan", "licence", "document")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class UploadedFile:
     size: int
 
 
-def check(files: Any, errors: dict[str, str]) -> list[UploadedFile]:
+def listed(files: Any, errors: dict[str, str]) -> list[UploadedFile]:
     """The files as a list; a problem is added to `errors` under 'attachments'."""
     files = list(files or ())
     if not all(isinstance(f, UploadedFile) for f in files):
@@ -55,7 +56,7 @@ def add(ticket: Ticket, event: Event, actor: User, files: Iterable[UploadedFile]
 
 
 def kind_of(attachment: Attachment) -> str | None:
-    """What the sender said the file is (one of KINDS), if they said: engine.attach keeps it."""
+    """What the sender said the file is (one of FILE_KINDS), if said; engine.attach keeps it."""
     event = attachment.event
     if event is None or event.trigger != ATTACH_TRIGGER:
         return None

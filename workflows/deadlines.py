@@ -75,7 +75,8 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
             current.remaining_seconds, current.status = None, RUNNING
         # While an earlier miss of this step is outstanding, the step is already overdue and
         # counted: a new clock for it would charge the same lateness twice.
-        if to_state in rule.starts_in and current is None and not _outstanding(ticket.id, rule.name):
+        if (to_state in rule.starts_in and current is None
+                and not _outstanding(ticket.id, rule.name)):
             _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now, now + rule.within)
 
 
@@ -177,7 +178,8 @@ def _json_object(**fields):
                    for part in (literal_column(f"'{name}'"), value)))
 
 
-def _arm(ticket_id: int, rule: DeadlineRule, seq: int, armed_at: datetime, due_at: datetime) -> None:
+def _arm(ticket_id: int, rule: DeadlineRule, seq: int, armed_at: datetime,
+         due_at: datetime) -> None:
     db.session.add(Deadline(ticket_id=ticket_id, name=rule.name, seq=seq, status=RUNNING,
                             armed_at=armed_at, due_at=due_at,
                             points=rule.points, article=rule.article))

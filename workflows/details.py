@@ -14,8 +14,9 @@ Messages are for the person who typed the value, as in workflows.fields.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l

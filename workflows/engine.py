@@ -11,9 +11,10 @@ may be fired now is `allowed_triggers`, which the pages and the API both show.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -123,10 +124,10 @@ def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
         errors: dict[str, Any] = {}
         if kind in (None, ""):
             kind = None
-        elif kind not in ticket_files.KINDS:
+        elif kind not in ticket_files.FILE_KINDS:
             errors["kind"] = _l("must be one of %(choices)s",
-                                choices=listing(term(k) for k in ticket_files.KINDS))
-        files = ticket_files.check(attachments, errors)
+                                choices=listing(term(k) for k in ticket_files.FILE_KINDS))
+        files = ticket_files.listed(attachments, errors)
         if not files and "attachments" not in errors:
             errors["attachments"] = _l("is required")
         if errors:
@@ -195,7 +196,7 @@ def _validate_ticket(known: Rules, actor: User, kind: Any, title: Any, descripti
     reported_at = _reported_at(actor, unit_id, reported_at, now, known, errors)
     if "kind" not in errors:
         details = ticket_details.clean(known.kind(kind), details, now, errors)
-    files = ticket_files.check(attachments, errors)
+    files = ticket_files.listed(attachments, errors)
     if errors:
         raise InvalidData(_l("the ticket cannot be registered as given"), errors)
     return _NewTicket(kind, title, description, unit_id, reported_at, details, files)
@@ -230,7 +231,7 @@ def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, versio
     rule = _check_trigger(kind, ticket, trigger, actor, version)
     clean = _clean_data(kind, rule, data, now, ticket)
     file_errors: dict[str, Any] = {}
-    files = ticket_files.check(attachments, file_errors)
+    files = ticket_files.listed(attachments, file_errors)
     if file_errors:
         raise InvalidData(_l("the files cannot be added as given"), file_errors)
     ends = window_ends(ticket, rule)
@@ -274,8 +275,8 @@ def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, v
                           {"version": _l("must be the ticket's version as you read it")})
     if version != ticket.version:
         raise StaleVersion(_l(
-            "ticket %(id)s changed since you read it (version %(version)s, now %(now)s); reload and "
-            "try again", id=ticket.id, version=version, now=ticket.version))
+            "ticket %(id)s changed since you read it (version %(version)s, now %(now)s); "
+            "reload and try again", id=ticket.id, version=version, now=ticket.version))
     if ticket.state not in rule.sources:
         possible = [term(t.name, t.label) for t in allowed_triggers(ticket, actor)]
         raise Conflict(_l(

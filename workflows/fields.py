@@ -7,9 +7,10 @@ ValueError with a message for the person who typed it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -87,7 +88,7 @@ def parse_time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=current_app.config["TZ"])
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59-23:00 is past the last representable time
         raise ValueError(TIME_FORMAT) from None
 
@@ -99,7 +100,8 @@ def _time(value: Any, _context) -> datetime:
 def _choice(value: Any, context) -> str:
     choices = context["choices"]
     if value not in choices:
-        raise ValueError(_l("must be one of %(choices)s", choices=listing(term(c) for c in choices)))
+        raise ValueError(_l("must be one of %(choices)s",
+                            choices=listing(term(c) for c in choices)))
     return value
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from models import Attachment, Event, Role, db
 from workflows.rules import current as current_rules
 
+
 def attachments_of(ticket_ids: list[int]) -> dict[int, list[Attachment]]:
     """Each ticket's attachments, oldest first."""
     found: dict[int, list[Attachment]] = defaultdict(list)

@@ -280,7 +280,8 @@ class _Loader:
     def _keys(self, table: str, entry: dict, allowed: set[str], required: set[str]):
         for key in entry:
             if key not in allowed:
-                self.fail(table, key, f"unknown field (expected one of: {', '.join(sorted(allowed))})")
+                self.fail(table, key,
+                          f"unknown field (expected one of: {', '.join(sorted(allowed))})")
         for key in sorted(required - entry.keys()):
             self.fail(table, None, f"missing field '{key}'")
 
@@ -379,10 +380,12 @@ class _Loader:
             if minimum is not None:
                 minimum = self._int("assessment", "grades", minimum)
                 if grades and (grades[-1].minimum is None or minimum >= grades[-1].minimum):
-                    self.fail("assessment", "grades", "grades must go from the highest minimum down")
+                    self.fail("assessment", "grades",
+                              "grades must go from the highest minimum down")
             grades.append(Grade(minimum, self._label("assessment", "grades", grade)))
         if grades[-1].minimum is not None:
-            self.fail("assessment", "grades", "the last grade takes every lower score: give it no min")
+            self.fail("assessment", "grades",
+                      "the last grade takes every lower score: give it no min")
 
         findings = {}
         for code, value in self._table("assessment", "findings", entry["findings"],
@@ -423,7 +426,8 @@ class _Loader:
         if not isinstance(entry["initial"], str) or entry["initial"] not in states:
             self.fail(name, "initial", f"unknown state '{entry['initial']}'")
         triggers = {
-            t: self.trigger(name, t, self._table(f"{name}.triggers", t, v, "trigger fields"), states)
+            t: self.trigger(name, t, self._table(f"{name}.triggers", t, v, "trigger fields"),
+                            states)
             for t, v in self._table(name, "triggers", entry["triggers"], "triggers").items()
         }
         deadlines = {
@@ -474,7 +478,8 @@ class _Loader:
     def next_step(self, table: str, entry: Any, deadlines: dict) -> NextStep:
         entry = self._table(table, None, entry, "text, due, deadline and your_turn")
         self._keys(table, entry, {"text", "due", "deadline", "your_turn"}, {"text"})
-        texts = {key: self._label(table, key, entry[key]) for key in ("text", "due") if key in entry}
+        texts = {key: self._label(table, key, entry[key])
+                 for key in ("text", "due") if key in entry}
         for key, text in texts.items():
             allowed = {"technician", "due"} if key == "due" else {"technician"}
             for language, words in text.items():
@@ -619,10 +624,12 @@ class _Loader:
             dest=dest, dest_by=dest_by, dest_choices=dest_choices,
             roles=frozenset(roles), requires=fields["requires"], accepts=accepts,
             window_since=window_since, window=window,
-            offer=self.offer(f"{table}.resident", entry["resident"]) if "resident" in entry else None,
+            offer=(self.offer(f"{table}.resident", entry["resident"])
+                   if "resident" in entry else None),
         )
 
-    def deadline(self, kind: str, name: str, entry: dict, states: dict, triggers: dict) -> DeadlineRule:
+    def deadline(self, kind: str, name: str, entry: dict, states: dict,
+                 triggers: dict) -> DeadlineRule:
         table = f"{kind}.deadlines.{name}"
         lists = ("starts_in", "met_in", "paused_in", "cancelled_in")
         self._keys(table, entry, {"label", "rearmed_by", "due_from", "repeats", "within", "points",
@@ -636,9 +643,9 @@ class _Loader:
             if trigger not in triggers:
                 self.fail(table, "rearmed_by", f"unknown trigger '{trigger}'")
         due_from = entry.get("due_from")
-        if due_from is not None:
-            if any(due_from not in triggers[t].requires for t in rearmed_by) or not rearmed_by:
-                self.fail(table, "due_from", f"every rearmed_by trigger must require '{due_from}'")
+        if due_from is not None and (not rearmed_by or any(
+                due_from not in triggers[t].requires for t in rearmed_by)):
+            self.fail(table, "due_from", f"every rearmed_by trigger must require '{due_from}'")
         points = self._int(table, "points", entry["points"])
         if points >= 0:
             self.fail(table, "points", "a missed deadline loses points: give a negative number")

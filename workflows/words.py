@@ -9,8 +9,9 @@ logs) everything is English.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _

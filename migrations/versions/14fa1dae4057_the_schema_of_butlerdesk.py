@@ -1,7 +1,7 @@
 """The schema of ButlerDesk
 
 Revision ID: 14fa1dae4057
-Revises: 
+Revises:
 Create Date: 2026-11-22 22:42:11.944369
 
 """

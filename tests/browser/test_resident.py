@@ -38,7 +38,7 @@ def test_resident_submits_a_repair_with_a_photo_and_sees_what_happens_next(login
     photo = tmp_path / "tap.png"
     photo.write_bytes(PNG)
     page = login("resident", phone=True)
-    page.get_by_role("link", name="Report a repair, a complaint or a renovation").click()
+    page.get_by_role("link", name="Report: Repair, Complaint, Renovation permit").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New request")
 
     expect(page.get_by_label("Repair")).to_be_checked()      # the usual case, chosen already
@@ -68,7 +68,8 @@ def test_resident_submits_a_repair_with_a_photo_and_sees_what_happens_next(login
     card = page.locator(".request").filter(has_text="Kitchen tap leaking")
     expect(card).to_be_visible()
     expect(card.locator(".state-badge")).to_have_text("Reported")
-    expect(card.locator(".next-step")).to_contain_text(re.compile(r"A technician is due by \d\d:\d\d"))
+    expect(card.locator(".next-step")).to_contain_text(
+        re.compile(r"A technician is due by \d\d:\d\d"))
     expect(card.locator("img")).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "resident-my-requests")
@@ -112,7 +113,8 @@ def test_resident_rates_after_the_follow_up(app, estate, login):
 
     page = login("resident", phone=True)
     card = page.locator(".request").filter(has_text="Door lock broken")
-    expect(card.locator(".next-step")).to_have_text("Your turn: how did it go? Rate it from 1 to 5.")
+    expect(card.locator(".next-step")).to_have_text(
+        "Your turn: how did it go? Rate it from 1 to 5.")
     card.get_by_role("link", name="Door lock broken").click()
     page.get_by_label("5 – very good").check()
     page.get_by_label("Comment (optional)").fill("Fast and tidy, thank you")
