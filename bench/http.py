@@ -216,7 +216,7 @@ def in_process(database_url: str, info: dict, repeat: int = 60) -> dict:
     def one(n: int) -> tuple[float, float]:
         start = time.perf_counter()
         answer = client.post("/api/v1/tickets", headers=headers, json={
-            "kind": "repair", "title": "压测 in-process",
+            "kind": "repair", "title": f"压测 in-process {n}",
             "unit_id": info["units_of_subject"][n % 100]})
         created = time.perf_counter()
         counts["create"] = len(statements)

@@ -57,8 +57,8 @@ class Estate:
 
 
 def _build_estate() -> Estate:
-    def person(username, role, unit=None):
-        user = User(username=username, name=username.title(), role=role, unit=unit)
+    def person(username, role, unit=None, phone=None):
+        user = User(username=username, name=username.title(), role=role, unit=unit, phone=phone)
         user.password_hash = hashed
         db.session.add(user)
         return user
@@ -73,9 +73,9 @@ def _build_estate() -> Estate:
                               Unit(building=b4, number="101"))
     db.session.add_all([east, west, b1, b4, unit_a, unit_b, unit_w])
     people = dict(
-        resident=person("resident", Role.RESIDENT, unit_a),
-        neighbour=person("neighbour", Role.RESIDENT, unit_b),
-        west_resident=person("west_resident", Role.RESIDENT, unit_w),
+        resident=person("resident", Role.RESIDENT, unit_a, "138 0000 0101"),
+        neighbour=person("neighbour", Role.RESIDENT, unit_b, "138 0000 0102"),
+        west_resident=person("west_resident", Role.RESIDENT, unit_w, "139 0000 0401"),
         relief_butler=person("relief_butler", Role.BUTLER),
         technician=person("technician", Role.TECHNICIAN),
         other_technician=person("other_technician", Role.TECHNICIAN),

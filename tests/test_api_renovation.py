@@ -146,7 +146,8 @@ def test_a_rejected_renovation_is_resubmitted_with_changed_details(app, client, 
     assert fire(client, butler, ticket, "reject", reason="Too many workers").status_code == 200
     [resubmit] = [t for t in client.get(f"{API}/tickets/{ticket}", headers=resident)
                   .json["allowed_triggers"]]
-    assert (resubmit["name"], resubmit["accepts"]) == ("resubmit", ["details", "note"])
+    assert (resubmit["name"], resubmit["accepts"]) == (
+        "resubmit", ["title", "description", "details", "note"])
 
     reply = fire(client, resident, ticket, "resubmit", details={"workers": 2})
     assert reply.status_code == 200, reply.json

@@ -302,7 +302,7 @@ def test_a_card_adds_deadline_misses_findings_and_bonuses_and_leaves_out_waived_
         (bonus.id, "finding", 5, "counted"), (waived.id, "finding", -2, "waived")]
     deadline_line = card["lines"][0]
     assert (deadline_line["deadline"], deadline_line["article"], deadline_line["what"]) == (
-        "on_site", 4, {"en": "Repair: On site late", "zh": "报修到场超时"})
+        "on_site", 4, {"en": "Late: Arrival on site (Repair)", "zh": "报修到场超时"})
     assert {(line["butler_id"], line["butler"]) for line in card["lines"]} == {
         (estate.butler, "Butler")}
 
@@ -320,9 +320,9 @@ def test_a_missed_deadline_reads_as_the_kind_and_step_that_were_late(
 
     assert sorted((line["ticket_id"], line["deadline"], line["what"]["en"], line["what"]["zh"])
                   for line in lines) == [
-        (repair, "completion", "Repair: Completed late", "报修完工超时"),
-        (repair, "on_site", "Repair: On site late", "报修到场超时"),
-        (complaint, "reply", "Complaint: Reply with a solution late", "投诉答复超时")]
+        (repair, "completion", "Late: Completion (Repair)", "报修完工超时"),
+        (repair, "on_site", "Late: Arrival on site (Repair)", "报修到场超时"),
+        (complaint, "reply", "Late: Reply with a solution (Complaint)", "投诉答复超时")]
     assert {(line["butler_id"], line["butler"]) for line in lines} == {(estate.butler, "Butler")}
     # A finding keeps its label from the catalog, and says whose it is too.
     [made] = scorecard(client, NOVEMBER, estate.other_butler)["lines"]
@@ -591,10 +591,20 @@ def test_a_bonus_needs_no_appeal(app, client, estate, clock):
 def test_a_reviewed_line_cannot_be_appealed(app, client, estate, clock):
     with database(app, estate) as desk:
         line_id = missed_arrival(desk, clock)
-    ok(post(client, "supervisor", f"/deductions/{line_id}/uphold", {"reason": "Checked"}), 201)
+    ok(post(client, "supervisor", f"/deductions/{line_id}/waive", {"reason": "Checked"}), 201)
 
     assert_error(post(client, "butler", f"/deductions/{line_id}/appeal", {"reason": "Late"}),
                  409, "conflict")
+
+
+def test_only_an_appealed_or_held_line_is_upheld(app, client, estate, clock):
+    """Upholding a line nobody appealed would take away the butler's right to appeal it."""
+    with database(app, estate) as desk:
+        line_id = missed_arrival(desk, clock)
+    assert_error(post(client, "supervisor", f"/deductions/{line_id}/uphold",
+                      {"reason": "Checked"}), 409, "conflict")
+    ok(post(client, "butler", f"/deductions/{line_id}/appeal", {"reason": "Lift broken"}), 201)
+    ok(post(client, "supervisor", f"/deductions/{line_id}/uphold", {"reason": "Checked"}), 201)
 
 
 def test_a_line_of_a_closed_month_cannot_be_appealed_until_it_is_reopened(
@@ -691,6 +701,7 @@ def test_upholding_keeps_the_points(app, client, estate, clock):
 def test_a_line_is_reviewed_once(app, client, estate, clock, first, second):
     with database(app, estate) as desk:
         line_id = missed_arrival(desk, clock)
+    ok(post(client, "butler", f"/deductions/{line_id}/appeal", {"reason": "Lift broken"}), 201)
     ok(post(client, "supervisor", f"/deductions/{line_id}/{first}", {"reason": "First"}), 201)
 
     assert_error(post(client, "supervisor", f"/deductions/{line_id}/{second}", {"reason": "Again"}),
@@ -850,8 +861,8 @@ def test_the_api_lists_lines_recorded_after_closing_each_butler_their_own(
     assert all((line["points"], line["status"], line["source"]) == (-2, "counted", "deadline")
                for line in late)
     assert on_card not in {line["id"] for line in late}
-    assert {line["what"]["en"] for line in late} == {"Repair: On site late",
-                                                      "Repair: Completed late"}
+    assert {line["what"]["en"] for line in late} == {"Late: Arrival on site (Repair)",
+                                                      "Late: Completion (Repair)"}
 
     for who, butler_id, ticket_id in (("butler", estate.butler, east),
                                       ("other_butler", estate.other_butler, west)):

@@ -64,10 +64,12 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("tickets.detail", "GET"): TICKET,
     ("tickets.attachment", "GET"): TICKET,
     ("tickets.fire", "POST"): {**TICKET, "admin": "FF"},  # no trigger names the admin's role
+    ("tickets.add_files", "POST"): TICKET,
     ("assessment.month", "GET"): logged_in(SUPERVISORS),
     ("assessment.close", "POST"): logged_in(SUPERVISORS),
     ("assessment.reopen", "POST"): logged_in(SUPERVISORS),
     ("assessment.export", "GET"): logged_in(SUPERVISORS),
+    ("assessment.export_lines", "GET"): logged_in(SUPERVISORS),
     ("assessment.new_finding", "GET"): logged_in(SUPERVISORS),
     ("assessment.new_finding", "POST"): logged_in(SUPERVISORS),
     ("assessment.spot_checks", "GET"): logged_in(SUPERVISORS),

@@ -95,12 +95,12 @@ def test_queue_puts_overdue_first_longest_overdue_first_then_the_nearest_deadlin
     assert order_on(html) == [later_late, late, sooner, later, complaint, renovation]
     overdue = row_of(html, late)
     assert 'class="queue-row is-overdue"' in overdue
-    assert re.search(r'<p class="step overdue"><strong>On site</strong>', overdue)
-    assert "05:00 overdue" in overdue and "was due" in overdue and "11-16 08:55" in overdue
-    assert "20:00 overdue" in row_of(html, later_late)
+    assert re.search(r'<p class="step overdue"><strong>Arrival on site</strong>', overdue)
+    assert "5 min 00 s overdue" in overdue and "was due" in overdue and "11-16 08:55" in overdue
+    assert "20 min 00 s overdue" in row_of(html, later_late)
     assert "is-overdue" not in row_of(html, sooner)
-    assert "10:00 left" in row_of(html, sooner) and "is-soon" in row_of(html, sooner)
-    assert "2 d 00:00:00 left" in row_of(html, complaint)
+    assert "10 min 00 s left" in row_of(html, sooner) and "is-soon" in row_of(html, sooner)
+    assert "2 d 0 h left" in row_of(html, complaint)
     assert "No deadline running" in row_of(html, renovation)
 
 
@@ -114,7 +114,7 @@ def test_queue_countdown_carries_the_due_time_and_the_servers_now(app, browser):
     assert 'data-due="2026-11-16T01:20:00+00:00"' in tag     # UTC, the script reads it
     assert 'data-now="2026-11-16T01:00:00+00:00"' in tag     # the server's now, not the phone's
     assert 'data-left="{time} left"' in tag and 'data-over="{time} overdue"' in tag
-    assert tag.endswith(">20:00 left</span>")                # what shows without the script
+    assert tag.endswith(">20 min 00 s left</span>")          # what shows without the script
     assert "11-16 09:20" in row_of(html, ticket)              # the due time in property time
     assert '<script src="/static/js/countdown.js"' in html
     assert "console" not in html
@@ -267,10 +267,10 @@ def test_handover_groups_open_work_by_building_with_next_step_and_due_time(app, 
     assert order_on(west_part) == [west]
 
     row = text_of(row_of(html, tap))
-    assert "On site: due 11-16 09:20" in row and "Completed: due 11-17 09:00" not in row
+    assert "Arrival on site: due 11-16 09:20" in row and "Completion: due 11-17 09:00" not in row
     assert "Can be done: Dispatch a technician, Cancel" in row
     row = text_of(row_of(html, late))
-    assert "On site: overdue since 11-16 08:50" in row
+    assert "Arrival on site: overdue since 11-16 08:50" in row
     assert 'class="handover-row is-overdue"' in row_of(html, late)
     row = text_of(row_of(html, noise))
     assert "Reply with a solution: due 11-18 09:00" in row
@@ -320,9 +320,9 @@ def test_at_risk_windows_at_29_and_31_minutes_and_3h59_and_4h01(app, estate, bro
     row = row_of(soon, in_29m)
     assert "Reply with a solution" in row and "-5 (art. 10)" in row
     assert "<td>Butler</td>" in row
-    assert "29:00 left" in row and "2026-11-16 09:29" in row
+    assert "29 min 00 s left" in row and "2026-11-16 09:29" in row
     assert "<td>Other_Butler</td>" in row_of(soon, west)
-    assert "3:59:00 left" in row_of(later, in_3h59)
+    assert "3 h 59 min left" in row_of(later, in_3h59)
     counts = re.findall(r'<span class="count">(\d+)</span>', html)
     assert counts == ["0", "2", "2"]
 
@@ -382,8 +382,8 @@ def test_workflows_page_holds_each_kinds_mermaid_source_and_the_vendored_script(
     assert repair.startswith("---\nRepair\n---\nstateDiagram-v2")
     assert "reported --> dispatched: Dispatch a technician (butler, supervisor)" in repair
     assert 'state "Technician dispatched" as dispatched' in repair
-    assert "in_progress --> rectifying: Record an inspection (butler) [violation]" in unescape(
-        diagrams[2][1])
+    violation = "in_progress --> rectifying: Record an inspection (butler) [violation found]"
+    assert violation in unescape(diagrams[2][1])
 
     scripts = re.findall(r'<script src="([^"]+)"', html)
     assert scripts == ["/static/vendor/mermaid-11.17.2.min.js", "/static/js/diagrams.js"]
@@ -399,7 +399,7 @@ def test_workflows_page_lists_steps_in_place_and_deadlines_from_the_rules(app, b
     complaint = html[html.index('id="workflow-complaint"'):html.index('id="workflow-renovation"')]
     in_place = complaint[complaint.index("Steps that keep the state"):complaint.index(
         "<h3>Deadlines</h3>")]
-    assert "Tell progress, promise next reply" in in_place and "note, promised_at" in in_place
+    assert "Tell progress, promise next reply" in in_place and "note, next reply by" in in_place
     assert "Reassign to another butler" in in_place and "supervisor" in in_place
 
     def rule_row(part, name):
@@ -411,8 +411,8 @@ def test_workflows_page_lists_steps_in_place_and_deadlines_from_the_rules(app, b
         "Reply with a solution paused in: Waiting for the resident")
     assert "48 h" in rule_row(complaint, "reply") and "-5 art. 10" in rule_row(complaint, "reply")
     repair = html[html.index('id="workflow-repair"'):html.index('id="workflow-complaint"')]
-    assert rule_row(repair, "on_site") == "On site 20 min Reported On site -2 art. 4"
-    assert rule_row(repair, "completion") == "Completed 24 h Reported Completed -2 art. 4"
+    assert rule_row(repair, "on_site") == "Arrival on site 20 min Reported On site -2 art. 4"
+    assert rule_row(repair, "completion") == "Completion 24 h Reported Completed -2 art. 4"
     renovation = html[html.index('id="workflow-renovation"'):]
     assert "every missed period counts" in rule_row(renovation, "inspection")
 

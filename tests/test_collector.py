@@ -29,8 +29,8 @@ def collections():
 def test_requests_leave_collection_to_the_moments_between_them(client, browser, estate,
                                                                collections):
     butler, supervisor = token_for(client, "butler"), browser("supervisor")
-    for _ in range(3):
-        ticket = open_ticket(client, butler, unit_id=estate.unit_a)
+    for n in range(3):
+        ticket = open_ticket(client, butler, title=f"Tap {n}", unit_id=estate.unit_a)
         fired = fire(client, butler, ticket["id"], "dispatch", ticket["version"],
                      technician_id=estate.technician)
         assert fired.status_code == 200, fired.json

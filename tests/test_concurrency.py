@@ -492,9 +492,9 @@ def test_logins_while_others_write_all_succeed(app, estate, live_server):
         for username in ("butler", "supervisor", "resident"):
             call("POST", "/tokens", {"username": username, "password": PASSWORD})
 
-    def write(_n: int) -> None:
-        for _ in range(8):
-            ticket = call("POST", "/tickets", {"kind": "repair", "title": "Tap"}, writer)
+    def write(n: int) -> None:
+        for i in range(8):
+            ticket = call("POST", "/tickets", {"kind": "repair", "title": f"Tap {n}.{i}"}, writer)
             if ticket:
                 call("POST", f"/tickets/{ticket['id']}/fire",
                      {"trigger": "cancel", "version": ticket["version"], "reason": "Fixed it"},

@@ -129,7 +129,8 @@ def test_every_text_marked_in_the_code_is_in_the_catalog():
 LATIN_ALLOWED = {"ButlerDesk", "English", "xlsx", "CSV", "Excel", "JPEG", "PNG", "WebP", "PDF",
                  "MB", "KB", "workflows", "rules", "toml", "Mermaid"}
 # The texts people read besides an element's content.
-READ_ATTRIBUTES = re.compile(r'\s(?:aria-label|title|alt|placeholder|data-left|data-over|data-days)'
+READ_ATTRIBUTES = re.compile(r'\s(?:aria-label|title|alt|placeholder|data-left|data-over'
+                             r'|data-minutes-seconds|data-hours-minutes|data-days-hours)'
                              r'="([^"]*)"')
 
 
@@ -144,8 +145,9 @@ def read_text(html: str) -> str:
 
 def english_left(html: str, username: str = "") -> list[str]:
     """Words in Latin letters on a page, but for those any Chinese page may show and the
-    reader's login name (on the log-out button); {time} in a countdown's texts is for its script."""
-    text = re.sub(r"\{(?:time|days)\}", " ", read_text(html))
+    reader's login name (on the log-out button); {time}, {days} ... in a countdown's texts are
+    for its script."""
+    text = re.sub(r"\{(?:time|days|hours|minutes|seconds)\}", " ", read_text(html))
     return sorted(set(re.findall(r"[A-Za-z]{2,}", text)) - LATIN_ALLOWED - {username})
 
 
@@ -254,12 +256,12 @@ def test_scorecards_and_ticket_pages_speak_chinese(scene, estate, browser, who, 
 def test_the_overdue_page_in_chinese_and_in_english(scene, browser):
     html = chinese(browser, "supervisor").get("/supervisor/overdue").text
     for text in ("当前超时", "已超时 35 分钟", "已记录", "尚未记录", "30 分钟内到期",
-                 "4 小时内到期", "剩余 20:00", "-2 (第 4 条)", "到场", "李明", "优秀"):
+                 "4 小时内到期", "剩余 20 分 00 秒", "-2 (第 4 条)", "到场", "李明", "优秀"):
         assert text in html, text
     html = in_english(browser, "supervisor").get("/supervisor/overdue").text
     assert '<html lang="en">' in html
-    for text in ("Overdue now", "35 min overdue", "not yet recorded", "20:00 left", "(art. 4)",
-                 "On site", "excellent"):
+    for text in ("Overdue now", "35 min overdue", "not yet recorded", "20 min 00 s left",
+                 "(art. 4)", "Arrival on site", "excellent"):
         assert text in html, text
     assert "当前超时" not in html and "已超时" not in html
 
@@ -281,8 +283,8 @@ def test_the_assessment_month_in_chinese_and_in_english(scene, browser):
 def test_the_hand_over_in_chinese_and_in_english(scene, browser):
     html = chinese(browser, "butler").get("/queue/handover").text
     for text in ("<h1>交接班 <small>(6)</small></h1>", "李明 的待办工作",
-                 "3 件已超时，1 件将在 30 分钟内到期。", "超时自", "可执行: 派工、取消",
-                 "维修工: 张强", "交班人", "接班人", "已暂停，等待业主"):
+                 "3 件已超时，1 件将在 30 分钟内到期。", "超时自", "可执行：派工、取消",
+                 "维修工：张强", "交班人", "接班人", "已暂停，等待业主"):
         assert text in html, text
     html = in_english(browser, "butler").get("/queue/handover").text
     for text in ("Hand-over", "3 overdue, 1 due within 30 min.", "overdue since",
@@ -299,7 +301,7 @@ def test_a_step_the_engine_refuses_is_explained_in_chinese(scene, browser):
         "complete-version": "1", "complete-csrf_token": csrf_token(page)})
     assert reply.status_code == 409
     [message] = flashes(reply.text, "error")
-    assert message == "工单处于“已报修”状态，不能“完工”；现在可以：派工、取消"
+    assert message == "工单处于“已报修”状态，不能“完工”；现在可以：派工、取消。"
     assert english_left(reply.text, "butler") == []
 
     english = in_english(browser, "butler")
@@ -307,8 +309,8 @@ def test_a_step_the_engine_refuses_is_explained_in_chinese(scene, browser):
         "complete-version": "1", "complete-csrf_token": csrf_token(english.get(
             f"/tickets/{ticket}").text)})
     [message] = flashes(reply.text, "error")
-    assert message == ("cannot 'complete' while the ticket is 'reported'; possible now: "
-                       "dispatch, cancel")
+    assert message == ("Cannot 'Record completion' while the ticket is 'Reported'; possible now: "
+                       "Dispatch a technician, Cancel.")
     assert "What you can do" in reply.text and "您可以" not in reply.text
 
 
@@ -356,13 +358,13 @@ def test_the_assessments_refusals_are_chinese(scene, estate, browser):
     assert '<p class="error">必填</p>' in field_html(reply.text, "reopen-reason")
     reply = client.post("/assessment/close?month=2026-11", data={
         "close-csrf_token": csrf_token(page)}, follow_redirects=True)
-    assert flashes(reply.text, "error") == ["2026-11 尚未结束；月份结束后才能结账"]
+    assert flashes(reply.text, "error") == ["2026-11 尚未结束；月份结束后才能结账。"]
     english = in_english(browser, "supervisor")
     page = english.get("/assessment/?month=2026-10").text
     reply = english.post("/assessment/close?month=2026-11", data={
         "close-csrf_token": csrf_token(page)}, follow_redirects=True)
     assert flashes(reply.text, "error") == [
-        "2026-11 is not over yet; a month is closed after it ends"]
+        "2026-11 is not over yet; a month is closed after it ends."]
 
 
 def test_a_renovations_details_are_refused_in_chinese(scene, estate, browser):
@@ -393,10 +395,18 @@ def test_a_time_left_follows_the_page_language(app, clock):
 
 def test_the_countdown_script_gets_its_words_in_the_page_language(scene, browser):
     html = chinese(browser, "butler").get("/queue/").text
-    assert 'data-left="剩余 {time}" data-over="已超时 {time}" data-days="{days} 天"' in html
-    assert ">剩余 20:00<" in html and ">已超时 35:00<" in html
+    assert ('data-left="剩余 {time}" data-over="已超时 {time}" '
+            'data-minutes-seconds="{minutes} 分 {seconds} 秒" '
+            'data-hours-minutes="{hours} 小时 {minutes} 分" '
+            'data-days-hours="{days} 天 {hours} 小时"') in html
+    # In words, never "已超时 35:00": minutes and seconds, hours and minutes, days and hours.
+    assert ">剩余 20 分 00 秒<" in html and ">已超时 35 分 00 秒<" in html
     html = in_english(browser, "butler").get("/queue/").text
-    assert 'data-left="{time} left" data-over="{time} overdue" data-days="{days} d"' in html
+    assert ('data-left="{time} left" data-over="{time} overdue" '
+            'data-minutes-seconds="{minutes} min {seconds} s" '
+            'data-hours-minutes="{hours} h {minutes} min" data-days-hours="{days} d {hours} h"'
+            ) in html
+    assert ">20 min 00 s left<" in html
 
 
 def _literals_in(path: Path) -> list[tuple[int, str]]:

@@ -387,6 +387,8 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
     finding = call("supervisor", "POST", f"{API}/findings", 201,
                    body={"butler_id": estate.butler, "code": "7", "note": "Enquiry unanswered",
                          "ticket_id": repair["id"]}).json()
+    call("butler", "POST", f"{API}/deductions/{{entry_id}}/appeal", 201,
+         path_parameters={"entry_id": finding["id"]}, body={"reason": "I called back at once"})
     call("supervisor", "POST", f"{API}/deductions/{{entry_id}}/uphold", 201,
          path_parameters={"entry_id": finding["id"]}, body={"reason": "Confirmed"})
     with api.app_context():  # November's appeal from the history: waived, so November may close

@@ -149,7 +149,8 @@ def test_resident_submits_a_repair_and_finds_it_in_my_requests(app, estate, brow
     assert reply.status_code == 302
     ticket_id = int(re.fullmatch(r"/tickets/(\d+)", reply.location).group(1))
     page = client.get(reply.location)
-    assert flashes(page.text, "success") == [f"Ticket #{ticket_id} registered."]
+    assert flashes(page.text, "success") == [
+        f"Thank you: request #{ticket_id} is sent to your butler."]
     assert "Kitchen tap leaking" in page.text
 
     mine = client.get("/my/").text
@@ -325,8 +326,9 @@ def test_ticket_page_shows_deadlines_timeline_and_what_one_may_do(app, browser):
 
     assert "Tap leaking" in html and "Drips all night." in html
     deadlines = html[html.index("<h2>Deadlines</h2>"):html.index("</table>")]
-    assert "On site" in deadlines and "2026-11-16 09:20" in deadlines and "in 20 min" in deadlines
-    assert "Completed" in deadlines and "2026-11-17 09:00" in deadlines
+    assert "Arrival on site" in deadlines and "2026-11-16 09:20" in deadlines
+    assert "in 20 min" in deadlines
+    assert "Completion" in deadlines and "2026-11-17 09:00" in deadlines
     assert deadlines.count("-2 (art. 4)") == 2
 
     timeline = html[html.index("<h2>Timeline</h2>"):]
@@ -357,7 +359,7 @@ def test_a_repair_runs_its_course_through_the_page_forms(app, estate, browser):
     reply = fire_form(butler, ticket, "dispatch", technician_id=str(estate.technician),
                       note="Zhang has the spare lock")
     assert reply.status_code == 302 and reply.location == f"/tickets/{ticket}"
-    assert "Dispatch a technician: done." in flashes(butler.get(reply.location).text)
+    assert "Technician dispatched." in flashes(butler.get(reply.location).text)
     assert stored(app, ticket)["state"] == "dispatched"
     assert stored(app, ticket)["technician_id"] == estate.technician
 
@@ -455,7 +457,7 @@ def test_a_trigger_not_possible_now_is_a_message_on_the_page(app, estate, browse
         "complete-version": "1", "complete-csrf_token": csrf_token(page)})
     assert reply.status_code == 409
     [message] = flashes(reply.text, "error")
-    assert "cannot 'complete' while the ticket is 'reported'" in message
+    assert "Cannot 'Record completion' while the ticket is 'Reported'" in message
     assert stored(app, ticket)["state"] == "reported"
 
 

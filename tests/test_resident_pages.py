@@ -93,7 +93,8 @@ def test_a_resident_submits_a_repair_with_photos(app, estate, browser, tmp_path)
                             "description": "Drips all night."},
                    {"photos": [(PNG, "tap.png"), (JPEG, "IMG_0042.JPG"), (PDF, "receipt.pdf")]})
     ticket = ticket_from(reply)
-    assert flashes(client.get(reply.location).text, "success") == [f"Ticket #{ticket} registered."]
+    assert flashes(client.get(reply.location).text, "success") == [
+        f"Thank you: request #{ticket} is sent to your butler."]
 
     files = attachments(app, ticket)
     assert [(f["event"], f["by"], f["name"], f["type"]) for f in files] == [
@@ -115,7 +116,8 @@ def test_a_resident_submits_a_repair_with_photos(app, estate, browser, tmp_path)
 
     mine = client.get("/my/").text
     assert "Kitchen tap leaking" in mine
-    assert "A technician is due by 09:20." in mine      # 20 minutes after the report, local time
+    # 20 minutes after the report, local time
+    assert "We are sending a technician; they are due by 09:20." in mine
     assert mine.count(f'src="/tickets/{ticket}/files/') == 2  # the photos, as thumbnails
 
 
@@ -192,7 +194,7 @@ def test_a_renovation_without_its_details_says_what_is_missing_and_keeps_the_res
             "foreman_phone": "call him", "workers": "", "foreman_name": ""}
     reply = submit(browser("resident"), data)
     assert reply.status_code == 422
-    assert "must not be before the start" in field_html(reply.text, "works_end")
+    assert "must not be before Works start" in field_html(reply.text, "works_end")
     assert "phone number" in field_html(reply.text, "foreman_phone")
     assert "required" in field_html(reply.text, "foreman_name")
     assert "required" in field_html(reply.text, "workers")
@@ -279,7 +281,7 @@ def test_my_requests_say_what_happens_next_with_the_turn_first(app, estate, brow
     assert "Your turn: accept or reject the reply." in text[replied]
     assert "your-turn" in text[replied]
     assert "Technician is on the way, due by 09:21." in text[dispatched]
-    assert "A technician is due by 09:20." in text[reported]
+    assert "We are sending a technician; they are due by 09:20." in text[reported]
     assert "Cancelled." in text[cancelled] and "finished" in text[cancelled]
     assert not SCORING.search(html)
 
@@ -296,7 +298,8 @@ def test_a_late_step_is_said_to_be_late_without_any_scoring(app, estate, browser
         assert sweeper.sweep() == 1
     client = browser("resident")
     for page in (client.get("/my/").text, client.get(f"/tickets/{ticket}").text):
-        assert "A technician is due by 09:20. It is late: we are sorry." in page
+        assert ("We are late: a technician should have been with you by 09:20. We are sorry, "
+                "and on it.") in page
         assert not SCORING.search(page), SCORING.search(page)
         assert "Deadline missed" not in page
     # The butler does see what the miss costs.
@@ -337,6 +340,9 @@ def test_resident_accepts_or_rejects_a_reply(app, estate, browser):
     reply = fire_form(client, ticket, "reject", reason="Still loud until 23:00 on Fridays")
     assert reply.status_code == 302
     assert stored(app, ticket)["state"] == "accepted"
+    # Said to the resident as a person would, not "Reject the solution: done."
+    assert flashes(client.get(reply.location).text, "success") == [
+        "We have told your butler that you do not accept the reply."]
     timeline = section(client.get(f"/tickets/{ticket}").text, "What was done")
     assert "Reject the solution" in timeline and "Still loud until 23:00 on Fridays" in timeline
 
@@ -397,7 +403,7 @@ def test_resident_reopens_a_repair_within_seven_days(app, estate, browser, clock
     assert t["state"] == "reported"
     page = client.get(f"/tickets/{ticket}").text
     assert "Still dripping under the sink" in page
-    assert "A technician is due by" in page
+    assert "We are sending a technician; they are due by" in page
 
 
 def test_no_reopen_after_seven_days(app, estate, browser, clock):

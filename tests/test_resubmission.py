@@ -144,7 +144,7 @@ def test_a_resident_puts_a_rejected_application_right_and_resubmits_it(app, esta
              "workers": "5", "note": "New floor plan, no wall moved"}
     reply = post_resubmit(client, ticket, **typed)
     assert reply.status_code == 422
-    assert "must not be before the start" in field_html(reply.text, "resubmit-works_end")
+    assert "must not be before Works start" in field_html(reply.text, "resubmit-works_end")
     form = resubmit_form(reply.text)
     for value in ('value="美家装修 Meijia"', 'value="2026-11-10"', 'value="5"',
                   "New floor plan, no wall moved"):

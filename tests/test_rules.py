@@ -72,6 +72,7 @@ def test_the_default_rules_load_with_the_durations_and_points_of_the_standard():
         ("complaint", "follow_up"): (timedelta(hours=48), -2, 2),
         ("renovation", "review"): (timedelta(hours=48), -2, 6),
         ("renovation", "inspection"): (timedelta(hours=24), -2, 6),
+        ("renovation", "rectification"): (timedelta(hours=72), -2, 6),
         ("renovation", "acceptance"): (timedelta(hours=48), -2, 6),
     }
 
@@ -198,8 +199,10 @@ def test_a_state_without_a_text_for_the_resident_stops_start_up(tmp_path):
 def test_a_resident_text_names_only_what_it_may(tmp_path):
     broken, line = edited(
         tmp_path, "repair.resident.reported",
-        'due = { en = "A technician is due by {due}.", zh = "维修工将于 {due} 前上门。" }',
-        'due = { en = "A technician is due by {when}.", zh = "维修工将于 {due} 前上门。" }')
+        'due = { en = "We are sending a technician; they are due by {due}.", '
+        'zh = "我们正在安排维修工，将于 {due} 前上门。" }',
+        'due = { en = "We are sending a technician; they are due by {when}.", '
+        'zh = "我们正在安排维修工，将于 {due} 前上门。" }')
     assert start(tmp_path, broken) == (
         f"ButlerDesk cannot start: rules.toml:{line}: [repair.resident.reported] due: en: "
         "unknown {when} (it may name: due, technician)")
@@ -238,6 +241,30 @@ def test_a_missing_field_names_the_entry_at_its_header(tmp_path):
     assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair.deadlines.on_site] "
                        "missing field 'within'")
     assert TEXT.splitlines()[line - 1] == "[repair.deadlines.on_site]"
+
+
+def test_a_state_with_a_deadline_needs_the_text_read_once_it_is_late(tmp_path):
+    late = next(line for line in TEXT.splitlines() if line.startswith("late = { en = \"We are"))
+    broken, line = edited(tmp_path, "repair.resident.reported", late, None)
+    assert start(tmp_path, broken).startswith(
+        f"ButlerDesk cannot start: rules.toml:{line}: [repair.resident.reported] late: "
+        "`deadline`, `due` and `late` go together")
+
+
+def test_a_trigger_a_resident_fires_needs_the_words_they_read_once_done(tmp_path):
+    done = 'done = { en = "Your request is cancelled.", zh = "您的请求已取消。" }'
+    broken, _line = edited(tmp_path, "repair.triggers.cancel.resident", done, None)
+    assert "[repair.triggers.cancel.resident] done: a trigger a resident fires needs the words " \
+        "the resident reads once it is done" in start(tmp_path, broken)
+
+
+def test_a_step_clears_only_what_the_ticket_keeps(tmp_path):
+    broken, line = edited(tmp_path, "repair.triggers.reopen",
+                          'clears = ["rating", "technician_id"]', 'clears = ["reason"]')
+    assert start(tmp_path, broken) == (
+        f"ButlerDesk cannot start: rules.toml:{line}: [repair.triggers.reopen] clears: 'reason' "
+        "is not kept on the ticket (kept: rating, technician_id, assignee_id, title, "
+        "description, details)")
 
 
 def test_a_file_that_is_not_toml_names_the_line(tmp_path):

@@ -261,8 +261,8 @@ def test_the_sweeper_finds_due_deadlines_through_the_partial_index(desk, clock):
     The statement is captured as the sweeper really sends it (with its bound parameters), then
     SQLite is asked how it would run it.
     """
-    for _ in range(3):
-        desk.open("resident", "repair")
+    for n in range(3):
+        desk.open("resident", "repair", f"Tap {n}")
     clock.shift(timedelta(minutes=30))
 
     captured = []

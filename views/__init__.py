@@ -93,9 +93,17 @@ def time_left(due: datetime | None) -> str:
     if due is None:
         return ""
     left = due - clock.now()
+    if abs(left.total_seconds()) < 60:
+        return _("in under a minute") if left.total_seconds() >= 0 else _("just overdue")
     text = span(left, days=True)
     return _("in %(time)s", time=text) if left.total_seconds() >= 0 else _("%(time)s overdue",
                                                                               time=text)
+
+
+def page_url() -> str:
+    """The address of the page shown: the one its view names (a page shown again after a form
+    was refused stands at the form's POST address), else the request's."""
+    return g.get("page_url") or (request.full_path if request.query_string else request.path)
 
 
 def home():
@@ -141,9 +149,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["timeleft"] = time_left
     app.jinja_env.globals["now"] = clock.now
+    app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
     app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["chinese"] = words.chinese
     app.jinja_env.globals["name"] = words.name
     app.jinja_env.globals["rules_word"] = words.rules_word
+    app.jinja_env.filters["colon"] = words.colon
+    app.jinja_env.globals["countdown_text"] = words.countdown
+    app.jinja_env.globals["countdown_formats"] = words.countdown_formats

@@ -20,7 +20,7 @@ from models import (
     User,
     db,
 )
-from views import bearer_token, csrf, openapi, schemas, uploads
+from views import bearer_token, csrf, idempotency, openapi, schemas, uploads
 from views.errors import api_error
 from views.inputs import json_body
 from views.limits import failed, limit_logins, password_limit
@@ -30,7 +30,7 @@ from workflows import attachments as ticket_files
 from workflows.access import scorecard_of
 from workflows.deadlines import MISS_TRIGGER
 from workflows.errors import InvalidData, NotFound
-from workflows.fields import MAX_ID, record_id, whole_number
+from workflows.fields import MAX_ID, STAFF_ONLY, record_id, whole_number
 from workflows.rules import current as current_rules
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -49,6 +49,9 @@ def require_login():
     if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token(request) is None:
         csrf.protect()  # a cookie alone could be a forged cross-site request
     return None
+
+
+idempotency.init_app(bp)  # after require_login: a key belongs to the user who sent it
 
 
 def body() -> dict[str, Any]:
@@ -93,9 +96,12 @@ def deadline_json(deadline: Deadline, now) -> dict:
     }
 
 
-def event_json(event: Event) -> dict:
+def event_json(event: Event, actor: User) -> dict:
+    """A step of the timeline; a note for staff only is left out for a resident."""
+    hidden = event.staff_only and actor.role == Role.RESIDENT
     return {"id": event.id, "trigger": event.trigger, "from_state": event.from_state,
-            "to_state": event.to_state, "actor": person(event.actor), "note": event.note,
+            "to_state": event.to_state, "actor": person(event.actor),
+            "note": "" if hidden else event.note, "staff_only": event.staff_only,
             "data": event.data, "at": iso(event.at)}
 
 
@@ -121,7 +127,10 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
         "title": ticket.title, "description": ticket.description,
         "unit": {"id": unit.id, "label": unit.label, "building": unit.building.name,
                  "area": unit.building.area.name},
-        "resident": person(ticket.resident), "assignee": person(ticket.assignee),
+        "resident": person(ticket.resident),
+        # Staff call the resident (a follow-up, a spot-check); other residents never see it.
+        "resident_phone": ticket.resident.phone if ticket.resident and actor.is_staff else None,
+        "assignee": person(ticket.assignee),
         "technician": person(ticket.technician), "rating": ticket.rating,
         "reported_at": iso(ticket.reported_at), "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at), "details": ticket.details or {},
@@ -129,11 +138,12 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
         "deadlines": deadlines,
         "allowed_triggers": [
             {"name": t.name, "label": t.label, "requires": list(t.requires),
-             "accepts": list(t.accepts)} for t in engine.allowed_triggers(ticket, actor)
+             "accepts": [f for f in t.accepts if actor.is_staff or f != STAFF_ONLY]}
+            for t in engine.allowed_triggers(ticket, actor)
         ],
     }
     if with_events:
-        data["events"] = [event_json(e) for e in ticket.events]
+        data["events"] = [event_json(e, actor) for e in ticket.events]
         data["attachments"] = [attachment_json(a) for a in ticket.attachments]
     if actor.role == Role.RESIDENT:
         _without_scoring(data)
@@ -259,7 +269,7 @@ def change_password():
 
 
 @bp.post("/tickets")
-@documented(body=schemas.TicketRequest, responses={201: schemas.Ticket}, errors=(403, 422))
+@documented(body=schemas.TicketRequest, responses={201: schemas.Ticket}, errors=(403, 409, 422))
 def create_ticket():
     """Register a ticket: a resident's own unit by default; staff may give another and a call
     time."""
@@ -318,9 +328,9 @@ def fire(ticket_id: int):
 @documented(form=schemas.AttachmentUpload, responses={201: schemas.Attachments},
             errors=(404, 409, 422))
 def add_attachments(ticket_id: int):
-    """Add photos or documents: multipart/form-data with one or more `file` parts and an optional
-    `kind` (photo, floor_plan, licence, document). Each file is taken for what its content is
-    (JPEG, PNG, WebP or PDF) and must be at most 10 MB → 201 {"attachments": [...]}."""
+    """Add photos or documents: multipart/form-data with one or more `file` parts, an optional
+    `kind` (photo, floor_plan, licence, document) and a `note` on them. Each file is taken for
+    what its content is (JPEG, PNG, WebP or PDF), at most 10 MB → 201 {"attachments": [...]}."""
     load_ticket(ticket_id)  # a ticket the caller may not see is 404 before any file is read
     chosen = [f for f in request.files.getlist("file") if f.filename]
     if not chosen:
@@ -331,7 +341,8 @@ def add_attachments(ticket_id: int):
         raise InvalidData("the files cannot be added as given", {"file": "; ".join(problems)})
     files = uploads.store(checked)
     try:
-        event = engine.attach(ticket_id, current_user, files, request.form.get("kind"))
+        event = engine.attach(ticket_id, current_user, files, request.form.get("kind"),
+                              request.form.get("note", ""))
     except BaseException:
         uploads.discard(files)
         raise

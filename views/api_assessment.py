@@ -53,14 +53,15 @@ def assessment_rules():
 @documented(query=schemas.ScorecardQuery, errors=(403, 422), responses={200: {
     "application/json": schemas.Scorecards, XLSX_TYPE: None, "text/csv": None}})
 def scorecards():
-    """Every butler's scorecard of a month (butlers: their own); ?format=xlsx or csv for files."""
+    """Every butler's scorecard of a month (butlers: their own); ?format=xlsx, csv (the
+    summary) or lines-csv (every line) for files."""
     from views import exports
 
     month = _month_arg()
     butler_id = scorecard_of(current_user, int_arg("butler_id"))
     file_format = request.args.get("format") or "json"
-    if file_format not in ("json", "xlsx", "csv"):
-        raise InvalidData("bad format", {"format": "must be json, xlsx or csv"})
+    if file_format != "json" and file_format not in exports.FORMATS:
+        raise InvalidData("bad format", {"format": "must be json, xlsx, csv or lines-csv"})
     cards, closed = assessment.scorecards(month, butler_id)
     if file_format != "json":
         return exports.download(month, cards, file_format)

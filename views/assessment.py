@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -24,6 +24,7 @@ from workflows.access import may_see_card
 from workflows.errors import InvalidData, NotFound, WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
+from workflows.words import sentence
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 SUPERVISORS = assessment.SUPERVISORS
@@ -69,6 +70,7 @@ def _months_around(month: str) -> dict:
 
 def _month_page(month: str, close_form: ReasonForm | None = None,
                 reopen_form: ReasonForm | None = None, status: int = 200):
+    g.page_url = url_for(".month", month=month)
     cards, closed = assessment.scorecards(month)
     late = [{**line, "recorded": _when(line["recorded_at"])}
             for line in assessment.entries_after_closing(month, closed)] if closed else []
@@ -136,10 +138,17 @@ def reopen():
 @bp.get("/export.<any(xlsx, csv):fmt>")
 @role_required(*SUPERVISORS)
 def export(fmt: str):
-    """The month as a spreadsheet (summary and every line) or as CSV."""
+    """The month as a spreadsheet (summary and every line) or as CSV (the summary)."""
     month = _month()
     cards, _closed = assessment.scorecards(month)
     return exports.download(month, cards, fmt)
+
+
+@bp.get("/lines.csv")
+@role_required(*SUPERVISORS)
+def export_lines():
+    """Every line of the month as CSV."""
+    return export("lines-csv")
 
 
 # -- a butler's card ----------------------------------------------------------------------------
@@ -149,6 +158,7 @@ def _card_page(butler_id: int, month: str, failed: tuple[str, int, ReasonForm] |
     butler = row_or_404(User, butler_id)
     if butler.role != Role.BUTLER:
         abort(404)
+    g.page_url = url_for(".card", butler_id=butler_id, month=month)
     cards, closed = assessment.scorecards(month, butler_id)
     card = cards[0] if cards else None
     month_closed = closed is not None
@@ -194,7 +204,8 @@ def card(butler_id: int):
 
 ACTIONS = {"appeal": assessment.appeal, "waive": assessment.waive, "uphold": assessment.uphold}
 DONE = {"appeal": _l("Appeal sent."), "waive": _l("Line waived; the score no longer counts it."),
-        "uphold": _l("Line upheld.")}
+        "uphold": _l("Line upheld: it counts.")}
+CHARGED = _l("Line charged: it counts.")  # a held line upheld
 
 
 @bp.post("/lines/<int:line_id>/<any(appeal, waive, uphold):action>")
@@ -202,7 +213,7 @@ DONE = {"appeal": _l("Appeal sent."), "waive": _l("Line waived; the score no lon
 def review_line(line_id: int, action: str):
     """Appeal (the butler charged), waive or uphold (a supervisor) one line, with a reason."""
     entry = row_or_404(Deduction, line_id)
-    butler_id, month = entry.butler_id, assessment.month_of(entry.missed_at)
+    butler_id, month, held = entry.butler_id, assessment.month_of(entry.missed_at), entry.held
     if not may_see_card(current_user, butler_id):
         abort(403)  # whoever may not see the card may not act on its lines
     form = ReasonForm(prefix=f"{action}_{line_id}")
@@ -218,7 +229,7 @@ def review_line(line_id: int, action: str):
             db.session.expire_all()
             return _card_page(butler_id, month, failed=(action, line_id, form), status=exc.status)
     else:
-        flash(str(DONE[action]), "success")
+        flash(str(CHARGED if held and action == "uphold" else DONE[action]), "success")
     return redirect(url_for(".card", butler_id=butler_id, month=month, _anchor=f"line-{line_id}"))
 
 
@@ -282,6 +293,7 @@ def evidence(name: str):
 # -- spot-checks --------------------------------------------------------------------------------
 
 def _spot_page(month: str, failed: tuple[int, object] | None = None, status: int = 200):
+    g.page_url = url_for(".spot_checks", month=month)
     rules = current_rules().assessment
     drawn = assessment.spot_check(month)
     closed = assessment.is_closed(month)
@@ -323,7 +335,7 @@ def draw():
     try:
         drawn = assessment.draw_spot_check(current_user, month)
     except WorkflowError as exc:
-        flash(str(exc.message), "error")
+        flash(sentence(exc.message), "error")
     else:
         flash(_("Drew %(size)d of %(population)d tickets (seed %(seed)d).", size=drawn.sample_size,
                 population=drawn.population_size, seed=drawn.seed), "success")

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -18,6 +19,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
@@ -64,10 +67,28 @@ def local_target(target: str) -> str:
     return url_for("home")
 
 
+def _page_to_open(target: str) -> str:
+    """`target`, or the nearest page above it when it cannot be opened (a form's POST address,
+    shown after a refusal: /tickets/27/fire/cancel goes back to /tickets/27)."""
+    adapter = current_app.url_map.bind("")
+    path, _, query = target.partition("?")
+    while path:
+        try:
+            adapter.match(path, method="GET")
+        except RequestRedirect as moved:  # /assessment is at /assessment/
+            return urlsplit(moved.new_url).path
+        except HTTPException:
+            path = path.rstrip("/").rpartition("/")[0]
+            query = ""
+        else:
+            return f"{path}?{query}" if query else path
+    return url_for("home")
+
+
 @bp.post("/language")
 def language():
     """The language switch: remember the choice in a cookie for a year, then go back."""
-    response = redirect(local_target(request.form.get("next", "")))
+    response = redirect(_page_to_open(local_target(request.form.get("next", ""))))
     choice = request.form.get("lang", "")
     if choice in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
@@ -104,6 +125,7 @@ def logout():
 
 
 def _account_page(form: PasswordForm | None = None, status: int = 200):
+    g.page_url = url_for("auth.account")
     current = g.get("credential")
     return render_template("account.html", form=form or PasswordForm(formdata=None),
                            logins=accounts.live(current_user),

@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from models import db
 from views.limits import retry_after
-from workflows.errors import WorkflowError
+from workflows.errors import AlreadyRegistered, WorkflowError
+from workflows.words import sentence
 
 API_PREFIX = "/api/"
 
@@ -25,8 +26,9 @@ def is_api() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def api_error(status: int, code: str, message: str, fields: dict | None = None):
-    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
+def api_error(status: int, code: str, message: str, fields: dict | None = None, **more):
+    return jsonify({"error": {"code": code, "message": message, "fields": fields or {},
+                              **more}}), status
 
 
 def _page(message: str, status: int, **context):
@@ -48,9 +50,10 @@ def workflow_error(exc: WorkflowError):
     """A refusal that no page handled itself (pages show theirs next to the fields)."""
     db.session.rollback()
     if is_api():
+        more = {"ticket_id": exc.ticket_id} if isinstance(exc, AlreadyRegistered) else {}
         with force_locale("en"):  # the API speaks English, whatever the browser prefers
-            return api_error(exc.status, exc.code, exc.message, exc.fields)
-    return _page(str(exc.message), exc.status)
+            return api_error(exc.status, exc.code, exc.message, exc.fields, **more)
+    return _page(sentence(exc.message), exc.status)
 
 
 def http_error(exc: HTTPException):

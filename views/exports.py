@@ -1,9 +1,9 @@
-"""The month's assessment as files: xlsx (summary + every line) and CSV (the summary), in
-Chinese: they are the company's records (考核表), whoever downloads them.
+"""The month's assessment as files: xlsx (summary + every line) and two CSV files, the summary
+and the lines, in Chinese: they are the company's records (考核表), whoever downloads them.
 
 The builders take (month, cards) as `workflows.assessment.scorecards` returns them, so the pages
 and the JSON API (`?format=xlsx|csv`) export exactly the figures they show. `download` wraps
-either file in a response with a filename like butlerdesk-2026-11.xlsx.
+a file in a response with a filename like butlerdesk-2026-11.xlsx (FORMATS).
 """
 from __future__ import annotations
 
@@ -48,10 +48,6 @@ def _status(line: dict) -> str:
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def filename(month: str, ext: str) -> str:
-    return f"butlerdesk-{month}.{ext}"
 
 
 def _safe(value):
@@ -131,25 +127,33 @@ def xlsx_bytes(month: str, cards: list[dict]) -> bytes:
     return out.getvalue()
 
 
-def csv_bytes(month: str, cards: list[dict]) -> bytes:
-    """The summary as CSV in UTF-8 with a BOM, so that Excel shows the Chinese."""
+def csv_bytes(headers: list[str], rows: list[list]) -> bytes:
+    """A table as CSV in UTF-8 with a BOM, so that Excel shows the Chinese."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_headers()[0])
-    writer.writerows([_safe(v) for v in row] for row in summary_rows(month, cards))
+    writer.writerow(headers)
+    writer.writerows([_safe(v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v)
+                      for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
+# format -> (what the file holds, its filename's ending, its type)
+FORMATS = {
+    "xlsx": (xlsx_bytes, ".xlsx", XLSX_TYPE),
+    "csv": (lambda month, cards: csv_bytes(_headers()[0], summary_rows(month, cards)), ".csv",
+            "text/csv; charset=utf-8"),
+    "lines-csv": (lambda month, cards: csv_bytes(_headers()[1], line_rows(cards)), "-lines.csv",
+                  "text/csv; charset=utf-8"),
+}
+
+
 def download(month: str, cards: list[dict], fmt: str) -> Response:
-    """The month's file (fmt: xlsx or csv) as an attachment."""
+    """The month's file (one of FORMATS) as an attachment."""
+    build, ending, mimetype = FORMATS[fmt]
     with force_locale(RECORD_LOCALE):
-        if fmt == "xlsx":
-            body, mimetype = xlsx_bytes(month, cards), XLSX_TYPE
-        elif fmt == "csv":
-            body, mimetype = csv_bytes(month, cards), "text/csv; charset=utf-8"
-        else:
-            raise ValueError(f"unknown export format {fmt!r}")
+        body = build(month, cards)
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename(month, fmt)}"'
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="butlerdesk-{month}{ending}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -24,11 +25,10 @@ from wtforms import (
 from wtforms.fields import Field, SelectChoice
 from wtforms.validators import InputRequired, Optional
 
-from workflows import engine
 from workflows.errors import InvalidData, WorkflowError
-from workflows.fields import untypable
+from workflows.fields import MAX_TITLE, STAFF_ONLY, untypable
 from workflows.rules import DetailRule, KindRules, TriggerRule
-from workflows.words import label, name
+from workflows.words import label, name, sentence
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # What a file input offers to pick; the content is checked on arrival (views.uploads).
@@ -62,7 +62,7 @@ def show_refusal(form: FlaskForm, exc: WorkflowError, aliases: dict[str, str] | 
     """A refusal shown on the form it answers: each field's message next to its input; a field
     the form has no input for, and a refusal that names no field, as a message at the top."""
     if not exc.fields or not isinstance(exc, InvalidData):  # a refusal says why as a whole
-        flash(str(exc.message), "error")
+        flash(sentence(exc.message), "error")
     for field_name, message in exc.fields.items():
         field = getattr(form, (aliases or {}).get(field_name, field_name), None)
         if field is not None and field_name != "csrf_token" and field.type != "HiddenField":
@@ -74,6 +74,14 @@ def show_refusal(form: FlaskForm, exc: WorkflowError, aliases: dict[str, str] | 
 def as_utc(local: datetime | None) -> datetime | None:
     """A naive wall-clock time typed in a form, read in the property's time zone."""
     return local.replace(tzinfo=current_app.config["TZ"]) if local else None
+
+
+def _title():
+    return StringField(_l("What is it about"), render_kw={"maxlength": MAX_TITLE})
+
+
+def _description():
+    return TextAreaField(_l("Details"))
 
 
 def _files(text):
@@ -138,8 +146,8 @@ def ticket_form(kinds: Iterable[KindRules], **kwargs) -> Form:
     kinds = list(kinds)
     fields: dict[str, Any] = {
         "kind": RadioField(_l("What kind of request"), validators=[InputRequired()]),
-        "title": StringField(_l("What is it about"), render_kw={"maxlength": engine.MAX_TITLE}),
-        "description": TextAreaField(_l("Details")),
+        "title": _title(),
+        "description": _description(),
         "photos": _files(_l("Photos (optional: JPEG, PNG, WebP or PDF, at most 10 MB each)")),
         "unit_id": SelectField(_l("Unit"), validators=[Optional()],
                                coerce=lambda value: None if value in (None, "") else int(value)),
@@ -151,6 +159,23 @@ def ticket_form(kinds: Iterable[KindRules], **kwargs) -> Form:
         fields["documents"] = _files(_l("Documents"))
     form = type("TicketForm", (Form,), fields)(**kwargs)
     form.kind.choices = [SelectChoice(kind.name, label(kind.label)) for kind in kinds]
+    return form
+
+
+# -- files added on their own ---------------------------------------------------------------------
+
+class AddFilesForm(Form):
+    """Photos or documents sent after the request (the photo the butler asked for)."""
+
+    files = MultipleFileField(_l("Photos or documents (JPEG, PNG, WebP or PDF, at most 10 MB "
+                                 "each)"), render_kw={"accept": ACCEPT_FILES})
+    kind = SelectField(_l("What they are"), validate_choice=False)
+    note = TextAreaField(_l("What they show (optional)"))
+
+
+def add_files_form(**kwargs) -> AddFilesForm:
+    form = AddFilesForm(prefix="add", **kwargs)
+    form.kind.choices = [SelectChoice(kind, str(text)) for kind, text in FILE_KIND_LABELS.items()]
     return form
 
 
@@ -192,8 +217,11 @@ def trigger_form(kind: KindRules, rule: TriggerRule, choices: dict[str, list[tup
         "result": lambda: pick(_l("Result"), [(value, name(value)) for value in rule.dest_choices]),
         "technician_id": lambda: pick(_l("Technician"), choices.get("technician_id", [])),
         "assignee_id": lambda: pick(_l("Butler"), choices.get("assignee_id", [])),
+        STAFF_ONLY: lambda: BooleanField(_l("Only staff see this note")),
+        "title": _title,
+        "description": _description,
     }
-    fields = {field: inputs[field]() for field in rule.fields if field != "details"}
+    fields = {field: inputs[field]() for field in _inputs_of(rule, resident)}
     if "details" in rule.fields:
         fields.update(detail_inputs(kind.details))
     if photos and "details" in rule.fields:
@@ -205,9 +233,17 @@ def trigger_form(kind: KindRules, rule: TriggerRule, choices: dict[str, list[tup
     return form_class(prefix=rule.name, **kwargs)
 
 
+def _inputs_of(rule: TriggerRule, resident: bool) -> list[str]:
+    """The trigger's fields that have an input of their own (a resident's notes are never
+    for staff only; details have one input each)."""
+    return [field for field in rule.fields
+            if field != "details" and not (resident and field == STAFF_ONLY)]
+
+
 def trigger_data(form: FlaskForm, kind: KindRules, rule: TriggerRule) -> dict:
     """What the form sends to the engine: every field of the trigger, times made aware."""
-    data = {field: getattr(form, field).data for field in rule.fields if field != "details"}
+    data = {field: getattr(form, field).data for field in rule.fields
+            if field != "details" and hasattr(form, field)}
     if "details" in rule.fields:
         data["details"] = details_typed(form, kind)
     if data.get("promised_at"):

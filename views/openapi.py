@@ -35,7 +35,8 @@ ERRORS = {
     403: "You may see this, but your role may not do it.",
     404: "No such thing, or not one you may see.",
     409: "The ticket changed since you read it (stale_version), the step is not possible in its "
-         "state, or the month is closed: the message says which.",
+         "state, the month is closed, or the same request was sent a moment ago "
+         "(already_registered, with the `ticket_id` it made): the message says which.",
     413: "What was sent is too large: a JSON body is at most {MAX_JSON_BYTES} bytes, a request "
          "with files at most {MAX_CONTENT_LENGTH} bytes.",
     422: "Missing or invalid data: `fields` names each field or query parameter at fault.",

@@ -45,10 +45,8 @@ def next_step(ticket: Ticket, now: datetime, rated: int | None = None) -> dict:
     if due is None:
         return {"text": label(step.text).format(technician=technician),
                 "your_turn": step.your_turn, "late": False}
-    text = label(step.due).format(due=when(due, now), technician=technician)
     late = due <= now
-    if late:
-        text += " " + _("It is late: we are sorry.")
+    text = label(step.late if late else step.due).format(due=when(due, now), technician=technician)
     return {"text": text, "your_turn": step.your_turn, "late": late}
 
 

@@ -15,8 +15,7 @@ from views.uploads import FILE_TYPES
 from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
 from workflows.attachments import FILE_KINDS as ATTACHMENT_KINDS
 from workflows.attachments import MAX_FILES
-from workflows.engine import MAX_TITLE
-from workflows.fields import MAX_ID, MAX_TEXT
+from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
 
 MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
@@ -85,6 +84,8 @@ class ApiErrorDetail(Schema):
                           data_key="fields", metadata={
                               "description": "each field (or query parameter) at fault, and "
                                              "what is wrong with it"})
+    ticket_id = record_id("already_registered: the ticket the same request made when it was "
+                          "sent the first time")
 
 
 class ApiError(Schema):
@@ -208,7 +209,10 @@ class Event(Schema):
     to_state = fields.String(required=True)
     actor = fields.Nested(Person, required=True, allow_none=True,
                           metadata={"description": "null: the system"})
-    note = fields.String(required=True)
+    note = fields.String(required=True, metadata={
+        "description": "empty for a resident when the note is for staff only"})
+    staff_only = fields.Boolean(required=True, metadata={
+        "description": "the note is for staff only (what to bring, whom to ask)"})
     data = fields.Dict(required=True, metadata={"description": "what the step carried; a "
                                                                "resubmission's details as "
                                                                "{name: {from, to}}"})
@@ -239,6 +243,8 @@ class TicketSummary(Schema):
     description = fields.String(required=True)
     unit = nested(Unit)
     resident = fields.Nested(Person, required=True, allow_none=True)
+    resident_phone = fields.String(required=True, allow_none=True, metadata={
+        "description": "the resident's phone, for staff who call them; null for residents"})
     assignee = fields.Nested(Person, required=True, allow_none=True)
     technician = fields.Nested(Person, required=True, allow_none=True)
     rating = fields.Integer(required=True, allow_none=True)
@@ -280,7 +286,13 @@ class Fire(Schema):
                   allow_none=True)
     technician_id = record_id(allow_none=True)
     assignee_id = record_id(allow_none=True)
+    title = text("a resubmission's title, put right", validate=validate.Length(1, MAX_TITLE),
+                 allow_none=True)
+    description = text("a resubmission's description, put right",
+                       validate=validate.Length(1, MAX_TEXT), allow_none=True)
     details = kind_details(allow_none=True)
+    staff_only = fields.Boolean(allow_none=True, metadata={
+        "description": "staff: the note is for staff only, never shown to the resident"})
 
 
 class AttachmentUpload(Schema):
@@ -289,6 +301,7 @@ class AttachmentUpload(Schema):
                            "description": "JPEG, PNG, WebP or PDF by content, at most 10 MB each; "
                                           "send the part once per file"})
     kind = one_of(ATTACHMENT_KINDS)
+    note = text("what the files show, for whoever reads the ticket", allow_none=True)
 
 
 class Attachments(Schema):
@@ -414,7 +427,7 @@ class AssessmentRules(Schema):
 class ScorecardQuery(Schema):
     month = month("a local calendar month, YYYY-MM; this month by default")
     butler_id = record_id()
-    format = one_of(("json", "xlsx", "csv"), load_default="json")
+    format = one_of(("json", "xlsx", "csv", "lines-csv"), load_default="json")
 
 
 class LineAppeal(Schema):

@@ -14,6 +14,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -24,9 +25,10 @@ from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
-from views import uploads
+from views import local_time, uploads
 from views.forms import (
     FILE_KIND_LABELS,
+    add_files_form,
     as_utc,
     details_as_typed,
     details_typed,
@@ -39,7 +41,13 @@ from views.resident import next_step
 from workflows import attachments as ticket_files
 from workflows import clock, engine, queries
 from workflows.details import names as detail_names
-from workflows.errors import InvalidData, NotFound, StaleVersion, WorkflowError
+from workflows.errors import (
+    AlreadyRegistered,
+    InvalidData,
+    NotFound,
+    StaleVersion,
+    WorkflowError,
+)
 from workflows.residents import rated_by
 from workflows.rules import KindRules
 from workflows.rules import current as current_rules
@@ -83,12 +91,17 @@ def _trigger_form(kind: KindRules, rule, **kwargs):
                         photos=not resident or "details" in rule.fields, **kwargs)
 
 
-def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: int = 200):
-    """Render the ticket page; `failed` is the trigger form that was refused, with its errors."""
+def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: int = 200,
+            adding=None):
+    """Render the ticket page; `failed` is the trigger form that was refused, with its errors,
+    `adding` the form adding files, when it was refused."""
     ticket = queries.ticket_detail(ticket_id, current_user)
     if ticket is None:
         abort(404)
+    g.page_url = url_for("tickets.detail", ticket_id=ticket_id)
     kind = current_rules().kind(ticket.kind)
+    if adding is None and not kind.states[ticket.state].final:
+        adding = add_files_form(formdata=None)
     forms, windows = [], {}
     for rule in engine.allowed_triggers(ticket, current_user):
         ends = engine.window_ends(ticket, rule)
@@ -97,7 +110,9 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
         if failed and failed[0] == rule.name:
             form = failed[1]
         else:
-            form = _trigger_form(kind, rule, formdata=None, data=details_as_typed(ticket.details))
+            form = _trigger_form(kind, rule, formdata=None, data={
+                **details_as_typed(ticket.details), "title": ticket.title,
+                "description": ticket.description})
         form.version.data = ticket.version
         forms.append((rule, form))
     # A refused step that is no longer possible has no form to show: keep its text on the page.
@@ -114,7 +129,9 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     for f in ticket.attachments:
         by_event.setdefault(f.event_id, []).append(f)
     files = [f for f in ticket.attachments if f.event_id in documents or f.event_id is None]
+    current, earlier = queries.deadline_rounds(ticket)
     context = dict(ticket=ticket, kind=kind, forms=forms, unsent=unsent, files=files,
+                   deadlines=current, earlier_deadlines=earlier, adding=adding,
                    by_event=by_event, windows=windows, detail_keys=detail_names(kind),
                    photos_again=bool(failed) and uploads.any_chosen(
                        getattr(failed[1], "photos", None)))
@@ -185,6 +202,11 @@ def new():
                     form.unit_id.data if staff else None,
                     as_utc(form.reported_at.data) if staff else None,
                     details=typed, attachments=files)
+            except AlreadyRegistered as exc:
+                uploads.discard(files)
+                flash(_("You sent this at %(time)s: it is request #%(id)d.", id=exc.ticket_id,
+                        time=local_time(exc.registered_at, "%H:%M")), "info")
+                return redirect(url_for("tickets.detail", ticket_id=exc.ticket_id))
             except WorkflowError as exc:
                 uploads.discard(files)
                 show_refusal(form, exc, TICKET_FIELD_FOR)
@@ -193,7 +215,8 @@ def new():
                 uploads.discard(files)
                 raise
             else:
-                flash(_("Ticket #%(id)d registered.", id=ticket.id), "success")
+                flash(_("Thank you: request #%(id)d is sent to your butler.", id=ticket.id)
+                      if not staff else _("Ticket #%(id)d registered.", id=ticket.id), "success")
                 return redirect(url_for("tickets.detail", ticket_id=ticket.id))
     kinds = list(current_rules().kinds.values())
     files_again = form.is_submitted() and uploads.any_chosen(
@@ -256,7 +279,7 @@ def fire(ticket_id: int, trigger: str):
         if not isinstance(exc, WorkflowError):
             raise
         return _refused(ticket_id, trigger, form, exc)
-    flash(_("%(step)s: done.", step=label(rule.label)), "success")
+    flash(label(rule.done_for(current_user.role)), "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 
@@ -269,6 +292,32 @@ def _refused(ticket_id: int, trigger: str, form, exc: WorkflowError):
         return _detail(ticket_id, (trigger, form), 409)
     show_refusal(form, exc, TICKET_FIELD_FOR)
     return _detail(ticket_id, (trigger, form), exc.status)
+
+
+@bp.post("/<int:ticket_id>/files")
+@login_required
+def add_files(ticket_id: int):
+    """Add photos or documents to a ticket outside any step; on a mistake show the form again."""
+    if queries.ticket_detail(ticket_id, current_user) is None:
+        abort(404)
+    form = add_files_form()
+    valid = form.validate_on_submit()
+    checked = uploads.from_inputs(form.files)
+    if not valid or checked is None:
+        return _detail(ticket_id, adding=form, status=422)
+    files = uploads.store(checked)
+    try:
+        engine.attach(ticket_id, current_user, files, form.kind.data, form.note.data)
+    except BaseException as exc:
+        uploads.discard(files)
+        if not isinstance(exc, WorkflowError):
+            raise
+        if isinstance(exc, NotFound):
+            abort(404)
+        show_refusal(form, exc, {"attachments": "files"})
+        return _detail(ticket_id, adding=form, status=exc.status)
+    flash(_("Thank you: the files are added."), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 
 @bp.get("/<int:ticket_id>/files/<int:attachment_id>")

@@ -11,7 +11,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, false, or_, select, true
 
-from models import Area, Building, Role, Ticket, Unit, User, db
+from models import Area, Building, Event, Role, Ticket, Unit, User, db
 from workflows.errors import Forbidden
 
 
@@ -65,6 +65,18 @@ def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:
         return True
     return actor.role == Role.BUTLER and actor.id in (covering_butler_id(unit_id, at),
                                                       area_butler_id(unit_id))
+
+
+def answered_for(butler_id: int, ticket: Ticket, at: datetime) -> bool:
+    """Whether the butler answered for `ticket` around `at`: they covered its area then or when
+    it was reported, or held it (now, or handed it by a reassignment). A finding that cites a
+    ticket must cite one of theirs."""
+    if butler_id in (ticket.assignee_id, covering_butler_id(ticket.unit_id, at),
+                     covering_butler_id(ticket.unit_id, ticket.reported_at)):
+        return True
+    handed = db.session.scalars(select(Event.data).where(Event.ticket_id == ticket.id,
+                                                         Event.from_state.is_not(None)))
+    return any((data or {}).get("assignee_id") == butler_id for data in handed)
 
 
 def scorecard_of(actor: User, butler_id: int | None) -> int | None:

@@ -44,8 +44,9 @@ from models import (
 from models.scoring import COUNTING
 from models.transaction import write
 from workflows import clock, queries
+from workflows.access import answered_for
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, WorkflowError
-from workflows.fields import MAX_TEXT, parse_time, record_id
+from workflows.fields import MAX_TEXT, past_time, record_id
 from workflows.rules import current as current_rules
 from workflows.words import in_both, label, listing, term
 
@@ -143,7 +144,7 @@ def line(entry: Deduction) -> dict:
         kind = rules.kind(entry.ticket.kind)
         step = kind.deadlines[entry.deadline.name].label if entry.deadline.name in kind.deadlines \
             else {"en": entry.deadline.name, "zh": entry.deadline.name}
-        what = in_both(lambda: _("%(kind)s: %(step)s late", kind=label(kind.label),
+        what = in_both(lambda: _("Late: %(step)s (%(kind)s)", kind=label(kind.label),
                                  step=label(step)))
     elif entry.spot_check_item is not None and finding is not None:
         what = in_both(lambda: _("Spot-check, resident unsatisfied: %(finding)s",
@@ -296,17 +297,16 @@ def record_finding(actor: User, butler_id: Any, code: Any, note: Any, ticket_id:
             ticket = db.session.get(Ticket, record_id(ticket_id) or 0)
             if ticket is None:
                 errors["ticket_id"] = _l("no such ticket")
-        when = now
-        if occurred_at not in (None, ""):
-            try:
-                when = parse_time(occurred_at)
-            except ValueError as exc:
-                errors["occurred_at"] = exc.args[0]
-            else:
-                if when > now:
-                    errors["occurred_at"] = _l("must not be in the future")
-                elif now - when > FINDING_LOOKBACK:
-                    errors["occurred_at"] = _l("must be within the last year")
+        when = past_time(occurred_at, now, FINDING_LOOKBACK,
+                         _l("must be within the last year"), "occurred_at", errors) or now
+        if ticket is not None and "occurred_at" not in errors and when < ticket.reported_at:
+            errors["occurred_at"] = _l("must not be before ticket %(id)s was reported",
+                                       id=ticket.id)
+        elif ticket is not None and "butler_id" not in errors \
+                and not answered_for(butler.id, ticket, when):
+            errors["ticket_id"] = _l("ticket %(id)s is not one %(name)s answered for (another "
+                                     "area's, or another butler's)", id=ticket.id,
+                                     name=butler.name)
         if errors:
             raise InvalidData(_l("the finding cannot be recorded as given"), errors)
         _refuse_if_closed(month_of(when))
@@ -345,6 +345,8 @@ def refusal(actor: User, entry: dict, action: str, closed: bool) -> WorkflowErro
                                "unless they charge it"))
     elif action == UPHOLD and entry["points"] > 0:
         return Conflict(_l("a bonus counts as it is; it can only be waived"))
+    elif action == UPHOLD and entry["appeal"] is None and not entry["held"]:
+        return Conflict(_l("this line counts as it is: only an appealed or held line is upheld"))
     if closed:
         return _closed(month_of(datetime.fromisoformat(entry["missed_at"])))
     return None

@@ -29,12 +29,27 @@ from workflows import clock, deadlines, rules
 from workflows import details as ticket_details
 from workflows.access import area_butler_id, may_act_for, visible_to
 from workflows.attachments import UploadedFile
-from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, StaleVersion
-from workflows.fields import FIELDS, MAX_TEXT, parse_time, record_id, whole_number
+from workflows.errors import (
+    AlreadyRegistered,
+    Conflict,
+    Forbidden,
+    InvalidData,
+    NotFound,
+    StaleVersion,
+)
+from workflows.fields import (
+    FIELDS,
+    MAX_TEXT,
+    MAX_TITLE,
+    REVISED,
+    STAFF_ONLY,
+    past_time,
+    record_id,
+    whole_number,
+)
 from workflows.rules import KindRules, Rules, TriggerRule
 from workflows.words import duration, listing, term
 
-MAX_TITLE = 200
 CREATE_TRIGGER = "create"
 # Ticket attributes that record what someone said (not who holds the ticket): giving the same
 # value again is not a step that "changes nothing".
@@ -54,6 +69,7 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
     with write():
         new = _validate_ticket(known, actor, kind, title, description, unit_id, reported_at,
                                details, attachments, now)
+        _refuse_repeat(known, actor, new, now)
         kind_rules = known.kind(new.kind)
         resident_id = actor.id if actor.role == Role.RESIDENT else _resident_of(new.unit_id)
         ticket = Ticket(kind=new.kind, state=kind_rules.initial, unit_id=new.unit_id,
@@ -98,7 +114,7 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
             from_state = ticket.state
             _apply(known, ticket, step, now)
             _record(ticket, actor, trigger, from_state, step.recorded, step.files, now,
-                    note=step.clean.get("note", ""))
+                    note=step.clean.get("note", ""), staff_only=step.clean.get(STAFF_ONLY, False))
     except (StaleDataError, IntegrityError):
         raise StaleVersion(_l("the ticket changed while this was being saved; reload and try "
                               "again")) from None
@@ -106,8 +122,9 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
 
 
 def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
-           kind: Any = None) -> Event:
-    """Add photos or documents to a ticket outside any step (a floor plan sent afterwards).
+           kind: Any = None, note: Any = "") -> Event:
+    """Add photos or documents to a ticket outside any step (a floor plan sent afterwards, the
+    photo the butler asked for), with a `note` on them if the sender wrote one.
 
     Whoever may see the ticket may add files until it is finished. They are recorded with an
     event of their own (`attach`: the state unchanged, the `kind` of the files in its data), so
@@ -127,13 +144,14 @@ def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
         elif kind not in ticket_files.FILE_KINDS:
             errors["kind"] = _l("must be one of %(choices)s",
                                 choices=listing(term(k) for k in ticket_files.FILE_KINDS))
+        note = _checked_text(note, "note", MAX_TEXT, errors)
         files = ticket_files.listed(attachments, errors)
         if not files and "attachments" not in errors:
             errors["attachments"] = _l("is required")
         if errors:
             raise InvalidData(_l("the files cannot be added as given"), errors)
         return _record(ticket, actor, ticket_files.ATTACH_TRIGGER, ticket.state,
-                       {"kind": kind} if kind else {}, files, now)
+                       {"kind": kind} if kind else {}, files, now, note=note)
 
 
 def allowed_triggers(ticket: Ticket, actor: User) -> list[TriggerRule]:
@@ -202,6 +220,25 @@ def _validate_ticket(known: Rules, actor: User, kind: Any, title: Any, descripti
     return _NewTicket(kind, title, description, unit_id, reported_at, details, files)
 
 
+def _refuse_repeat(known: Rules, actor: User, new: _NewTicket, now: datetime) -> None:
+    """The same request sent again (the back button, a reload, a client's retry) is the ticket
+    made the first time: same person, kind, unit and words, within `repeat_within`, still open.
+    The person's row is locked first, so that two copies sent at once are taken one by one."""
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    kind = known.kind(new.kind)
+    earlier = db.session.scalars(
+        select(Ticket).where(Ticket.created_by_id == actor.id, Ticket.kind == new.kind,
+                             Ticket.unit_id == new.unit_id, Ticket.title == new.title,
+                             Ticket.state.in_(kind.open_states),
+                             Ticket.created_at >= now - known.repeat_within)
+        .order_by(Ticket.id.desc()))
+    for ticket in earlier:
+        if ticket.description == new.description and (ticket.details or {}) == new.details:
+            raise AlreadyRegistered(
+                _l("you sent this request already: it is ticket %(id)s", id=ticket.id),
+                ticket.id, ticket.created_at)
+
+
 def _lock_visible(ticket_id: Any, actor: User) -> Ticket:
     """The ticket, locked for this transaction; NotFound unless `actor` may see it."""
     if record_id(ticket_id) is None:
@@ -229,7 +266,7 @@ class _Step:
 def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any,
               data: dict, attachments: Sequence[UploadedFile], now: datetime) -> _Step:
     rule = _check_trigger(kind, ticket, trigger, actor, version)
-    clean = _clean_data(kind, rule, data, now, ticket)
+    clean = _clean_data(kind, rule, data, now, ticket, actor)
     file_errors: dict[str, Any] = {}
     files = ticket_files.listed(attachments, file_errors)
     if file_errors:
@@ -250,7 +287,13 @@ def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, versio
                           "already", trigger=term(trigger, rule.label)))
     to_state = (rule.dest_choices[clean[rule.dest_by]] if rule.dest_by
                 else rule.dest or ticket.state)
-    recorded = {k: v for k, v in clean.items() if k != "note"}
+    recorded = {k: v for k, v in clean.items() if k not in ("note", STAFF_ONLY)}
+    for name in REVISED:
+        if name in clean:
+            old = getattr(ticket, name)
+            recorded[name] = {"from": old, "to": clean[name]}
+            if old == clean[name]:
+                del recorded[name]
     if "details" in clean:
         # What changed, from and to: the ticket keeps the new values, the event the old ones.
         recorded["details"] = ticket_details.changes(ticket.details, clean["details"])
@@ -287,7 +330,7 @@ def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, v
 
 
 def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
-                ticket: Ticket) -> dict:
+                ticket: Ticket, actor: User) -> dict:
     errors: dict[str, Any] = {}
     clean: dict[str, Any] = {}
     for name, value in data.items():
@@ -304,22 +347,32 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
     for name in rule.requires:
         if name not in clean and name not in errors:
             errors[name] = _l("is required")
+    if clean.get(STAFF_ONLY) and actor.role == Role.RESIDENT:
+        errors[STAFF_ONLY] = _l("a resident's note is read by their butler")
+    elif clean.get(STAFF_ONLY) and not clean.get("note"):
+        errors[STAFF_ONLY] = _l("goes with a note")
     if "details" in clean:
         # The details given over the ticket's, each checked as when a ticket is opened.
         clean["details"] = ticket_details.revise(kind, ticket.details, clean["details"],
                                                  now, errors)
     if "promised_at" in clean:
-        limit = max((d.within for d in kind.deadlines.values() if d.due_from == "promised_at"
-                     and rule.name in d.rearmed_by), default=None)
-        if clean["promised_at"] <= now:
-            errors["promised_at"] = _l("must be in the future")
-        elif limit is not None and clean["promised_at"] > now + limit:
-            errors["promised_at"] = _l("must be at most %(duration)s from now",
-                                       duration=duration(limit))
+        _check_promise(kind, rule, clean["promised_at"], now, errors)
     if errors:
         raise InvalidData(_l("'%(trigger)s' cannot be done with the data given",
                              trigger=term(rule.name, rule.label)), errors)
     return clean
+
+
+def _check_promise(kind: KindRules, rule: TriggerRule, promised_at: datetime, now: datetime,
+                   errors: dict) -> None:
+    """A promised next reply is in the future, and no later than its deadline allows."""
+    limit = max((d.within for d in kind.deadlines.values() if d.due_from == "promised_at"
+                 and rule.name in d.rearmed_by), default=None)
+    if promised_at <= now:
+        errors["promised_at"] = _l("must be in the future")
+    elif limit is not None and promised_at > now + limit:
+        errors["promised_at"] = _l("must be at most %(duration)s from now",
+                                   duration=duration(limit))
 
 
 def _checked_text(value: Any, name: str, longest: int, errors: dict,
@@ -359,17 +412,13 @@ def _reported_at(actor: User, unit_id: int | None, value: Any, now: datetime, kn
         return now
     if actor.role == Role.RESIDENT:
         raise Forbidden(_l("only staff may give the time of a call"))
-    try:
-        reported_at = parse_time(value)
-    except ValueError as exc:
-        errors["reported_at"] = exc.args[0]
+    reported_at = past_time(value, now, known.backdate_limit, _l(
+        "must be within %(duration)s before now", duration=duration(known.backdate_limit)),
+        "reported_at", errors)
+    if reported_at is None:
         return now
-    if reported_at > now:
-        errors["reported_at"] = _l("must not be in the future")
-    elif now - reported_at > known.backdate_limit:
-        errors["reported_at"] = _l("must be within %(duration)s before now",
-                                   duration=duration(known.backdate_limit))
-    elif unit_id is not None and not may_act_for(actor, unit_id, reported_at):
+    if "reported_at" not in errors and unit_id is not None \
+            and not may_act_for(actor, unit_id, reported_at):
         raise Forbidden(
             _l("only the butler of the unit's area or a supervisor may register a call afterwards"),
             {"reported_at": _l("leave it empty: a call for another butler's area is registered "
@@ -391,6 +440,8 @@ def _apply(known: Rules, ticket: Ticket, step: _Step, now: datetime) -> None:
     deadlines.settle(known, now, ticket.id)
     from_state = ticket.state
     ticket.state = step.to_state
+    for name in step.rule.clears:
+        setattr(ticket, FIELDS[name].ticket_attribute, None)
     for name, value in step.clean.items():
         if FIELDS[name].ticket_attribute:
             setattr(ticket, FIELDS[name].ticket_attribute, value)
@@ -404,10 +455,11 @@ def _apply(known: Rules, ticket: Ticket, step: _Step, now: datetime) -> None:
 
 
 def _record(ticket: Ticket, actor: User, trigger: str, from_state: str | None, data: dict,
-            files: Sequence[UploadedFile], now: datetime, note: str = "") -> Event:
+            files: Sequence[UploadedFile], now: datetime, note: str = "",
+            staff_only: bool = False) -> Event:
     """The event of a step (and the files that came with it)."""
     event = Event(ticket_id=ticket.id, actor_id=actor.id, trigger=trigger, from_state=from_state,
-                  to_state=ticket.state, note=note,
+                  to_state=ticket.state, note=note, staff_only=staff_only,
                   data={k: v.isoformat() if isinstance(v, datetime) else v
                         for k, v in data.items()}, at=now)
     db.session.add(event)

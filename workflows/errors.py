@@ -39,3 +39,14 @@ class StaleVersion(Conflict):
 
 class InvalidData(WorkflowError):
     status, code = 422, "invalid"
+
+
+class AlreadyRegistered(Conflict):
+    """The same request, sent again by the same person: it is the ticket made the first time."""
+
+    code = "already_registered"
+
+    def __init__(self, message: Any, ticket_id: int, registered_at: Any):
+        super().__init__(message)
+        self.ticket_id = ticket_id
+        self.registered_at = registered_at

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -20,6 +20,7 @@ from models import Role, User, db
 from workflows.words import listing, term
 
 MAX_TEXT = 2000
+MAX_TITLE = 200
 TIME_FORMAT = _l("must be a time like 2026-11-22T14:30:00+08:00")
 # The largest id an INTEGER column holds on every database ButlerDesk runs on (SQLite, PostgreSQL).
 MAX_ID = 2**31 - 1
@@ -55,15 +56,21 @@ def record_id(value: Any) -> int | None:
     return number if number is not None and 1 <= number <= MAX_ID else None
 
 
-def _text(value: Any, _context) -> str:
-    if not isinstance(value, str):
-        raise ValueError(_l("must be text"))
-    value = value.strip()
-    if not value:
-        raise ValueError(_l("must not be empty"))
-    if len(value) > MAX_TEXT:
-        raise ValueError(_l("must be at most %(count)d characters", count=MAX_TEXT))
-    return value
+def _text_of(longest: int) -> Callable[[Any, Any], str]:
+    def parse(value: Any, _context) -> str:
+        if not isinstance(value, str):
+            raise ValueError(_l("must be text"))
+        value = value.strip()
+        if not value:
+            raise ValueError(_l("must not be empty"))
+        if len(value) > longest:
+            raise ValueError(_l("must be at most %(count)d characters", count=longest))
+        return value
+
+    return parse
+
+
+_text = _text_of(MAX_TEXT)
 
 
 def _rating(value: Any, _context) -> int:
@@ -93,6 +100,24 @@ def parse_time(value: Any) -> datetime:
         raise ValueError(TIME_FORMAT) from None
 
 
+def past_time(value: Any, now: datetime, within: timedelta, too_early: LazyString, key: str,
+              errors: dict) -> datetime | None:
+    """When something already happened, as a person gives it: None when not given; otherwise
+    a time not in the future and at most `within` before now (errors[key] says what is wrong)."""
+    if value in (None, ""):
+        return None
+    try:
+        when = parse_time(value)
+    except ValueError as exc:
+        errors[key] = exc.args[0]
+        return None
+    if when > now:
+        errors[key] = _l("must not be in the future")
+    elif now - when > within:
+        errors[key] = too_early
+    return when
+
+
 def _time(value: Any, _context) -> datetime:
     return parse_time(value)
 
@@ -118,6 +143,17 @@ def _user_with_role(role: Role) -> Callable[[Any, Any], int]:
     return parse
 
 
+def _yes(value: Any, _context) -> bool:
+    """A box ticked or not: true/false, or what a form's checkbox sends."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("y", "yes", "on", "true", "1"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("n", "no", "off", "false", "0"):
+        return False
+    raise ValueError(_l("must be true or false"))
+
+
 def _table(value: Any, _context) -> dict:
     """A table of a kind's details; the engine checks each value (workflows.details.revise)."""
     if not isinstance(value, dict):
@@ -139,6 +175,14 @@ FIELDS: dict[str, Field] = {
     "result": Field(_choice),
     "technician_id": Field(_user_with_role(Role.TECHNICIAN), "technician_id"),
     "assignee_id": Field(_user_with_role(Role.BUTLER), "assignee_id"),
+    # What the ticket is about, put right (a rejected application resubmitted).
+    "title": Field(_text_of(MAX_TITLE), "title"),
+    "description": Field(_text, "description"),
     # Some or all of a kind's details (a renovation's works period, contractor, ...), changed.
     "details": Field(_table, "details"),
+    # The step's note is for staff only (what to bring, who to ask), never shown to the resident.
+    "staff_only": Field(_yes),
 }
+STAFF_ONLY = "staff_only"
+# Fields that put right what the ticket says: its event keeps each change as {from, to}.
+REVISED = ("title", "description")

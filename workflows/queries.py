@@ -22,6 +22,7 @@ from models import (
 )
 from workflows.access import visible_to
 from workflows.fields import record_id
+from workflows.rules import current as current_rules
 
 
 def _overdue(now: datetime):
@@ -83,6 +84,34 @@ def ticket_detail(ticket_id: int, actor: User) -> Ticket | None:
              .options(selectinload(Ticket.events).joinedload(Event.actor))
              .where(Ticket.id == ticket_id, visible_to(actor)))
     return db.session.scalars(query).unique().one_or_none()
+
+
+def rounds_started(ticket_ids: list[int]) -> dict[int, datetime]:
+    """When each ticket began its current round: the last time a step took it back to its
+    kind's first state (a repair reopened, a renovation resubmitted). What came before (the
+    old rating, the follow-up done the first time) is history; a ticket never sent back is
+    absent."""
+    if not ticket_ids:
+        return {}
+    back_to_start = or_(*(and_(Ticket.kind == kind.name, Event.to_state == kind.initial)
+                          for kind in current_rules().kinds.values()))
+    rows = db.session.execute(
+        select(Event.ticket_id, func.max(Event.at)).join(Ticket, Ticket.id == Event.ticket_id)
+        .where(Event.ticket_id.in_(ticket_ids), Event.from_state.is_not(None),
+               Event.from_state != Event.to_state, back_to_start)
+        .group_by(Event.ticket_id))
+    return dict(rows.all())
+
+
+def deadline_rounds(ticket: Ticket) -> tuple[list[Deadline], list[Deadline]]:
+    """A ticket's deadlines as (current, earlier): the current round's latest of each step, and
+    any still to do; the rest (yesterday's daily inspections, the round before a reopening)
+    newest first."""
+    started = rounds_started([ticket.id]).get(ticket.id)
+    latest = {d.name: d for d in ticket.deadlines if started is None or d.armed_at >= started}
+    current = [d for d in ticket.deadlines if d.pending or latest.get(d.name) is d]
+    earlier = [d for d in reversed(ticket.deadlines) if d not in current]
+    return current, earlier
 
 
 def deductions(*, butler_id: int | None = None, start: datetime | None = None,

@@ -24,7 +24,7 @@ from flask import current_app
 from transitions.extensions import GraphMachine
 
 from models.people import Role
-from workflows.fields import FIELDS
+from workflows.fields import FIELDS, STAFF_ONLY
 
 STAY = "="  # `to = "="`: the trigger records something and the state does not change
 FIRING_ROLES = {Role.RESIDENT, Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR}
@@ -46,10 +46,12 @@ class StateRule:
 @dataclass(frozen=True)
 class NextStep:
     """What the resident reads in a state: `text`, or while `deadline` runs, `due` (with the
-    time it is due by in place of {due}); `your_turn` when it waits on them."""
+    time it is due by in place of {due}) and, once that time has passed, `late`; `your_turn`
+    when it waits on them."""
 
     text: dict[str, str]
     due: dict[str, str] | None
+    late: dict[str, str] | None
     deadline: str | None
     your_turn: bool
 
@@ -62,6 +64,7 @@ class Offer:
     explain: dict[str, str] | None
     reason: dict[str, str] | None
     button: dict[str, str] | None
+    done: dict[str, str] | None
     folded: bool
     style: str | None
 
@@ -114,11 +117,20 @@ class TriggerRule:
     accepts: tuple[str, ...]
     window_since: str | None
     window: timedelta | None
+    clears: tuple[str, ...]        # what the ticket forgets (a reopened repair's rating)
+    done: dict[str, str]           # what the page says once it is done (en and zh)
     offer: Offer | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
         return self.requires + tuple(f for f in self.accepts if f not in self.requires)
+
+    def done_for(self, role: str) -> dict[str, str]:
+        """What the page says once it is done, to someone of `role` (a resident in their own
+        words)."""
+        if role == "resident" and self.offer and self.offer.done:
+            return self.offer.done
+        return self.done
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,7 @@ class AssessmentRules:
 class Rules:
     kinds: dict[str, KindRules]
     backdate_limit: timedelta
+    repeat_within: timedelta
     assessment: AssessmentRules
 
     def kind(self, name: str) -> KindRules:
@@ -332,6 +345,7 @@ class _Loader:
     # -- the file --------------------------------------------------------------------------------
     def rules(self, data: dict) -> Rules:
         limit = self._duration("", "backdate_limit", data.pop("backdate_limit", "7d"))
+        repeat = self._duration("", "repeat_within", data.pop("repeat_within", "10m"))
         if "assessment" not in data:
             raise RulesError(f"{self.filename}: has no [assessment] table")
         assessment = self.assessment(self._table("assessment", None, data.pop("assessment"),
@@ -352,7 +366,8 @@ class _Loader:
                 self.fail(name, "spot_check", f"unknown finding '{spot.finding}' (findings: "
                                               f"{', '.join(assessment.findings)})")
         self._same_details(kinds)
-        return Rules(kinds=kinds, backdate_limit=limit, assessment=assessment)
+        return Rules(kinds=kinds, backdate_limit=limit, repeat_within=repeat,
+                     assessment=assessment)
 
     def _same_details(self, kinds: dict[str, KindRules]) -> None:
         """A detail name several kinds ask for is one input of the request form, so it must be
@@ -476,30 +491,32 @@ class _Loader:
         )
 
     def next_step(self, table: str, entry: Any, deadlines: dict) -> NextStep:
-        entry = self._table(table, None, entry, "text, due, deadline and your_turn")
-        self._keys(table, entry, {"text", "due", "deadline", "your_turn"}, {"text"})
+        entry = self._table(table, None, entry, "text, due, late, deadline and your_turn")
+        self._keys(table, entry, {"text", "due", "late", "deadline", "your_turn"}, {"text"})
         texts = {key: self._label(table, key, entry[key])
-                 for key in ("text", "due") if key in entry}
+                 for key in ("text", "due", "late") if key in entry}
         for key, text in texts.items():
-            allowed = {"technician", "due"} if key == "due" else {"technician"}
+            allowed = {"technician", "due"} if key != "text" else {"technician"}
             for language, words in text.items():
                 used = set(re.findall(r"{(\w*)}", words))
                 if used - allowed:
                     self.fail(table, key, f"{language}: unknown {{{sorted(used - allowed)[0]}}} "
                                           f"(it may name: {', '.join(sorted(allowed))})")
-        if ("due" in entry) != ("deadline" in entry):
-            self.fail(table, "due" if "due" in entry else "deadline",
-                      "`due` and `deadline` go together: the text read while that deadline runs")
+        given = [key for key in ("deadline", "due", "late") if key in entry]
+        if given and len(given) < 3:
+            missing = next(key for key in ("deadline", "due", "late") if key not in entry)
+            self.fail(table, missing, "`deadline`, `due` and `late` go together: the texts read "
+                                      "while that deadline runs, and once it is past")
         deadline = entry.get("deadline")
         if deadline is not None and deadline not in deadlines:
             self.fail(table, "deadline", f"unknown deadline '{deadline}' (deadlines: "
                                          f"{', '.join(deadlines) or 'none'})")
-        return NextStep(texts["text"], texts.get("due"), deadline,
+        return NextStep(texts["text"], texts.get("due"), texts.get("late"), deadline,
                         self._bool(table, "your_turn", entry.get("your_turn", False)))
 
     def offer(self, table: str, entry: Any) -> Offer:
         entry = self._table(table, None, entry, "texts for the resident's page")
-        texts = ("title", "explain", "reason", "button")
+        texts = ("title", "explain", "reason", "button", "done")
         self._keys(table, entry, {*texts, "folded", "style"}, set())
         style = entry.get("style")
         if style not in (None, "danger", "secondary"):
@@ -584,34 +601,17 @@ class _Loader:
 
     def trigger(self, kind: str, name: str, entry: dict, states: dict) -> TriggerRule:
         table = f"{kind}.triggers.{name}"
-        self._keys(table, entry, {"label", "from", "to", "roles", "requires", "accepts", "window",
-                                  "resident"},
-                   {"label", "from", "to", "roles"})
+        self._keys(table, entry, {"label", "done", "from", "to", "roles", "requires", "accepts",
+                                  "clears", "window", "resident"},
+                   {"label", "done", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
         if not sources:
             self.fail(table, "from", "must name at least one state")
-        dest, dest_by, dest_choices = None, None, {}
-        to = entry["to"]
-        if isinstance(to, dict):
-            dest_by = to.get("by")
-            if dest_by not in FIELDS:
-                self.fail(table, "to", "a table 'to' needs by = <a field> and value = state pairs")
-            dest_choices = {k: v for k, v in to.items() if k != "by"}
-            self._states(table, "to", list(dest_choices.values()), states)
-        elif not isinstance(to, str):
-            self.fail(table, "to", 'must be one state, "=" or { by = <field>, <value> = <state> }')
-        elif to != STAY:
-            dest = next(iter(self._states(table, "to", to, states)))
+        dest, dest_by, dest_choices = self._destination(table, entry["to"], states)
         roles = entry["roles"]
         if not isinstance(roles, list) or not roles or not set(roles) <= FIRING_ROLES:
             self.fail(table, "roles", f"must list some of: {', '.join(sorted(FIRING_ROLES))}")
-        fields = {}
-        for key in ("requires", "accepts"):
-            fields[key] = self._names(table, key, entry.get(key, []))
-            for given in fields[key]:
-                if given not in FIELDS:
-                    self.fail(table, key, f"unknown field '{given}' (fields: {', '.join(FIELDS)})")
-        accepts = fields["accepts"] + (("note",) if "note" not in fields["accepts"] else ())
+        requires, accepts = self._trigger_fields(table, entry, roles)
         window_since, window = None, None
         if "window" in entry:
             w = entry["window"]
@@ -619,14 +619,58 @@ class _Loader:
                 self.fail(table, "window", "must be { since = <state>, within = <duration> }")
             window_since = next(iter(self._states(table, "window", w["since"], states)))
             window = self._duration(table, "window", w["within"])
+        offer = self.offer(f"{table}.resident", entry["resident"]) if "resident" in entry \
+            else None
+        if "resident" in roles and (offer is None or offer.done is None):
+            self.fail(f"{table}.resident", "done", "a trigger a resident fires needs the words "
+                                                  "the resident reads once it is done")
         return TriggerRule(
             name=name, label=self._label(table, "label", entry["label"]), sources=sources,
             dest=dest, dest_by=dest_by, dest_choices=dest_choices,
-            roles=frozenset(roles), requires=fields["requires"], accepts=accepts,
-            window_since=window_since, window=window,
-            offer=(self.offer(f"{table}.resident", entry["resident"])
-                   if "resident" in entry else None),
+            roles=frozenset(roles), requires=requires, accepts=accepts,
+            window_since=window_since, window=window, clears=self._clears(table, entry),
+            done=self._label(table, "done", entry["done"]), offer=offer,
         )
+
+    def _destination(self, table: str, to: Any, states: dict):
+        """(state, field that chooses it, value -> state) of a trigger's `to`."""
+        if isinstance(to, dict):
+            dest_by = to.get("by")
+            if dest_by not in FIELDS:
+                self.fail(table, "to", "a table 'to' needs by = <a field> and value = state pairs")
+            dest_choices = {k: v for k, v in to.items() if k != "by"}
+            self._states(table, "to", list(dest_choices.values()), states)
+            return None, dest_by, dest_choices
+        if not isinstance(to, str):
+            self.fail(table, "to", 'must be one state, "=" or { by = <field>, <value> = <state> }')
+        return (None if to == STAY else next(iter(self._states(table, "to", to, states))),
+                None, {})
+
+    def _trigger_fields(self, table: str, entry: dict, roles: list[str]):
+        """(requires, accepts) of a trigger: a note is always accepted and, from staff where it
+        is optional, staff_only."""
+        fields = {}
+        for key in ("requires", "accepts"):
+            fields[key] = self._names(table, key, entry.get(key, []))
+            for given in fields[key]:
+                if given not in FIELDS:
+                    self.fail(table, key, f"unknown field '{given}' (fields: {', '.join(FIELDS)})")
+        accepts = fields["accepts"] + (("note",) if "note" not in fields["accepts"] else ())
+        # Staff may keep an optional note from the resident; a required note is the step's
+        # message (a reply, what the resident is asked), which the resident must read.
+        if set(roles) - {"resident"} and "note" not in fields["requires"] \
+                and STAFF_ONLY not in accepts:
+            accepts += (STAFF_ONLY,)
+        return fields["requires"], accepts
+
+    def _clears(self, table: str, entry: dict) -> tuple[str, ...]:
+        clears = self._names(table, "clears", entry.get("clears", []))
+        kept = [f for f, rule in FIELDS.items() if rule.ticket_attribute]
+        for cleared in clears:
+            if cleared not in kept:
+                self.fail(table, "clears", f"'{cleared}' is not kept on the ticket (kept: "
+                                           f"{', '.join(kept)})")
+        return clears
 
     def deadline(self, kind: str, name: str, entry: dict, states: dict,
                  triggers: dict) -> DeadlineRule:

@@ -3,8 +3,8 @@
 A message is `lazy_gettext(template, **values)`: nothing is translated until it is shown, and
 then in the language of whoever reads it (a page's reader; the API answers in English, under
 `force_locale("en")`). The values are shown the reader's way too, because each is lazy itself:
-a `term` (a state, a step, a role or a field: in English the rules' own word, as the API names
-it; in Chinese its label), a `duration`, a `listing` of values. Outside a request (the CLI, the
+a `term` (a state, a step, a role or a field: to the API the rules' own word; on a page its
+label), a `duration`, a `listing` of values. Outside a request (the CLI, the
 logs) everything is English.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -75,6 +76,7 @@ NAMES = {
     "password": _l("password"),
     "username": _l("username"),
     "body": _l("request body"),
+    "staff_only": _l("for staff only"),
 }
 
 
@@ -84,22 +86,26 @@ def name(key: Any) -> Any:
     return NAMES.get(str(key), key)
 
 
+def for_programs() -> bool:
+    """Whether the reader is a program: the JSON API, the CLI, the logs (outside a request)."""
+    return not has_request_context() or request.path.startswith("/api/")
+
+
 def _term(key: str, text: dict[str, str] | None) -> str:
-    if not chinese():
+    if for_programs() and not chinese():
         return key
-    return text["zh"] if text else str(name(key))
+    return label(text) if text else str(name(key))
 
 
 def term(key: Any, text: dict[str, str] | None = None) -> LazyString:
     """A name in a message: a state, a step, a kind (with its `text` from the rules), a role or
-    a field. In English it is the rules' own word, the one the API speaks (`dispatch`); in
-    Chinese its label (派工) or its name."""
+    a field. To a program (the API, the CLI) it is the rules' own word (`dispatch`); on a page
+    its label in the reader's language (Dispatch a technician, 派工) or its name."""
     return LazyString(_term, str(key), text)
 
 
 def rules_word(key: Any) -> str:
-    """A name as the rules file writes it (a role, a field a step needs): on an English page the
-    file's own word, on a Chinese page its Chinese name."""
+    """A name the rules file writes (a role, a field a step needs) as a page shows it."""
     return str(term(key))
 
 
@@ -129,6 +135,53 @@ def span(value: timedelta, days: bool = False) -> str:
     if minutes >= 60:
         return _("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60)
     return _("%(minutes)d min", minutes=minutes)
+
+
+# A live countdown's text by its size: under an hour to the second, under a day to the minute,
+# then days and hours. The page's script (static/js/countdown.js) gets the same texts with
+# {days} {hours} {minutes} {seconds} where the numbers go (COUNTDOWN_FORMATS).
+_COUNTDOWN = (
+    ("minutes-seconds", lambda **n: _("%(minutes)s min %(seconds)s s", **n)),
+    ("hours-minutes", lambda **n: _("%(hours)s h %(minutes)s min", **n)),
+    ("days-hours", lambda **n: _("%(days)s d %(hours)s h", **n)),
+)
+
+
+def countdown(seconds: int) -> str:
+    """36 min 05 s, 1 h 05 min, 2 d 3 h: how long until (or since) a due time, for a countdown
+    that ticks (a step due in 20 minutes is counted to the second)."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, minutes, secs = rest // 3600, rest // 60 % 60, rest % 60
+    if days:
+        return _COUNTDOWN[2][1](days=days, hours=hours)
+    if hours:
+        return _COUNTDOWN[1][1](hours=hours, minutes=f"{minutes:02d}")
+    return _COUNTDOWN[0][1](minutes=minutes, seconds=f"{secs:02d}")
+
+
+def countdown_formats() -> dict[str, str]:
+    """The countdown's texts for its script: data-attribute name -> text with placeholders."""
+    names = {"days": "{days}", "hours": "{hours}", "minutes": "{minutes}", "seconds": "{seconds}"}
+    return {name: say(**names) for name, say in _COUNTDOWN}
+
+
+def sentence(text: Any) -> str:
+    """A refusal's message as a page says it: "The assessment of 2026-11 is closed; ..." with a
+    capital and a full stop (the API keeps the bare message)."""
+    text = str(text).strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    if text[-1] not in ".!?。！？":
+        text += "。" if chinese() else "."
+    return text
+
+
+def colon(text: Any) -> str:
+    """A label before its value, "Reason: " / 「原因：」 (Chinese puts a full-width colon and no
+    space)."""
+    return _("%(label)s: ", label=text)
 
 
 def _join(items: tuple) -> str:

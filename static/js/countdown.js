@@ -1,12 +1,14 @@
 /* Live countdowns for ButlerDesk's deadlines.
  *
  * Each <span data-countdown> carries the deadline's due time (data-due) and the server's time
- * when the page was made (data-now), both ISO 8601 in UTC, and the texts to show (data-left,
- * data-over, data-days, with {time} and {days} where the numbers go). The time left is
+ * when the page was made (data-now), both ISO 8601 in UTC, and the texts to show: data-left and
+ * data-over with {time} where the time goes, and the time's own words by its size
+ * (data-minutes-seconds, data-hours-minutes, data-days-hours, with {days} {hours} {minutes}
+ * {seconds} where the numbers go: "36 min 05 s", "1 h 05 min", "2 d 3 h"). The time left is
  * due − (server's now + time since this script started): the phone's own clock only measures
  * how long the page has been open, so a phone set to the wrong time still counts right.
- * The format matches the server's (templates/_macros.html, countdown): mm:ss, h:mm:ss,
- * "N d hh:mm:ss". Without this script the text the server rendered stays.
+ * The words are the server's (workflows/words.py, countdown). Without this script the text the
+ * server rendered stays.
  */
 (function () {
   "use strict";
@@ -17,17 +19,23 @@
     return n < 10 ? "0" + n : String(n);
   }
 
-  function format(seconds, daysText) {
+  function fill(text, numbers) {
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return name in numbers ? numbers[name] : whole;
+    });
+  }
+
+  function format(seconds, words) {
     var days = Math.floor(seconds / 86400);
     var rest = seconds % 86400;
     var h = Math.floor(rest / 3600), m = Math.floor(rest / 60) % 60, s = rest % 60;
     if (days) {
-      return daysText.replace("{days}", days) + " " + pad(h) + ":" + pad(m) + ":" + pad(s);
+      return fill(words.daysHours, {days: days, hours: h});
     }
     if (h) {
-      return h + ":" + pad(m) + ":" + pad(s);
+      return fill(words.hoursMinutes, {hours: h, minutes: pad(m)});
     }
-    return pad(Math.floor(rest / 60)) + ":" + pad(s);
+    return fill(words.minutesSeconds, {minutes: m, seconds: pad(s)});
   }
 
   function update(el) {
@@ -40,7 +48,7 @@
     var overdue = left <= 0;
     var seconds = Math.floor(Math.abs(left));
     var template = overdue ? el.dataset.over : el.dataset.left;
-    var text = template.replace("{time}", format(seconds, el.dataset.days || "{days} d"));
+    var text = template.replace("{time}", format(seconds, el.dataset));
     if (el.textContent !== text) {
       el.textContent = text;
     }

@@ -79,11 +79,11 @@ def test_a_residents_repair_leads_the_queue_and_runs_its_course(app, estate, clo
     assert countdown.get_attribute("data-due") == (T0 + timedelta(minutes=20)).isoformat()
     assert countdown.get_attribute("data-now") == T0.isoformat()
     before = countdown.inner_text()
-    assert re.fullmatch(r"\d{2}:\d{2} left", before), before
+    assert re.fullmatch(r"\d+ min \d{2} s left", before), before
     butler.wait_for_function("([el, before]) => el.textContent !== before",
                              arg=[countdown.element_handle(), before], timeout=3000)
     after = countdown.inner_text()
-    assert re.fullmatch(r"1\d:[0-5]\d left", after), after   # 19:59, 19:58 ... counting down
+    assert re.fullmatch(r"1\d min [0-5]\d s left", after), after   # 19 min 59 s ... counting down
     expect(butler.locator(".needs-now")).to_contain_text("1 request needs you now")
     assert no_horizontal_scroll(butler)
     screenshot(butler, "butler-queue")
@@ -120,9 +120,9 @@ def test_the_countdown_turns_red_when_the_step_passes_its_due_time(app, estate, 
     butler.goto("/queue/")
     row = butler.locator(f'tr[data-ticket="{ticket}"]')
     countdown = row.locator("[data-countdown]").first
-    assert re.fullmatch(r"00:0[0-5] left", countdown.inner_text())   # due 5 s after T0
+    assert re.fullmatch(r"0 min 0[0-5] s left", countdown.inner_text())   # due 5 s after T0
     expect(row).not_to_have_class(re.compile(r"\bis-overdue\b"))
-    expect(countdown).to_have_text(re.compile(r"^00:0\d overdue$"), timeout=10_000)
+    expect(countdown).to_have_text(re.compile(r"^0 min 0\d s overdue$"), timeout=10_000)
     expect(countdown).to_have_class(re.compile(r"\boverdue\b"))
     expect(row).to_have_class(re.compile(r"\bis-overdue\b"))
 
@@ -143,7 +143,8 @@ def test_a_missed_deadline_appears_in_the_supervisors_overdue_list(app, estate, 
     expect(row).to_contain_text("Lift stuck between floors")
     expect(row).to_contain_text("Other_Butler")
     expect(row).to_contain_text("-2 (art. 4)")
-    expect(supervisor.locator(f'#due-soon tr[data-ticket="{soon}"]')).to_contain_text("On site")
+    expect(supervisor.locator(f'#due-soon tr[data-ticket="{soon}"]')).to_contain_text(
+        "Arrival on site")
     expect(supervisor.locator(f'#due-later tr[data-ticket="{complaint}"]')).to_contain_text(
         "Reply with a solution")
     assert supervisor.locator(f'tr[data-ticket="{missed}"]').count() == 0  # overdue, not at risk

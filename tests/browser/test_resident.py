@@ -55,9 +55,10 @@ def test_resident_submits_a_repair_with_a_photo_and_sees_what_happens_next(login
     screenshot(page, "resident-new-request")
     page.get_by_role("button", name="Submit").click()
 
-    expect(page.locator(".flash.success")).to_contain_text("registered")
+    expect(page.locator(".flash.success")).to_contain_text("is sent to your butler")
     expect(page.get_by_role("heading", level=1)).to_have_text("Kitchen tap leaking")
-    expect(page.locator(".next-step")).to_contain_text("A technician is due by")
+    expect(page.locator(".next-step")).to_contain_text(
+        "We are sending a technician; they are due by")
     thumb = page.locator(".gallery img").first
     expect(thumb).to_be_visible()
     assert page.evaluate("img => img.naturalWidth", thumb.element_handle()) == 1  # really served
@@ -69,7 +70,7 @@ def test_resident_submits_a_repair_with_a_photo_and_sees_what_happens_next(login
     expect(card).to_be_visible()
     expect(card.locator(".state-badge")).to_have_text("Reported")
     expect(card.locator(".next-step")).to_contain_text(
-        re.compile(r"A technician is due by \d\d:\d\d"))
+        re.compile(r"We are sending a technician; they are due by \d\d:\d\d"))
     expect(card.locator("img")).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "resident-my-requests")

@@ -52,7 +52,8 @@ def test_resident_changes_a_rejected_application_and_resubmits_it(app, login, re
     form.get_by_role("button", name="Resubmit the application").click()
 
     form = page.locator(".change-details")
-    expect(form.locator(".field.has-error .error")).to_contain_text("must not be before the start")
+    expect(form.locator(".field.has-error .error")).to_contain_text(
+        "must not be before Works start")
     expect(form.get_by_label("Number of workers")).to_have_value("2")
     expect(form.get_by_label("Comment (optional)")).to_have_value(
         "Two workers, the lift booked each morning")
