@@ -24,7 +24,9 @@ from wtforms import (
 from wtforms.fields import Field, SelectChoice
 from wtforms.validators import InputRequired, Optional
 
+from views.uploads import MAX_BYTES
 from workflows import engine
+from workflows.attachments import MAX_FILES
 from workflows.errors import InvalidData, WorkflowError
 from workflows.fields import untypable
 from workflows.rules import DetailRule, KindRules, TriggerRule
@@ -76,8 +78,14 @@ def as_utc(local: datetime | None) -> datetime | None:
     return local.replace(tzinfo=current_app.config["TZ"]) if local else None
 
 
+def file_input_kw(most: int = MAX_FILES) -> dict[str, Any]:
+    """A file input's attributes: what it offers to pick, and the limits that static/js/uploads.js
+    checks before sending (views.uploads checks them again on arrival)."""
+    return {"accept": ACCEPT_FILES, "data-max-files": most, "data-max-bytes": MAX_BYTES}
+
+
 def _files(text):
-    return MultipleFileField(text, render_kw={"accept": ACCEPT_FILES})
+    return MultipleFileField(text, render_kw=file_input_kw())
 
 
 # -- a kind's details (workflows.details checks them) ----------------------------------------------
