@@ -73,3 +73,50 @@ def test_the_residents_folded_step_opens_at_its_field(app, login):
     assert check_summary(page) == ["cancel-reason"]
     page.locator("[data-error-summary] a").click()
     expect(page.locator("#cancel-reason")).to_be_focused()
+
+
+def test_switching_language_keeps_what_was_typed(login):
+    page = login("resident", phone=True)
+    page.goto("/tickets/new")
+    page.get_by_label("Complaint").check()
+    page.get_by_label("What is it about").fill("Noisy lift at night")
+    page.get_by_label("Details (optional)").fill("Since Monday,\nevery night after 23:00.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("新建请求")
+    expect(page.locator("#title")).to_have_value("Noisy lift at night")
+    expect(page.locator("#description")).to_have_value("Since Monday,\nevery night after 23:00.")
+    expect(page.get_by_label("投诉")).to_be_checked()
+    screenshot(page, "forms-typed-kept-zh")
+    # Put back once, then forgotten: a later visit starts empty.
+    assert page.evaluate("sessionStorage.length") == 0
+    page.reload()
+    expect(page.locator("#title")).to_have_value("")
+
+
+def test_a_step_form_sent_back_keeps_its_text_across_the_switch(app, login):
+    ticket = _open_repair(app)
+    page = login("butler", phone=True)
+    page.goto(f"/tickets/{ticket}")
+    form = page.locator('form[action$="/fire/dispatch"]')
+    form.locator("textarea").fill("Plumber called, comes at noon")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()   # no technician chosen: sent back
+    expect(page.locator("[data-error-summary]")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="中文").click()
+    assert page.url.endswith(f"/tickets/{ticket}")      # the ticket's page, not the form's answer
+    expect(page.locator("#dispatch-note")).to_have_value("Plumber called, comes at noon")
+
+
+def test_passwords_are_never_kept(login):
+    page = login("resident")
+    page.goto("/account")
+    page.get_by_label("Current password").fill("my secret")
+    page.evaluate("""() => {  // look at what is stored, before the page goes
+      document.querySelector("form.lang-switch").addEventListener("submit", () => {
+        window.name = JSON.stringify(Object.values(sessionStorage)); }); }""")
+    with page.expect_navigation():
+        page.get_by_role("button", name="中文").click()
+    assert "my secret" not in page.evaluate("window.name")
+    expect(page.locator("#current_password")).to_have_value("")
