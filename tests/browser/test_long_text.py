@@ -204,6 +204,18 @@ def test_each_roles_main_pages_fit(long_text, estate, login, role, phone, widths
 
 
 @WIDTHS
+def test_the_main_pages_fit_in_chinese(long_text, estate, login, phone, widths):
+    for role in ("resident", "butler", "supervisor"):
+        page = login(role, phone=phone)
+        with page.expect_navigation():
+            page.get_by_role("button", name="中文").click()
+        for name, path in PAGES[role][:3]:
+            widths.visit(page, path.format(**long_text, butler=estate.butler, month=MONTH),
+                         f"{role}-{name}-zh")
+    widths.check()
+
+
+@WIDTHS
 def test_the_request_form_sent_back_with_its_messages_fits(long_text, login, tmp_path, phone,
                                                           widths):
     """Long text typed again in the inputs, and a message naming a file by its long name."""
