@@ -52,9 +52,10 @@ class Config:
     CLOCK_SKEW_SECONDS = float(os.environ.get("CLOCK_SKEW_SECONDS", "5"))
     # Photos and documents; by default instance/uploads. Every app server must see the same files.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
-    # Each upload is at most 10 MB (checked file by file); a request carrying more than a few
-    # phone photos is refused before it is read.
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))
+    # A request is refused before it is read when larger than this: by default ten files of
+    # 10 MB (the limits views.uploads and workflows.attachments check, file by file) and the
+    # form's text, so a form within its stated limits always arrives.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(101 * 1024 * 1024)))
 
 
 # The key these settings had as a default until it was removed: cookies signed with it are forged.

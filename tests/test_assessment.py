@@ -326,7 +326,7 @@ def test_a_missed_deadline_reads_as_the_kind_and_step_that_were_late(
     assert {(line["butler_id"], line["butler"]) for line in lines} == {(estate.butler, "Butler")}
     # A finding keeps its label from the catalog, and says whose it is too.
     [made] = scorecard(client, NOVEMBER, estate.other_butler)["lines"]
-    assert (made["id"], made["what"]) == (bonus, {"en": "A special paid service (特约服务) sold",
+    assert (made["id"], made["what"]) == (bonus, {"en": "A special paid service sold",
                                                   "zh": "做成一笔特约服务"})
     assert (made["butler_id"], made["butler"]) == (estate.other_butler, "Other_Butler")
 

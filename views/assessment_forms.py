@@ -9,7 +9,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
 from models import Role, SpotCheckResult
-from views.forms import ACCEPT_FILES, LOCAL_FORMAT, Form
+from views.forms import LOCAL_FORMAT, Form, file_input_kw
 from workflows import queries
 from workflows.rules import current as current_rules
 from workflows.words import label, name
@@ -30,7 +30,7 @@ class FindingForm(Form):
     occurred_at = DateTimeLocalField(_l("When it happened (property time; empty: now)"),
                                      format=LOCAL_FORMAT, validators=[Optional()])
     photo = FileField(_l("Photo or PDF (optional, at most 10 MB)"),
-                      render_kw={"accept": ACCEPT_FILES})
+                      render_kw=file_input_kw(1))
 
 
 def finding_form(**kwargs) -> FindingForm:

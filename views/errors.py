@@ -41,8 +41,9 @@ def _page_message(status: int) -> str:
         403: _("You may not open this page."),
         404: _("Page not found."),
         405: _("This page cannot be opened that way."),
-        413: _("What was sent is too large: each file at most 10 MB, at most 64 MB together. "
-               "Go back and send fewer or smaller files."),
+        413: _("What was sent is too large: at most %(size)d MB at once. Go back and send "
+               "fewer or smaller files.",
+               size=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)),
     }.get(status, _("This request could not be handled; nothing was saved."))
 
 

@@ -25,8 +25,10 @@ from wtforms import (
 from wtforms.fields import Field, SelectChoice
 from wtforms.validators import InputRequired, Optional
 
+from views.uploads import MAX_BYTES
+from workflows.attachments import MAX_FILES
 from workflows.errors import InvalidData, WorkflowError
-from workflows.fields import MAX_TITLE, STAFF_ONLY, untypable
+from workflows.fields import STAFF_ONLY, untypable
 from workflows.rules import DetailRule, KindRules, TriggerRule
 from workflows.words import label, name, sentence
 
@@ -76,8 +78,15 @@ def as_utc(local: datetime | None) -> datetime | None:
     return local.replace(tzinfo=current_app.config["TZ"]) if local else None
 
 
+def file_input_kw(most: int = MAX_FILES) -> dict[str, Any]:
+    """A file input's attributes: what it offers to pick, and the limits that static/js/uploads.js
+    checks before sending (views.uploads checks them again on arrival)."""
+    return {"accept": ACCEPT_FILES, "data-max-files": most, "data-max-bytes": MAX_BYTES}
+
+
 def _title():
-    return StringField(_l("What is it about"), render_kw={"maxlength": MAX_TITLE})
+    # No maxlength: a pasted title too long is said by the server, not cut short in silence.
+    return StringField(_l("What is it about"))
 
 
 def _description():
@@ -85,7 +94,7 @@ def _description():
 
 
 def _files(text):
-    return MultipleFileField(text, render_kw={"accept": ACCEPT_FILES})
+    return MultipleFileField(text, render_kw=file_input_kw())
 
 
 # -- a kind's details (workflows.details checks them) ----------------------------------------------
@@ -113,7 +122,7 @@ def _detail_inputs(detail: DetailRule) -> dict[str, Field]:
         made = TextAreaField(text, description=label(detail.hint) if detail.hint else
                              _("One person a line: the name, then the phone number."))
     else:
-        made = StringField(text, render_kw={"maxlength": detail.max_length}, **hint)
+        made = StringField(text, **hint)
     return {detail.name: made}
 
 
@@ -167,8 +176,7 @@ def ticket_form(kinds: Iterable[KindRules], **kwargs) -> Form:
 class AddFilesForm(Form):
     """Photos or documents sent after the request (the photo the butler asked for)."""
 
-    files = MultipleFileField(_l("Photos or documents (JPEG, PNG, WebP or PDF, at most 10 MB "
-                                 "each)"), render_kw={"accept": ACCEPT_FILES})
+    files = _files(_l("Photos or documents (JPEG, PNG, WebP or PDF)"))
     kind = SelectField(_l("What they are"), validate_choice=False)
     note = TextAreaField(_l("What they show (optional)"))
 
