@@ -144,8 +144,9 @@ def test_a_rejected_renovation_is_resubmitted_with_changed_details(app, client, 
     ticket = renovation(client)["id"]
     butler, resident = token_for(client, "butler"), token_for(client, "resident")
     assert fire(client, butler, ticket, "reject", reason="Too many workers").status_code == 200
-    [resubmit] = [t for t in client.get(f"{API}/tickets/{ticket}", headers=resident)
-                  .json["allowed_triggers"]]
+    [resubmit, withdraw] = client.get(f"{API}/tickets/{ticket}",
+                                      headers=resident).json["allowed_triggers"]
+    assert withdraw["name"] == "withdraw"
     assert (resubmit["name"], resubmit["accepts"]) == (
         "resubmit", ["title", "description", "details", "note"])
 

@@ -31,6 +31,7 @@ from tests.pages import (
     JPEG,
     RENOVATION,
     csrf_token,
+    field_html,
     fire,
     fire_form,
     flashes,
@@ -43,7 +44,7 @@ from tests.pages import (
     ticket_from,
     user_id,
 )
-from workflows import assessment, sweeper
+from workflows import assessment, engine, sweeper
 from workflows.clock import now
 from workflows.errors import AlreadyRegistered, InvalidData
 
@@ -208,6 +209,24 @@ def test_a_reopened_repair_forgets_its_rating_and_technician(app, estate, browse
     # ... which its timeline still tells.
     timeline = section(staff, "Timeline")
     assert "Record the follow-up visit" in timeline and "★★★★" in timeline
+
+
+def test_the_ticket_page_says_whose_rating_counts(app, estate, browser, clock):
+    ticket = open_ticket(app, "resident")
+    fire(app, ticket, "dispatch", "butler", technician_id=_user(app, "technician"))
+    fire(app, ticket, "arrive", "technician")
+    fire(app, ticket, "complete", "technician")
+    fire(app, ticket, "visit", "butler", rating=4)
+    facts = section(browser("butler").get(f"/tickets/{ticket}").text, '<dl class="facts">',
+                    "</dl>")
+    assert "★★★★☆" in facts
+    assert "as Butler recorded it at the follow-up, 2026-11-16 09:00; a rating the resident " \
+        "gives replaces it" in facts
+    clock.shift(timedelta(hours=1))
+    fire(app, ticket, "rate", "resident", rating=2)
+    facts = section(browser("supervisor").get(f"/tickets/{ticket}").text, '<dl class="facts">',
+                    "</dl>")
+    assert "★★☆☆☆" in facts and "the resident's own, 2026-11-16 10:00" in facts
 
 
 def test_a_reopened_repairs_resident_sees_this_rounds_promises_only(app, estate, browser,
@@ -430,6 +449,24 @@ def test_a_violation_put_right_in_time_costs_nothing(desk, estate, clock):
     assert fresh(permit).state == "in_progress"
 
 
+def test_a_resident_withdraws_an_application_and_its_review_clock_stops(desk, estate, clock):
+    permit = desk.open("resident", "renovation", "New kitchen", details=PERMIT).id
+    desk.fire(permit, "withdraw", "resident", reason="We are selling the flat")
+    assert fresh(permit).state == "withdrawn"
+    assert deadline(permit, "review").status == "cancelled"
+    clock.shift(timedelta(days=3))
+    sweeper.sweep()
+    assert deductions(permit) == []
+
+
+def test_works_once_started_cannot_be_withdrawn(desk, estate, clock):
+    permit = desk.open("resident", "renovation", "New kitchen", details=PERMIT).id
+    desk.fire(permit, "approve", "butler")
+    desk.fire(permit, "start_works", "resident")
+    allowed = engine.allowed_triggers(fresh(permit), estate.user("resident"))
+    assert "withdraw" not in [t.name for t in allowed]
+
+
 # -- what a step says once done ------------------------------------------------------------------
 
 @pytest.mark.parametrize("language, expected", [
@@ -477,10 +514,33 @@ def test_a_closed_month_offers_no_new_finding(app, estate, browser, clock):
     assert "Record a finding or bonus" not in page
 
 
+def test_the_month_page_says_when_it_can_be_closed(app, estate, browser, clock):
+    client = browser("supervisor")
+    state = section(client.get("/assessment/?month=2026-11").text, 'class="month-state', "</p>")
+    assert "The month is not over yet; it can be closed once it ends." in state
+    assert "Open" not in state
+    clock.move_to("2026-12-02T02:00:00+00:00")
+    state = section(browser("supervisor").get("/assessment/?month=2026-11").text,
+                    'class="month-state', "</p>")
+    assert "The month is over; it can be closed once nothing is pending." in state
+
+
 def test_the_api_exports_the_lines_as_csv_too(app, client, estate, clock):
     reply = client.get(f"{API}/scorecards?month=2026-11&format=lines-csv",
                        headers=token_for(client, "supervisor"))
     assert reply.status_code == 200 and reply.mimetype == "text/csv"
+
+
+def test_a_pasted_title_too_long_is_said_and_kept_not_cut_short(app, estate, browser, clock):
+    client = browser("resident")
+    form = client.get("/tickets/new").text
+    assert "maxlength" not in section(form, 'id="title"', ">")
+    title = "水" * 201
+    reply = submit(client, {"kind": "repair", "title": title})
+    assert reply.status_code == 422
+    assert "at most 200 characters" in field_html(reply.text, "title")
+    assert f'value="{title}"' in field_html(reply.text, "title")
+    assert ticket_count(app) == 0
 
 
 # -- switching language on a page shown again after a refusal -----------------------------------
@@ -499,3 +559,11 @@ def test_the_language_switch_on_a_refused_form_goes_back_to_its_page(app, estate
         reply = client.post("/language", data={"lang": "zh_CN", "next": shown_at,
                                                 "csrf_token": csrf_token(refused.text)})
         assert reply.status_code == 302 and reply.location == page, shown_at
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(app, browser):
+    client = browser("resident")
+    page = client.get("/tickets/new").text
+    [icon] = re.findall(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    served = client.get(icon)
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"

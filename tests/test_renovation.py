@@ -229,7 +229,7 @@ def test_an_inspection_that_keeps_the_state_still_makes_an_earlier_read_stale(
 
 
 @pytest.mark.parametrize("state, who, trigger, data, possible", [
-    ("applied", "resident", "start_works", {}, []),
+    ("applied", "resident", "start_works", {}, ["withdraw"]),
     ("applied", "butler", "inspect", {"result": "ok"}, ["approve", "reject"]),
     ("rejected", "butler", "approve", {}, ["resubmit"]),
     ("approved", "butler", "request_acceptance", {}, ["start_works"]),

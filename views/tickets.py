@@ -132,6 +132,7 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     current, earlier = queries.deadline_rounds(ticket)
     context = dict(ticket=ticket, kind=kind, forms=forms, unsent=unsent, files=files,
                    deadlines=current, earlier_deadlines=earlier, adding=adding,
+                   rating_given=queries.rating_given(ticket),
                    by_event=by_event, windows=windows, detail_keys=detail_names(kind),
                    photos_again=bool(failed) and uploads.any_chosen(
                        getattr(failed[1], "photos", None)))

@@ -103,6 +103,14 @@ def rounds_started(ticket_ids: list[int]) -> dict[int, datetime]:
     return dict(rows.all())
 
 
+def rating_given(ticket: Ticket) -> Event | None:
+    """The step that gave the ticket the rating it holds: the latest that gave one, so the
+    resident's own rating replaces the one the butler recorded at the follow-up visit."""
+    if ticket.rating is None:
+        return None
+    return next((e for e in reversed(ticket.events) if (e.data or {}).get("rating")), None)
+
+
 def deadline_rounds(ticket: Ticket) -> tuple[list[Deadline], list[Deadline]]:
     """A ticket's deadlines as (current, earlier): the current round's latest of each step, and
     any still to do; the rest (yesterday's daily inspections, the round before a reopening)
