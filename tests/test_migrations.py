@@ -53,3 +53,32 @@ def test_init_db_refuses_a_database_made_without_migrations(empty_app):
 
     assert result.exit_code == 1
     assert "created before migrations" in result.output
+
+
+def test_a_database_holding_tickets_with_files_is_migrated_down_and_up(empty_app):
+    """Batch migrations copy a table and drop the old one; files refer to their step's event,
+    so SQLite must not refuse the drop (a pulled change upgrades a used database)."""
+    from datetime import UTC, datetime
+
+    from models import Area, Attachment, Building, Event, Ticket, Unit, User
+
+    flask_migrate.upgrade()
+    now = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+    resident = User(username="r", name="R", role="resident", password_hash="x")
+    unit = Unit(building=Building(area=Area(name="East"), name="1"), number="101")
+    ticket = Ticket(kind="repair", state="reported", unit=unit, resident=resident, title="Tap",
+                    description="", details={}, reported_at=now, created_at=now, updated_at=now)
+    event = Event(ticket=ticket, actor=resident, trigger="create", to_state="reported", note="",
+                  data={}, at=now)
+    db.session.add_all([ticket, event, Attachment(ticket=ticket, event=event, stored_name="a.jpg",
+                                                  content_type="image/jpeg", size=1,
+                                                  created_at=now)])
+    db.session.commit()
+    db.session.remove()
+
+    flask_migrate.downgrade(revision="6b894898bade")  # before events.staff_only
+    flask_migrate.upgrade()
+
+    assert differences() == []
+    assert [db.session.scalar(db.select(db.func.count()).select_from(model))
+            for model in (Ticket, Event, Attachment)] == [1, 1, 1]
