@@ -48,6 +48,26 @@ class Config:
     MAX_JSON_DEPTH = 16
     # /healthz turns unhealthy when no sweep finished for this long (a sweeper runs every 5 s).
     SWEEP_STALE_SECONDS = float(os.environ.get("SWEEP_STALE_SECONDS", "60"))
+
+    # Notices (docs/notices.md). The address a notice's link starts with.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Email over SMTP; without MAIL_SERVER notices go to the bell (and the webhook) only.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "ButlerDesk <butlerdesk@localhost>")
+    # The installation's group robot: WeCom (企业微信), DingTalk (钉钉) or a generic signed
+    # webhook (HMAC-SHA256 of the body with WEBHOOK_SECRET, for an SMS or WeChat gateway).
+    WEBHOOK_URL = os.environ.get("WEBHOOK_URL") or None
+    WEBHOOK_FORMAT = os.environ.get("WEBHOOK_FORMAT", "generic")
+    WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET") or None
+    # Delivery: seconds a send may take, tries before a notice is `failed`, and /healthz turns
+    # unhealthy when a notice due has waited this long unsent.
+    NOTIFY_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_TIMEOUT_SECONDS", "10"))
+    NOTIFY_MAX_TRIES = int(os.environ.get("NOTIFY_MAX_TRIES", "10"))
+    NOTIFY_STALE_SECONDS = float(os.environ.get("NOTIFY_STALE_SECONDS", "300"))
     # ... and when a sweeper's clock runs ahead of this server's by more than this.
     CLOCK_SKEW_SECONDS = float(os.environ.get("CLOCK_SKEW_SECONDS", "5"))
     # Photos and documents; by default instance/uploads. Every app server must see the same files.

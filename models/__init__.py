@@ -54,6 +54,7 @@ db = SQLAlchemy(model_class=Base)
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import Area, Building, Unit  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
+from models.notices import Channel, Notice, NoticeStatus  # noqa: E402
 from models.people import (  # noqa: E402
     Credential,
     CredentialKind,
@@ -76,7 +77,7 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
-    "Area", "Building", "Unit", "IdempotentRequest",
+    "Area", "Building", "Unit", "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",

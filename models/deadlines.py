@@ -34,6 +34,12 @@ class Deadline(db.Model):
             "ix_deadlines_running_due", "due_at",
             sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'"),
         ),
+        # The sweeper's notice pass: deadlines with a warning or an escalation to make.
+        Index(
+            "ix_deadlines_notice_at", "notice_at",
+            sqlite_where=text("notice_at IS NOT NULL"),
+            postgresql_where=text("notice_at IS NOT NULL"),
+        ),
         # Overdue views: missed deadlines whose step is still not done.
         Index(
             "ix_deadlines_outstanding", "ticket_id",
@@ -56,6 +62,9 @@ class Deadline(db.Model):
     article: Mapped[int]
     # When the step was done or became moot. For a missed deadline, None means still outstanding.
     closed_at: Mapped[datetime | None]
+    # When the sweeper next has something to tell about it: a warning before it is due, an
+    # escalation or a reminder after a miss (workflows.notices); None: nothing more.
+    notice_at: Mapped[datetime | None]
 
     ticket: Mapped[Ticket] = relationship(back_populates="deadlines")
     deduction: Mapped[Deduction | None] = relationship(back_populates="deadline")

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -37,6 +37,13 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), index=True)  # staff lists by role
     password_hash: Mapped[str] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Where notices go besides the bell (None: the bell only), and in which language they
+    # are written (the language last chosen on the pages; None: the installation's default).
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    language: Mapped[str | None] = mapped_column(String(10))
+    # A supervisor marked as manager hears of a miss still outstanding after a while.
+    is_manager: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A resident's home; staff have none.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)

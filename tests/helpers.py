@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import Deadline, Deduction, Event, Ticket, db
+from models import Deadline, Deduction, Event, Notice, Ticket, db
 
 
 def fresh(ticket_id: int) -> Ticket:
@@ -38,6 +38,15 @@ def events(ticket_id: int) -> list[Event]:
     db.session.expire_all()
     return list(db.session.scalars(
         select(Event).where(Event.ticket_id == ticket_id).order_by(Event.at, Event.id)))
+
+
+def told(ticket_id: int | None = None, channel: str = "inapp") -> list[tuple[str, int | None]]:
+    """Who was told what, as (the cause's key without person and channel, person), in order."""
+    query = select(Notice).where(Notice.channel == channel).order_by(Notice.id)
+    if ticket_id is not None:
+        query = query.where(Notice.ticket_id == ticket_id)
+    db.session.expire_all()
+    return [(n.key.rsplit(":", 2)[0], n.user_id) for n in db.session.scalars(query)]
 
 
 def snapshot(ticket_id: int) -> tuple:

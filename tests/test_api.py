@@ -157,7 +157,7 @@ def test_resident_reports_a_repair_for_their_own_unit(app, client, estate, clock
     assert [(e["trigger"], e["from_state"], e["to_state"]) for e in t["events"]] == [
         ("create", None, "reported")]
     assert t["events"][0]["actor"]["id"] == estate.resident
-    assert [a["name"] for a in t["allowed_triggers"]] == ["cancel"]
+    assert [a["name"] for a in t["allowed_triggers"]] == ["cancel", "nudge"]
 
     with app.app_context():
         stored = db.session.get(Ticket, t["id"])
@@ -322,7 +322,7 @@ def test_allowed_triggers_depend_on_the_caller(client, spread):
         reply = client.get(f"{API}/tickets/{spread['east']}", headers=token_for(client, who))
         return sorted(t["name"] for t in reply.json["allowed_triggers"])
 
-    assert allowed("resident") == ["cancel"]
+    assert allowed("resident") == ["cancel", "nudge"]
     assert allowed("butler") == ["arrive", "cancel"]
     assert allowed("technician") == ["arrive"]
     assert allowed("supervisor") == ["reassign"]
@@ -672,7 +672,8 @@ def test_workflows_are_the_rules(client, clock):
     reply = client.get(f"{API}/workflows", headers=token_for(client, "resident"))
     assert reply.status_code == 200
     rules = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
-    kinds = {k: v for k, v in rules.items() if isinstance(v, dict) and k != "assessment"}
+    kinds = {k: v for k, v in rules.items()
+             if isinstance(v, dict) and k not in ("assessment", "notices")}
     assert set(reply.json) == set(kinds) == {"repair", "complaint", "renovation"}
 
     units = {"m": 60, "h": 3600, "d": 86400}

@@ -205,7 +205,7 @@ def test_allowed_triggers_follow_state_and_role(desk, estate, complaint_in):
     def names(who):
         return sorted(t.name for t in engine.allowed_triggers(fresh(ticket_id), estate.user(who)))
 
-    assert names("resident") == []
+    assert names("resident") == ["nudge"]
     assert names("butler") == ["escalate", "progress_update", "reply", "wait_resident"]
     assert names("supervisor") == ["progress_update", "reassign", "reply"]
 
@@ -269,7 +269,7 @@ def test_a_progress_update_in_the_same_instant_still_makes_an_earlier_read_stale
 
 @pytest.mark.parametrize("state, who, trigger, data, possible", [
     ("submitted", "butler", "reply", {"note": "x"}, ["accept"]),
-    ("accepted", "resident", "confirm", {}, []),
+    ("accepted", "resident", "confirm", {}, ["nudge"]),
     ("accepted", "butler", "resume", {}, ["reply", "progress_update", "wait_resident", "escalate"]),
     ("waiting_resident", "butler", "reply", {"note": "x"}, ["resume"]),
     ("escalated", "butler", "wait_resident", {"note": "x"}, ["reply", "progress_update"]),

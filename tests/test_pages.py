@@ -343,7 +343,7 @@ def test_ticket_page_shows_deadlines_timeline_and_what_one_may_do(app, browser):
 
 
 @pytest.mark.parametrize("who, forms", [
-    ("resident", {"cancel"}),
+    ("resident", {"cancel", "nudge"}),
     ("butler", {"dispatch", "cancel"}),
     ("supervisor", {"dispatch", "reassign"}),
 ])

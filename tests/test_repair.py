@@ -233,7 +233,7 @@ def test_allowed_triggers_follow_state_and_role(desk, estate, repair_in):
     def names(who):
         return [t.name for t in engine.allowed_triggers(fresh(ticket_id), estate.user(who))]
 
-    assert names("resident") == ["cancel"]
+    assert names("resident") == ["cancel", "nudge"]
     assert names("technician") == ["arrive"]
     assert sorted(names("butler")) == ["arrive", "cancel"]
     assert names("supervisor") == ["reassign"]
@@ -322,7 +322,7 @@ def test_a_missing_version_is_invalid(desk, estate, repair):
     ("reported", "butler", "close", {}, ["dispatch", "cancel"]),
     ("reported", "resident", "reopen", {"reason": "x"}, ["cancel"]),
     ("dispatched", "technician", "complete", {}, ["arrive"]),
-    ("on_site", "resident", "cancel", {}, []),
+    ("on_site", "resident", "cancel", {}, ["nudge"]),
     ("completed", "butler", "complete", {}, ["visit", "reopen"]),
     ("closed", "butler", "visit", {"rating": 5}, ["reopen"]),
     ("closed", "supervisor", "reassign", {}, []),

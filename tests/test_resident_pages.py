@@ -456,7 +456,7 @@ def test_resident_cancels_before_anyone_is_on_site_after_confirming(app, estate,
 def test_no_cancelling_once_someone_is_on_site(app, estate, browser):
     ticket = repair_at(app, estate, "on_site")
     page = browser("resident").get(f"/tickets/{ticket}").text
-    assert forms_on(page, ticket) == set()
+    assert forms_on(page, ticket) == {"nudge"}
     assert "Cancel this request" not in page
     assert "The technician is at work; it should be fixed by 11-17 09:00." in page
 

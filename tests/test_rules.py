@@ -84,7 +84,8 @@ def test_the_default_rules_describe_each_workflow():
     assert (repair.initial, complaint.initial, renovation.initial) == ("reported", "submitted",
                                                                        "applied")
     assert {s.name for s in repair.states.values() if s.final} == {"closed", "cancelled"}
-    assert [t.name for t in repair.triggers_from("reported")] == ["dispatch", "cancel", "reassign"]
+    assert [t.name for t in repair.triggers_from("reported")] == ["dispatch", "cancel", "nudge",
+                                                                "reassign"]
     assert repair.triggers["dispatch"].requires == ("technician_id",)
     assert repair.triggers["reopen"].window == timedelta(days=7)
     assert complaint.deadlines["reply"].paused_in == {"waiting_resident"}

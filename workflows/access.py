@@ -57,6 +57,17 @@ def covering_butler_id(unit_id: int, at: datetime) -> int | None:
     return area_butler_id(unit_id)
 
 
+def supervisors_of(unit_id: int, managers: bool = False) -> list[int]:
+    """Who supervises the unit's butler (only those marked as managers, with `managers`).
+
+    One company, one estate today: every active supervisor; an estate's own supervisors answer
+    here once estates have them."""
+    query = select(User.id).where(User.role == Role.SUPERVISOR, User.active).order_by(User.id)
+    if managers:
+        query = query.where(User.is_manager)
+    return list(db.session.scalars(query))
+
+
 def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:
     """Whether `actor` answers for the unit at `at`: a supervisor, or the butler covering its area
     (then or now). Only they may register a call afterwards (事后补单) with an earlier time: a

@@ -69,10 +69,11 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
             current = _close(ticket.id, rule.name, current, CANCELLED, now)
         elif current is not None and to_state in rule.paused_in and current.status == RUNNING:
             current.remaining_seconds = max(0, int((current.due_at - now).total_seconds()))
-            current.due_at, current.status = None, PAUSED
+            current.due_at, current.status, current.notice_at = None, PAUSED, None
         elif current is not None and current.status == PAUSED and to_state not in rule.paused_in:
             current.due_at = now + timedelta(seconds=current.remaining_seconds)
             current.remaining_seconds, current.status = None, RUNNING
+            current.notice_at = rule.first_notice_at(current.due_at)
         # While an earlier miss of this step is outstanding, the step is already overdue and
         # counted: a new clock for it would charge the same lateness twice.
         if (to_state in rule.starts_in and current is None
@@ -111,7 +112,8 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
         update(Deadline)
         .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in kinds]),
                Deadline.status == RUNNING)
-        .values(status=MISSED)
+        # From its due time a miss has something to tell: the escalation (workflows.notices).
+        .values(status=MISSED, notice_at=Deadline.due_at)
         .returning(Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.seq, Deadline.due_at)
     ).all()
     # A repeating deadline armed its next period, which may be due too: the caller goes again.
@@ -165,6 +167,7 @@ def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) ->
             next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
                                      status=RUNNING, armed_at=row.due_at,
                                      due_at=row.due_at + rule.within,
+                                     notice_at=rule.first_notice_at(row.due_at + rule.within),
                                      points=rule.points, article=rule.article))
     if next_periods:
         db.session.execute(insert(Deadline.__table__), next_periods)
@@ -182,6 +185,7 @@ def _arm(ticket_id: int, rule: DeadlineRule, seq: int, armed_at: datetime,
          due_at: datetime) -> None:
     db.session.add(Deadline(ticket_id=ticket_id, name=rule.name, seq=seq, status=RUNNING,
                             armed_at=armed_at, due_at=due_at,
+                            notice_at=rule.first_notice_at(due_at),
                             points=rule.points, article=rule.article))
     db.session.flush()
 
@@ -189,11 +193,11 @@ def _arm(ticket_id: int, rule: DeadlineRule, seq: int, armed_at: datetime,
 def _close(ticket_id: int, name: str, current: Deadline | None, status: str, now: datetime):
     """End the open deadline of `name` (if any) and any earlier miss of it still outstanding."""
     if current is not None:
-        current.status, current.closed_at = status, now
+        current.status, current.closed_at, current.notice_at = status, now, None
     db.session.execute(
         update(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name,
                                   Deadline.outstanding)
-        .values(closed_at=now)
+        .values(closed_at=now, notice_at=None)
     )
     return None
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import Event, Role, Ticket, Unit, User, db
 from models.transaction import write
 from workflows import attachments as ticket_files
-from workflows import clock, deadlines, rules
+from workflows import clock, deadlines, notices, rules
 from workflows import details as ticket_details
 from workflows.access import area_butler_id, may_act_for, visible_to
 from workflows.attachments import UploadedFile
@@ -48,7 +48,7 @@ from workflows.fields import (
     whole_number,
 )
 from workflows.rules import KindRules, Rules, TriggerRule
-from workflows.words import duration, listing, term
+from workflows.words import duration, listing, span, term
 
 CREATE_TRIGGER = "create"
 # Ticket attributes that record what someone said (not who holds the ticket): giving the same
@@ -81,6 +81,7 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         db.session.flush()
         _record(ticket, actor, CREATE_TRIGGER, None, {"reported_at": new.reported_at},
                 new.files, now)
+        notices.for_new(ticket, known, actor, now)
         deadlines.arm_initial(ticket, kind_rules)
         deadlines.settle(known, now, ticket.id)
     return ticket
@@ -113,8 +114,10 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
                              attachments, now)
             from_state = ticket.state
             _apply(known, ticket, step, now)
-            _record(ticket, actor, trigger, from_state, step.recorded, step.files, now,
-                    note=step.clean.get("note", ""), staff_only=step.clean.get(STAFF_ONLY, False))
+            event = _record(ticket, actor, trigger, from_state, step.recorded, step.files, now,
+                            note=step.clean.get("note", ""),
+                            staff_only=step.clean.get(STAFF_ONLY, False))
+            notices.for_step(ticket, step.rule, event, actor, now)
     except (StaleDataError, IntegrityError):
         raise StaleVersion(_l("the ticket changed while this was being saved; reload and try "
                               "again")) from None
@@ -276,6 +279,7 @@ def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, versio
         raise Conflict(_l("'%(trigger)s' is possible only within %(duration)s of '%(state)s'",
                           trigger=term(rule.name, rule.label), duration=duration(rule.window),
                           state=_state(kind, rule.window_since)))
+    _refuse_too_soon(ticket, rule, now)
     changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
                if FIELDS[name].ticket_attribute}
     staying = rule.dest is None and not rule.dest_by
@@ -300,6 +304,18 @@ def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, versio
         if not recorded["details"]:
             del recorded["details"]
     return _Step(rule, clean, to_state, files, recorded)
+
+
+def _refuse_too_soon(ticket: Ticket, rule: TriggerRule, now: datetime) -> None:
+    """A trigger fired at most `once_per` on a ticket (a nudge) waits until that has passed."""
+    if rule.once_per is None:
+        return
+    last = db.session.scalar(select(func.max(Event.at)).where(Event.ticket_id == ticket.id,
+                                                              Event.trigger == rule.name))
+    if last is not None and now - last < rule.once_per:
+        raise Conflict(_l("'%(trigger)s' was done %(ago)s ago; it can be done again in "
+                          "%(left)s", trigger=term(rule.name, rule.label),
+                          ago=span(now - last), left=span(rule.once_per - (now - last))))
 
 
 def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any):
@@ -463,7 +479,7 @@ def _record(ticket: Ticket, actor: User, trigger: str, from_state: str | None, d
                   data={k: v.isoformat() if isinstance(v, datetime) else v
                         for k, v in data.items()}, at=now)
     db.session.add(event)
+    db.session.flush()
     if files:
-        db.session.flush()
         ticket_files.add(ticket, event, actor, files, now)
     return event

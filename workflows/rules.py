@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from models.people import Role
 from workflows.fields import FIELDS, STAFF_ONLY
 
 STAY = "="  # `to = "="`: the trigger records something and the state does not change
+# Who a notice may go to (workflows.notices.recipients says who each one is for a ticket).
+AUDIENCES = ("assignee", "technician", "resident", "supervisor", "manager", "area")
 FIRING_ROLES = {Role.RESIDENT, Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR}
 _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -120,6 +122,8 @@ class TriggerRule:
     clears: tuple[str, ...]        # what the ticket forgets (a reopened repair's rating)
     done: dict[str, str]           # what the page says once it is done (en and zh)
     offer: Offer | None = None
+    notify: tuple[str, ...] = ()   # who is told when it is fired (AUDIENCES)
+    once_per: timedelta | None = None  # fired at most once per this on a ticket (a nudge)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -147,6 +151,32 @@ class DeadlineRule:
     within: timedelta
     points: int
     article: int
+    warn_before: tuple[timedelta, ...] = ()  # longest first: when the warnings go out
+    warn: tuple[str, ...] = ()               # who is warned
+    escalate: tuple[Escalation, ...] = ()    # who hears of a miss, and when after it
+    remind_every: timedelta | None = None    # a miss still outstanding is told again
+    remind: tuple[str, ...] = ()
+
+    def first_notice_at(self, due_at: datetime) -> datetime | None:
+        """When a clock due at `due_at` first has something to tell: its first warning."""
+        return due_at - self.warn_before[0] if self.warn_before else None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    after: timedelta        # after the due time, while the miss is outstanding
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NoticeRules:
+    """Who hears what when a kind's tables do not say: the top-level [notices] table."""
+
+    new: tuple[str, ...]            # who is told of a new ticket
+    warn: tuple[str, ...]
+    escalate: tuple[Escalation, ...]
+    remind_every: timedelta | None
+    remind: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -222,6 +252,7 @@ class Rules:
     backdate_limit: timedelta
     repeat_within: timedelta
     assessment: AssessmentRules
+    notices: NoticeRules
 
     def kind(self, name: str) -> KindRules:
         return self.kinds[name]
@@ -350,6 +381,8 @@ class _Loader:
             raise RulesError(f"{self.filename}: has no [assessment] table")
         assessment = self.assessment(self._table("assessment", None, data.pop("assessment"),
                                                  "assessment settings"))
+        self.defaults = self.notices(self._table("notices", None, data.pop("notices", {}),
+                                                 "who is told what"))
         if not data:
             raise RulesError(f"{self.filename}: defines no ticket kinds")
         kinds = {}
@@ -367,7 +400,42 @@ class _Loader:
                                               f"{', '.join(assessment.findings)})")
         self._same_details(kinds)
         return Rules(kinds=kinds, backdate_limit=limit, repeat_within=repeat,
-                     assessment=assessment)
+                     assessment=assessment, notices=self.defaults)
+
+    def _audiences(self, table: str, key: str, value: Any) -> tuple[str, ...]:
+        names = self._names(table, key, value)
+        for audience in names:
+            if audience not in AUDIENCES:
+                self.fail(table, key, f"unknown audience '{audience}' (audiences: "
+                                      f"{', '.join(AUDIENCES)})")
+        return names
+
+    def _escalation(self, table: str, value: Any) -> tuple[Escalation, ...]:
+        if not isinstance(value, list):
+            self.fail(table, "escalate", 'must be a list of { after = "4h", to = [...] }')
+        ladder = []
+        for step in value:
+            if not isinstance(step, dict) or set(step) != {"after", "to"}:
+                self.fail(table, "escalate", 'each level is { after = "4h", to = [...] }')
+            after = timedelta(0) if step["after"] == "0m" else self._duration(
+                table, "escalate", step["after"])
+            if ladder and after <= ladder[-1].after:
+                self.fail(table, "escalate", "the levels must come later and later")
+            ladder.append(Escalation(after, self._audiences(table, "escalate", step["to"])))
+        return tuple(ladder)
+
+    def _remind_every(self, table: str, value: Any) -> timedelta | None:
+        return None if value == "never" else self._duration(table, "remind_every", value)
+
+    def notices(self, entry: dict) -> NoticeRules:
+        table = "notices"
+        self._keys(table, entry, {"new", "warn", "escalate", "remind_every", "remind"}, set())
+        return NoticeRules(
+            new=self._audiences(table, "new", entry.get("new", ["assignee"])),
+            warn=self._audiences(table, "warn", entry.get("warn", ["assignee", "technician"])),
+            escalate=self._escalation(table, entry.get("escalate", [])),
+            remind_every=self._remind_every(table, entry.get("remind_every", "never")),
+            remind=self._audiences(table, "remind", entry.get("remind", ["assignee"])))
 
     def _same_details(self, kinds: dict[str, KindRules]) -> None:
         """A detail name several kinds ask for is one input of the request form, so it must be
@@ -602,7 +670,7 @@ class _Loader:
     def trigger(self, kind: str, name: str, entry: dict, states: dict) -> TriggerRule:
         table = f"{kind}.triggers.{name}"
         self._keys(table, entry, {"label", "done", "from", "to", "roles", "requires", "accepts",
-                                  "clears", "window", "resident"},
+                                  "clears", "window", "resident", "notify", "once_per"},
                    {"label", "done", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
         if not sources:
@@ -630,6 +698,9 @@ class _Loader:
             roles=frozenset(roles), requires=requires, accepts=accepts,
             window_since=window_since, window=window, clears=self._clears(table, entry),
             done=self._label(table, "done", entry["done"]), offer=offer,
+            notify=self._audiences(table, "notify", entry.get("notify", [])),
+            once_per=self._duration(table, "once_per", entry["once_per"])
+            if "once_per" in entry else None,
         )
 
     def _destination(self, table: str, to: Any, states: dict):
@@ -677,7 +748,8 @@ class _Loader:
         table = f"{kind}.deadlines.{name}"
         lists = ("starts_in", "met_in", "paused_in", "cancelled_in")
         self._keys(table, entry, {"label", "rearmed_by", "due_from", "repeats", "within", "points",
-                                  "article", *lists},
+                                  "article", "warn_before", "warn", "escalate", "remind_every",
+                                  "remind", *lists},
                    {"label", "starts_in", "within", "points", "article"})
         found = {key: self._states(table, key, entry.get(key, []), states) for key in lists}
         if not found["starts_in"]:
@@ -693,13 +765,29 @@ class _Loader:
         points = self._int(table, "points", entry["points"])
         if points >= 0:
             self.fail(table, "points", "a missed deadline loses points: give a negative number")
+        within = self._duration(table, "within", entry["within"])
+        warn_before = sorted((self._duration(table, "warn_before", w) for w in
+                              self._names(table, "warn_before", entry.get("warn_before", []))),
+                             reverse=True)
+        if warn_before and warn_before[0] >= within:
+            self.fail(table, "warn_before", "a warning comes before the deadline: each must be "
+                                            "shorter than `within`")
+        defaults = self.defaults
         return DeadlineRule(
             name=name, label=self._label(table, "label", entry["label"]),
             starts_in=found["starts_in"], met_in=found["met_in"], paused_in=found["paused_in"],
             cancelled_in=found["cancelled_in"], rearmed_by=frozenset(rearmed_by), due_from=due_from,
             repeats=self._bool(table, "repeats", entry.get("repeats", False)),
-            within=self._duration(table, "within", entry["within"]),
-            points=points, article=self._int(table, "article", entry["article"]),
+            within=within, points=points, article=self._int(table, "article", entry["article"]),
+            warn_before=tuple(warn_before),
+            warn=self._audiences(table, "warn", entry["warn"]) if "warn" in entry
+            else defaults.warn,
+            escalate=self._escalation(table, entry["escalate"]) if "escalate" in entry
+            else defaults.escalate,
+            remind_every=self._remind_every(table, entry["remind_every"])
+            if "remind_every" in entry else defaults.remind_every,
+            remind=self._audiences(table, "remind", entry["remind"]) if "remind" in entry
+            else defaults.remind,
         )
 
 

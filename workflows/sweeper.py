@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Deadline, DeadlineStatus, SweeperHeartbeat, db
 from models.transaction import write
-from workflows import clock, deadlines
+from workflows import clock, deadlines, notices
 from workflows.rules import current as current_rules
 
 HEARTBEAT = "sweeper"
@@ -36,6 +36,10 @@ def sweep(batch_size: int = BATCH) -> int:
                 _beat(now)
         recorded += count
         wait = count == 0  # all it found was held by other writers: wait for them next time
+    done = False
+    while not done:  # then what time has to tell: warnings, escalations, reminders
+        with write():
+            _seen, done = notices.make_due(current_rules(), now)
     return recorded
 
 

@@ -1,0 +1,271 @@
+"""Who is told what: notices made as rows, in the transaction of their cause.
+
+The rules say who hears of what (workflows/rules.toml: `notify` on a trigger, `[notices]` and a
+deadline's `warn_before`, `escalate` and `remind_every`). This module turns a cause into rows of
+`notices`, one per cause, level, person and channel, each under a unique key, inserted with ON
+CONFLICT DO NOTHING: an engine's step and any number of sweepers make each notice once.
+
+- A step or a new ticket: `for_step`, `for_new`, called by the engine inside its transaction.
+- What time causes: `make_due`, called by the sweeper. A deadline's `notice_at` is when it next
+  has something to tell (its first warning when armed; its due time once missed), read through
+  an index, so the pass costs what is due, never a scan of the tickets.
+
+Delivery is not here: workflows.delivery sends the pending rows and may fail and retry without
+touching the cause.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models import (
+    Channel,
+    Deadline,
+    DeadlineStatus,
+    Event,
+    Notice,
+    NoticeStatus,
+    Ticket,
+    User,
+    db,
+)
+from workflows import access
+from workflows.rules import DeadlineRule, Rules, TriggerRule
+
+NEW, STEP, WARNING, ESCALATION, REMINDER = "new", "step", "warning", "escalation", "reminder"
+# A sweep makes at most this many deadlines' notices per transaction.
+BATCH = 500
+
+
+# -- who -------------------------------------------------------------------------------------------
+
+def recipients(ticket: Ticket, audiences: Iterable[str]) -> list[User]:
+    """The active people an audience of the rules means for this ticket, each once."""
+    ids: list[int | None] = []
+    for audience in audiences:
+        if audience == "assignee":
+            ids.append(ticket.assignee_id)
+        elif audience == "technician":
+            ids.append(ticket.technician_id)
+        elif audience == "resident":
+            ids.append(ticket.resident_id)
+        elif audience == "area":
+            ids.append(access.covering_butler_id(ticket.unit_id, ticket.updated_at))
+        elif audience in ("supervisor", "manager"):
+            ids.extend(access.supervisors_of(ticket.unit_id, managers=audience == "manager"))
+    wanted = list(dict.fromkeys(i for i in ids if i is not None))
+    if not wanted:
+        return []
+    people = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_(wanted), User.active))}
+    return [people[i] for i in wanted if i in people]
+
+
+def _channels(person: User) -> list[str]:
+    channels = [Channel.IN_APP]
+    if person.email and person.notify_email and current_app.config.get("MAIL_SERVER"):
+        channels.append(Channel.EMAIL)
+    return channels
+
+
+# -- making them -----------------------------------------------------------------------------------
+
+def _insert(rows: list[dict]) -> None:
+    if not rows:
+        return
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
+    db.session.execute(dialect.insert(Notice).values(rows)
+                       .on_conflict_do_nothing(index_elements=[Notice.key]))
+
+
+def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: dict,
+          now: datetime, skip: int | None = None) -> list[dict]:
+    """The rows telling `people` (but not `skip`, who caused it) of one cause; and, when staff
+    are told and the installation has a group webhook, one row for the group."""
+    rows = []
+
+    def row(key: str, user_id: int | None, channel: str) -> dict:
+        delivered = channel == Channel.IN_APP  # the row is the delivery
+        return dict(key=key, user_id=user_id, channel=channel, ticket_id=ticket.id, cause=cause,
+                    data=data, created_at=now, attempts=0,
+                    status=NoticeStatus.SENT if delivered else NoticeStatus.PENDING,
+                    sent_at=now if delivered else None, next_try_at=None if delivered else now)
+
+    told = [p for p in people if p.id != skip]
+    for person in told:
+        for channel in _channels(person):
+            rows.append(row(f"{cause_key}:{person.id}:{channel}", person.id, channel))
+    if current_app.config.get("WEBHOOK_URL") and any(p.is_staff for p in told):
+        rows.append(row(f"{cause_key}:group:{Channel.WEBHOOK}", None, Channel.WEBHOOK))
+    return rows
+
+
+def for_new(ticket: Ticket, rules: Rules, actor: User, now: datetime) -> None:
+    """Tell whom the rules name that a ticket came in."""
+    _insert(_rows(f"new:{ticket.id}", NEW, ticket, recipients(ticket, rules.notices.new),
+                  {"kind": ticket.kind}, now, skip=actor.id))
+
+
+def for_step(ticket: Ticket, rule: TriggerRule, event: Event, actor: User, now: datetime) -> None:
+    """Tell whom the trigger's `notify` names that it was fired (never the one who fired it)."""
+    if not rule.notify:
+        return
+    _insert(_rows(f"step:{event.id}", STEP, ticket, recipients(ticket, rule.notify),
+                  {"kind": ticket.kind, "trigger": rule.name, "event_id": event.id,
+                   "actor_id": actor.id}, now, skip=actor.id))
+
+
+# -- what time causes ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Due:
+    key: str
+    cause: str
+    audiences: tuple[str, ...]
+    data: dict
+
+
+def _due_now(rule: DeadlineRule, deadline: Deadline, now: datetime) -> list[_Due]:
+    """What a deadline has to tell at `now`: the latest warning passed while it runs (not the
+    earlier ones a late sweep skipped), each escalation level reached and the latest reminder
+    while it is missed and undone."""
+    base = {"deadline": deadline.name, "deadline_id": deadline.id,
+            "due_at": deadline.due_at.isoformat() if deadline.due_at else None}
+    if deadline.status == DeadlineStatus.RUNNING and deadline.due_at > now:
+        passed = [w for w in rule.warn_before if deadline.due_at - w <= now]
+        if passed:
+            point = passed[-1]
+            left = min(point, deadline.due_at - now)  # a late sweep says what is really left
+            return [_Due(f"warn:{deadline.id}:{int(point.total_seconds())}", WARNING, rule.warn,
+                         {**base, "before": int(left.total_seconds())})]
+        return []
+    if not deadline.outstanding:
+        return []
+    late = now - deadline.due_at
+    due = [_Due(f"escalate:{deadline.id}:{level}", ESCALATION, step.to, {**base, "level": level})
+           for level, step in enumerate(rule.escalate) if step.after <= late]
+    if rule.remind_every and late >= rule.remind_every:
+        times = int(late / rule.remind_every)
+        due.append(_Due(f"remind:{deadline.id}:{times}", REMINDER, rule.remind,
+                        {**base, "times": times}))
+    return due
+
+
+def next_notice_at(rule: DeadlineRule, deadline: Deadline, now: datetime) -> datetime | None:
+    """When the deadline next has something to tell after `now`, or None."""
+    if deadline.status == DeadlineStatus.RUNNING and deadline.due_at > now:
+        later = [deadline.due_at - w for w in rule.warn_before if deadline.due_at - w > now]
+        return min(later) if later else None  # the miss itself sets the next time
+    if not deadline.outstanding:
+        return None
+    times = [deadline.due_at + step.after for step in rule.escalate
+             if deadline.due_at + step.after > now]
+    if rule.remind_every:
+        done = int((now - deadline.due_at) / rule.remind_every)
+        times.append(deadline.due_at + rule.remind_every * (done + 1))
+    return min(times) if times else None
+
+
+def make_due(rules: Rules, now: datetime, batch_size: int = BATCH) -> tuple[int, bool]:
+    """Make one batch of the notices time has caused by `now`; returns how many deadlines were
+    seen and whether none is left. Each deadline's `notice_at` moves on by a conditional update,
+    so two sweepers passing the same deadline move it once; the notices' keys make each once."""
+    due = db.session.scalars(
+        select(Deadline).where(Deadline.notice_at <= now).order_by(Deadline.notice_at)
+        .limit(batch_size)).all()
+    if not due:
+        return 0, True
+    tickets = {t.id: t for t in db.session.scalars(
+        select(Ticket).where(Ticket.id.in_({d.ticket_id for d in due})))}
+    for deadline in due:
+        ticket = tickets[deadline.ticket_id]
+        rule = rules.kind(ticket.kind).deadlines.get(deadline.name)
+        was = deadline.notice_at
+        if rule is not None:
+            for notice in _due_now(rule, deadline, now):
+                _insert(_rows(notice.key, notice.cause, ticket,
+                              recipients(ticket, notice.audiences),
+                              {"kind": ticket.kind, **notice.data}, now))
+        db.session.execute(
+            update(Deadline).where(Deadline.id == deadline.id, Deadline.notice_at == was)
+            .values(notice_at=next_notice_at(rule, deadline, now) if rule else None)
+            .execution_options(synchronize_session=False))
+    return len(due), len(due) < batch_size
+
+
+# -- what they say ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Words:
+    subject: str
+    text: str
+    path: str  # the page it is about, from the site's root
+
+
+def language_of(person: User | None) -> str:
+    return (person.language if person and person.language
+            else current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN"))
+
+
+def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
+    """What a notice says, in its reader's language (or `language`)."""
+    from workflows.words import label, span
+
+    with force_locale(language or language_of(notice.user)):
+        data: dict[str, Any] = notice.data or {}
+        ticket = notice.ticket
+        kind = rules.kind(ticket.kind)
+        about = _("%(kind)s #%(id)d %(title)s", kind=label(kind.label), id=ticket.id,
+                  title=ticket.title)
+        where = f"{ticket.unit.building.area.name} · {ticket.unit.label}"
+        path = f"/tickets/{ticket.id}"
+        deadline = kind.deadlines.get(data.get("deadline", ""))
+        step = label(deadline.label) if deadline else data.get("deadline", "")
+        due = _local(data.get("due_at"))
+        if notice.cause == NEW:
+            subject = _("New: %(about)s", about=about)
+            text = _("%(about)s came in (%(where)s).", about=about, where=where)
+        elif notice.cause == STEP:
+            trigger = kind.triggers.get(data.get("trigger", ""))
+            event = db.session.get(Event, data.get("event_id"))
+            actor = db.session.get(User, data.get("actor_id"))
+            done = label(trigger.label) if trigger else data.get("trigger", "")
+            subject = _("%(about)s: %(step)s", about=about, step=done)
+            text = _("%(name)s: %(step)s, %(about)s (%(where)s).",
+                     name=actor.name if actor else "", step=done, about=about, where=where)
+            shown = event and event.note and (not event.staff_only or
+                                              (notice.user is None or notice.user.is_staff))
+            if shown:
+                text += "\n" + event.note
+        elif notice.cause == WARNING:
+            before = span(timedelta(seconds=data.get("before", 0)))
+            subject = _("Due in %(span)s: %(step)s, %(about)s", span=before, step=step,
+                        about=about)
+            text = _("%(step)s of %(about)s (%(where)s) is due at %(due)s.", step=step,
+                     about=about, where=where, due=due)
+        elif notice.cause == ESCALATION and not data.get("level"):
+            subject = _("Missed: %(step)s, %(about)s", step=step, about=about)
+            text = _("%(step)s of %(about)s (%(where)s) was due at %(due)s and is not done. "
+                     "Butler: %(butler)s.", step=step, about=about, where=where, due=due,
+                     butler=ticket.assignee.name if ticket.assignee else "—")
+        else:  # a higher level, or a reminder: still not done
+            subject = _("Still not done: %(step)s, %(about)s", step=step, about=about)
+            text = _("%(step)s of %(about)s (%(where)s) was due at %(due)s and is still not "
+                     "done. Butler: %(butler)s.", step=step, about=about, where=where, due=due,
+                     butler=ticket.assignee.name if ticket.assignee else "—")
+        return Words(subject=subject, text=text, path=path)
+
+
+def _local(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    return datetime.fromisoformat(iso).astimezone(current_app.config["TZ"]).strftime(
+        "%Y-%m-%d %H:%M")
