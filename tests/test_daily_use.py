@@ -46,7 +46,7 @@ from tests.pages import (
 )
 from workflows import assessment, engine, sweeper
 from workflows.clock import now
-from workflows.errors import AlreadyRegistered, InvalidData
+from workflows.errors import AlreadyRegistered, Conflict, InvalidData
 
 PERMIT = {key: RENOVATION[key] for key in ("works_start", "works_end", "contractor_name",
                                            "contractor_phone", "foreman_name", "foreman_phone",
@@ -417,6 +417,8 @@ def test_sending_no_file_is_refused_next_to_the_input_keeping_the_note(app, esta
     assert "is required" in section(reply.text, 'for="add-files"', "</div>")
     assert "Under the sink</textarea>" in reply.text
     assert '<details class="card add-files" open>' in reply.text
+    assert 'href="#add-files"' in section(reply.text, 'class="error-summary', "</div>")
+    assert "Choose the files again" not in reply.text  # none was chosen
 
 
 # -- a violation is put right by a deadline --------------------------------------------------------
@@ -514,6 +516,27 @@ def test_a_closed_month_offers_no_new_finding(app, estate, browser, clock):
     assert "Record a finding or bonus" not in page
 
 
+def test_a_month_with_closed_work_is_not_closed_before_its_spot_check_is_drawn(app, estate,
+                                                                               browser, clock):
+    ticket = open_ticket(app, "resident")
+    for trigger, who, data in (("dispatch", "butler", {"technician_id": _user(app, "technician")}),
+                               ("arrive", "technician", {}), ("complete", "technician", {}),
+                               ("visit", "butler", {"rating": 5}), ("close", "butler", {})):
+        fire(app, ticket, trigger, who, **data)
+    clock.move_to("2026-12-02T02:00:00+00:00")
+    client = browser("supervisor")
+    page = client.get("/assessment/?month=2026-11").text
+    pending = section(page, 'id="pending"', "</div>")
+    assert "Draw the spot-check of 2026-11" in pending
+    assert 'action="/assessment/close?month=2026-11"' not in page
+    with app.app_context(), pytest.raises(Conflict) as refused:
+        assessment.close_month(db.session.get(User, user_id("supervisor")), "2026-11")
+    assert "and the spot-check to draw" in refused.value.message
+    with app.app_context():
+        assessment.draw_spot_check(db.session.get(User, user_id("supervisor")), "2026-11")
+    assert "Draw the spot-check" not in client.get("/assessment/?month=2026-11").text
+
+
 def test_the_month_page_says_when_it_can_be_closed(app, estate, browser, clock):
     client = browser("supervisor")
     state = section(client.get("/assessment/?month=2026-11").text, 'class="month-state', "</p>")
@@ -528,7 +551,7 @@ def test_the_month_page_says_when_it_can_be_closed(app, estate, browser, clock):
 def test_the_api_exports_the_lines_as_csv_too(app, client, estate, clock):
     reply = client.get(f"{API}/scorecards?month=2026-11&format=lines-csv",
                        headers=token_for(client, "supervisor"))
-    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    assert reply.status_code == 200 and reply.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_a_pasted_title_too_long_is_said_and_kept_not_cut_short(app, estate, browser, clock):
@@ -567,3 +590,24 @@ def test_every_page_names_its_icon_and_the_icon_is_served(app, browser):
     [icon] = re.findall(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
     served = client.get(icon)
     assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+
+
+def test_why_a_complaint_is_escalated_is_for_the_supervisor_not_the_resident(app, client, estate,
+                                                                            browser, clock):
+    ticket = open_ticket(app, "resident", kind="complaint")
+    fire(app, ticket, "accept", "butler", note="Recorded")
+    fire(app, ticket, "escalate", "butler", note="This resident complains every week")
+    staff = browser("supervisor").get(f"/tickets/{ticket}").text
+    assert "This resident complains every week" in staff
+    resident = browser("resident").get(f"/tickets/{ticket}").text
+    assert "This resident complains every week" not in resident
+    assert "Escalated to the supervisor" in resident
+    events = client.get(f"{API}/tickets/{ticket}",
+                        headers=token_for(client, "resident")).json["events"]
+    assert "This resident complains every week" not in str(events)
+
+
+def test_the_supervisors_hand_over_says_it_holds_every_butlers_work(app, estate, browser, clock):
+    page = browser("supervisor").get("/queue/handover").text
+    assert "Every butler's open work at 2026-11-16 09:00" in page
+    assert "Open work of Supervisor" not in page

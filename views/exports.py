@@ -152,7 +152,7 @@ def download(month: str, cards: list[dict], fmt: str) -> Response:
     build, ending, mimetype = FORMATS[fmt]
     with force_locale(RECORD_LOCALE):
         body = build(month, cards)
-    response = Response(body, mimetype=mimetype)
+    response = Response(body, content_type=mimetype)
     response.headers["Content-Disposition"] = \
         f'attachment; filename="butlerdesk-{month}{ending}"'
     response.headers["Cache-Control"] = "private, no-store"

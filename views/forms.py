@@ -217,7 +217,8 @@ def trigger_form(kind: KindRules, rule: TriggerRule, choices: dict[str, list[tup
         return pick(_l("Rating (1–5)"), [(i, "★" * i) for i in range(5, 0, -1)])
 
     inputs = {
-        "note": lambda: TextAreaField(_l("Comment") if resident else _l("Note")),
+        "note": lambda: TextAreaField(_l("Comment") if resident else _l("Note"), description=(
+            _l("Only staff see this note.") if rule.note_for_staff else "")),
         "reason": lambda: TextAreaField(_l("Reason")),
         "rating": rating,
         "promised_at": lambda: DateTimeLocalField(_l("Next reply by (property time)"),

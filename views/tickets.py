@@ -133,6 +133,9 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
     context = dict(ticket=ticket, kind=kind, forms=forms, unsent=unsent, files=files,
                    deadlines=current, earlier_deadlines=earlier, adding=adding,
                    rating_given=queries.rating_given(ticket),
+                   # A browser cannot refill a file input: say so only if files were chosen.
+                   files_again=adding is not None and bool(adding.errors)
+                   and uploads.any_chosen(adding.files),
                    by_event=by_event, windows=windows, detail_keys=detail_names(kind),
                    photos_again=bool(failed) and uploads.any_chosen(
                        getattr(failed[1], "photos", None)))

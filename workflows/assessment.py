@@ -225,12 +225,14 @@ def scorecards(month: str, butler_id: int | None = None) -> tuple[list[dict], Mo
 
 def pending(month: str) -> dict[str, list]:
     """What waits for a supervisor's decision in the month, which keeps it from being closed:
-    appealed lines, lines held for review, and spot-check calls not yet recorded."""
+    appealed lines, lines held for review, the spot-check not drawn (when there is closed work
+    to draw from) and its calls not yet recorded."""
     start, end = month_bounds(month)
     entries = [e for e in _entries(start, end) if e.review is None]
     drawn = spot_check(month)
     return {"appeals": [line(e) for e in entries if e.appeal is not None],
             "held": [line(e) for e in entries if e.held],
+            "undrawn": [month] if drawn is None and spot_check_population(month) else [],
             "spot_checks": [item for item in drawn.items if item.result is None] if drawn else []}
 
 
@@ -418,9 +420,10 @@ def close_month(actor: User, month: Any, reason: Any = "") -> MonthClosing:
         if any(waiting.values()):
             raise Conflict(_l(
                 "%(month)s cannot be closed while decisions are pending: %(appeals)d appeal(s), "
-                "%(held)d line(s) held for review, %(calls)d spot-check call(s) to record",
+                "%(held)d line(s) held for review, %(calls)d spot-check call(s) to record%(draw)s",
                 month=month, appeals=len(waiting["appeals"]), held=len(waiting["held"]),
-                calls=len(waiting["spot_checks"])))
+                calls=len(waiting["spot_checks"]),
+                draw=_l(", and the spot-check to draw") if waiting["undrawn"] else ""))
         cards = [card.__dict__ for card in live_scorecards(month)]
         made = MonthClosing(month=month, action=MonthAction.CLOSE, actor_id=actor.id,
                             reason=reason, at=clock.now(), scorecards=cards)

@@ -116,7 +116,8 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
             _apply(known, ticket, step, now)
             event = _record(ticket, actor, trigger, from_state, step.recorded, step.files, now,
                             note=step.clean.get("note", ""),
-                            staff_only=step.clean.get(STAFF_ONLY, False))
+                            staff_only=step.rule.note_for_staff
+                            or step.clean.get(STAFF_ONLY, False))
             notices.for_step(ticket, step.rule, event, actor, now)
     except (StaleDataError, IntegrityError):
         raise StaleVersion(_l("the ticket changed while this was being saved; reload and try "

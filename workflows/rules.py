@@ -123,6 +123,7 @@ class TriggerRule:
     done: dict[str, str]           # what the page says once it is done (en and zh)
     offer: Offer | None = None
     notify: tuple[str, ...] = ()   # who is told when it is fired (AUDIENCES)
+    note_for_staff: bool = False   # its note is for staff only, always (an escalation's)
     once_per: timedelta | None = None  # fired at most once per this on a ticket (a nudge)
 
     @property
@@ -670,7 +671,8 @@ class _Loader:
     def trigger(self, kind: str, name: str, entry: dict, states: dict) -> TriggerRule:
         table = f"{kind}.triggers.{name}"
         self._keys(table, entry, {"label", "done", "from", "to", "roles", "requires", "accepts",
-                                  "clears", "window", "resident", "notify", "once_per"},
+                                  "clears", "window", "resident", "notify", "once_per",
+                                  "note_for_staff"},
                    {"label", "done", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
         if not sources:
@@ -699,6 +701,7 @@ class _Loader:
             window_since=window_since, window=window, clears=self._clears(table, entry),
             done=self._label(table, "done", entry["done"]), offer=offer,
             notify=self._audiences(table, "notify", entry.get("notify", [])),
+            note_for_staff=self._bool(table, "note_for_staff", entry.get("note_for_staff", False)),
             once_per=self._duration(table, "once_per", entry["once_per"])
             if "once_per" in entry else None,
         )
