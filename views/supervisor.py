@@ -32,6 +32,15 @@ def overdue():
         month=month, cards=cards)
 
 
+@bp.get("/waiting")
+@role_required("supervisor", "admin")
+def waiting():
+    """What waits for a supervisor's decision: lines appealed or held for review in any month,
+    and tickets escalated to the supervisor."""
+    return render_template("supervisor/waiting.html", lines=assessment.undecided(),
+                           tickets=queries.waiting_for_supervisor(current_rules()))
+
+
 @bp.get("/workflows")
 @role_required("supervisor", "admin")
 def workflows():

@@ -171,18 +171,31 @@ def line(entry: Deduction) -> dict:
     }
 
 
+def _lines_query():
+    """Lines with everything `line` reads, oldest first."""
+    return (select(Deduction)
+            .options(joinedload(Deduction.deadline), joinedload(Deduction.ticket),
+                     joinedload(Deduction.recorded_by), joinedload(Deduction.butler),
+                     selectinload(Deduction.appeal),
+                     selectinload(Deduction.review).joinedload(Review.supervisor),
+                     selectinload(Deduction.spot_check_item))
+            .order_by(Deduction.missed_at, Deduction.id))
+
+
 def _entries(start: datetime, end: datetime, butler_id: int | None = None) -> list[Deduction]:
-    query = (select(Deduction)
-             .where(Deduction.missed_at >= start, Deduction.missed_at < end)
-             .options(joinedload(Deduction.deadline), joinedload(Deduction.ticket),
-                      joinedload(Deduction.recorded_by), joinedload(Deduction.butler),
-                      selectinload(Deduction.appeal),
-                      selectinload(Deduction.review).joinedload(Review.supervisor),
-                      selectinload(Deduction.spot_check_item))
-             .order_by(Deduction.missed_at, Deduction.id))
+    query = _lines_query().where(Deduction.missed_at >= start, Deduction.missed_at < end)
     if butler_id is not None:
         query = query.where(Deduction.butler_id == butler_id)
     return list(db.session.scalars(query).unique())
+
+
+def undecided() -> list[dict]:
+    """Every line waiting for a supervisor's decision, in any month: appealed by its butler, or
+    held for review (a miss due before its call was registered); oldest first, with its month."""
+    query = (_lines_query().outerjoin(Appeal).outerjoin(Review)
+             .where(Review.id.is_(None), or_(Appeal.id.is_not(None), Deduction.held)))
+    return [{**line(e), "month": month_of(e.missed_at)}
+            for e in db.session.scalars(query).unique()]
 
 
 def live_scorecards(month: str, butler_id: int | None = None) -> list[Scorecard]:

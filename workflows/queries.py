@@ -103,6 +103,21 @@ def rounds_started(ticket_ids: list[int]) -> dict[int, datetime]:
     return dict(rows.all())
 
 
+def waiting_for_supervisor(rules) -> list[Ticket]:
+    """Open tickets in a state that waits on the supervisor (an escalated complaint), the
+    longest waiting first."""
+    waiting = [and_(Ticket.kind == kind.name, Ticket.state.in_(
+        [s.name for s in kind.states.values() if s.supervisor]))
+        for kind in rules.kinds.values() if any(s.supervisor for s in kind.states.values())]
+    if not waiting:
+        return []
+    return list(db.session.scalars(
+        select(Ticket).where(or_(*waiting))
+        .options(joinedload(Ticket.assignee), joinedload(Ticket.resident),
+                 joinedload(Ticket.unit).joinedload(Unit.building).joinedload(Building.area))
+        .order_by(Ticket.updated_at)))
+
+
 def rating_given(ticket: Ticket) -> Event | None:
     """The step that gave the ticket the rating it holds: the latest that gave one, so the
     resident's own rating replaces the one the butler recorded at the follow-up visit."""

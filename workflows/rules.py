@@ -43,6 +43,7 @@ class StateRule:
     name: str
     label: dict[str, str]
     final: bool
+    supervisor: bool = False  # the ticket waits on the supervisor (an escalated complaint)
 
 
 @dataclass(frozen=True)
@@ -500,13 +501,15 @@ class _Loader:
         for state, value in self._table(name, "states", entry["states"], "states").items():
             table = f"{name}.states"
             label = self._label(table, state, value)
-            extra = set(value) - {"en", "zh", "final"}
+            extra = set(value) - {"en", "zh", "final", "supervisor"}
             if extra:
                 self.fail(table, state, f"unknown field '{sorted(extra)[0]}'")
-            final = value.get("final", False)
-            if not isinstance(final, bool):
-                self.fail(table, state, f"final: {final!r} is not true or false")
-            states[state] = StateRule(state, label, final)
+            flags = {}
+            for flag in ("final", "supervisor"):
+                flags[flag] = value.get(flag, False)
+                if not isinstance(flags[flag], bool):
+                    self.fail(table, state, f"{flag}: {flags[flag]!r} is not true or false")
+            states[state] = StateRule(state, label, **flags)
         if not isinstance(entry["initial"], str) or entry["initial"] not in states:
             self.fail(name, "initial", f"unknown state '{entry['initial']}'")
         triggers = {
