@@ -52,7 +52,10 @@ RENOVATIONS = {
 
 def _user(username: str, role: Role, name: str, unit: Unit | None = None) -> User:
     serial = sum(ord(c) for c in username)
-    user = User(username=username, role=role, name=name, unit=unit, phone=f"1380000{serial:04d}")
+    user = User(username=username, role=role, name=name, unit=unit, phone=f"1380000{serial:04d}",
+                # Staff get an address for notices by email (sent once MAIL_SERVER is set).
+                email=None if role == Role.RESIDENT else f"{username}@demo.butlerdesk.test",
+                is_manager=role == Role.SUPERVISOR)
     user.set_password(PASSWORD)
     db.session.add(user)
     return user

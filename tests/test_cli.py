@@ -192,6 +192,14 @@ def test_demo_butler_is_responsible_for_the_demo_residents_area(demo_app, clock)
     assert created.json["assignee"]["username"] == "butler"
 
 
+def test_demo_staff_have_addresses_for_notices_and_the_supervisor_is_the_manager(demo_app):
+    with demo_app.app_context():
+        people = {u.username: u for u in db.session.scalars(select(User))}
+    assert people["butler"].email == "butler@demo.butlerdesk.test"
+    assert people["resident"].email is None
+    assert people["supervisor"].is_manager and not people["butler"].is_manager
+
+
 def test_seed_demo_creates_the_tables_itself(empty_app, empty_runner, clock):
     assert tables(empty_app) == set()
     succeeded(empty_runner.invoke(args=["seed-demo", "--if-empty"]))
