@@ -223,6 +223,8 @@ def in_english(browser, who: str):
 STAFF_PAGES = [
     ("supervisor", "/supervisor/overdue"),
     ("supervisor", "/supervisor/workflows"),
+    ("supervisor", "/supervisor/waiting"),
+    ("supervisor", "/supervisor/deliveries"),
     ("supervisor", "/assessment/?month=2026-11"),
     ("supervisor", "/assessment/?month=2026-10"),
     ("supervisor", "/assessment/spot-checks?month=2026-10"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import User, db
+from models import Notice, User, db
 from tests.pages import fire, open_ticket, section, user_id
 from workflows import assessment, sweeper
 
@@ -37,3 +37,27 @@ def test_an_appealed_line_and_an_escalated_complaint_wait_for_the_supervisor(app
 
 def test_the_butler_may_not_open_the_supervisors_list(app, browser):
     assert browser("butler").get("/supervisor/waiting").status_code == 403
+
+
+def test_the_delivery_log_shows_what_failed_and_whom_it_was_for(app, estate, browser, clock):
+    with app.app_context():
+        butler = db.session.get(User, estate.butler)
+        butler.email = "butler@example.test"
+        db.session.commit()
+    app.config["MAIL_SERVER"] = "127.0.0.1"  # notices by email are made; none is sent here
+    ticket = open_ticket(app, "resident")
+    with app.app_context():
+        notice = db.session.scalar(db.select(Notice).where(Notice.channel == "email"))
+        notice.status, notice.attempts, notice.last_error = "failed", 10, "connection refused"
+        db.session.commit()
+        notice_id = notice.id
+    client = browser("supervisor")
+    page = client.get("/supervisor/deliveries?status=failed").text
+    row = section(page, f'data-notice="{notice_id}"', "</tr>")
+    assert "Butler" in row and "butler@example.test" in row and f"#{ticket}" in row
+    assert "failed" in row and "connection refused" in row
+    assert f'data-notice="{notice_id}"' in client.get(
+        f"/supervisor/deliveries?person={estate.butler}").text
+    assert f'data-notice="{notice_id}"' not in client.get(
+        "/supervisor/deliveries?status=sent").text
+    assert client.get("/supervisor/deliveries?status=bogus&person=x").status_code == 200

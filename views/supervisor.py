@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, make_response, render_template
+from flask import Blueprint, make_response, render_template, request
 
+from models import NoticeStatus
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
 from workflows import assessment, clock, diagrams, queries
+from workflows.fields import record_id
 from workflows.rules import current as current_rules
 from workflows.words import span
 
@@ -39,6 +41,21 @@ def waiting():
     and tickets escalated to the supervisor."""
     return render_template("supervisor/waiting.html", lines=assessment.undecided(),
                            tickets=queries.waiting_for_supervisor(current_rules()))
+
+
+@bp.get("/deliveries")
+@role_required("supervisor", "admin")
+def deliveries():
+    """The delivery log: notices sent by email or webhook, newest first; filter by what became
+    of them (sent, waiting to be tried again, failed) and by person."""
+    status = request.args.get("status") or None
+    if status not in (None, *NoticeStatus):
+        status = None
+    person = record_id(request.args.get("person"))
+    return render_template("supervisor/deliveries.html", status=status, person=person,
+                           statuses=list(NoticeStatus), staff=queries.people_told(),
+                           notices=queries.deliveries(status, person),
+                           shown=queries.DELIVERY_LOG_SIZE)
 
 
 @bp.get("/workflows")

@@ -10,10 +10,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from models import (
     Area,
     Building,
+    Channel,
     Deadline,
     DeadlineStatus,
     Deduction,
     Event,
+    Notice,
     Role,
     Ticket,
     Unit,
@@ -101,6 +103,28 @@ def rounds_started(ticket_ids: list[int]) -> dict[int, datetime]:
                Event.from_state != Event.to_state, back_to_start)
         .group_by(Event.ticket_id))
     return dict(rows.all())
+
+
+DELIVERY_LOG_SIZE = 200
+
+
+def deliveries(status: str | None = None, user_id: int | None = None) -> list[Notice]:
+    """The latest notices sent by email or webhook (the bell's need no sending), newest first:
+    what went, what is waiting to be tried again, what failed for good."""
+    query = (select(Notice).where(Notice.channel != Channel.IN_APP)
+             .options(joinedload(Notice.user), joinedload(Notice.ticket))
+             .order_by(Notice.id.desc()).limit(DELIVERY_LOG_SIZE))
+    if status:
+        query = query.where(Notice.status == status)
+    if user_id:
+        query = query.where(Notice.user_id == user_id)
+    return list(db.session.scalars(query))
+
+
+def people_told() -> list[User]:
+    """Everyone a notice may be sent to beyond the bell: people with an email address."""
+    return list(db.session.scalars(select(User).where(User.email.is_not(None))
+                                   .order_by(User.name)))
 
 
 def waiting_for_supervisor(rules) -> list[Ticket]:

@@ -77,6 +77,16 @@ NAMES = {
     "username": _l("username"),
     "body": _l("request body"),
     "staff_only": _l("for staff only"),
+    # notices: what caused them, what became of them
+    "new": _l("new request"),
+    "step": _l("step"),
+    "warning": _l("warning before a deadline"),
+    "escalation": _l("missed deadline"),
+    "reminder": _l("reminder: still not done"),
+    "pending": _l("waiting to be sent"),
+    "sending": _l("being sent"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
 }
 
 
