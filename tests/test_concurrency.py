@@ -29,7 +29,7 @@ from pathlib import Path
 import time_machine
 from sqlalchemy import func, select
 
-from models import Deadline, DeadlineStatus, Deduction, Event, Ticket, db
+from models import Deadline, DeadlineStatus, Deduction, Event, Notice, Ticket, db
 from tests.api import token_for
 from tests.conftest import PASSWORD, Desk
 from workflows import deadlines, sweeper
@@ -208,6 +208,15 @@ def assert_exactly_once(expected: int) -> None:
     assert open_twice == []
 
 
+def assert_escalated_once() -> None:
+    """Each miss still undone told to the supervisor once (the first level of the ladder), by
+    whichever sweeper got there; none told twice, none left out."""
+    keys = db.session.scalars(select(Notice.key).where(Notice.cause == "escalation")).all()
+    first_level = [key.split(":") for key in keys if key.split(":")[2] == "0"]
+    assert sorted(int(parts[1]) for parts in first_level) == sorted(
+        db.session.scalars(select(Deadline.id).where(Deadline.outstanding)))
+
+
 def _assert_inspections_chained(backlog: Backlog) -> None:
     """Each day's inspection period starts when the last one fell due: no gap, no overlap."""
     days = backlog.inspection_misses
@@ -233,6 +242,7 @@ def test_four_sweep_commands_at_once_record_each_miss_once(app, estate, database
         assert_exactly_once(backlog.expected_misses)
         assert sweeper.sweep() == 0
         _assert_inspections_chained(backlog)
+        assert_escalated_once()
 
 
 def test_eight_sweepers_released_together_record_each_miss_once(app, estate, database_url,
@@ -250,6 +260,7 @@ def test_eight_sweepers_released_together_record_each_miss_once(app, estate, dat
         assert_exactly_once(backlog.expected_misses)
         assert sweeper.sweep() == 0
         _assert_inspections_chained(backlog)
+        assert_escalated_once()
 
 
 def test_eight_sweepers_and_api_fires_at_once_record_each_miss_once(app, estate, database_url,
@@ -430,6 +441,7 @@ def test_sweepers_killed_at_random_moments_lose_nothing_and_double_nothing(app, 
         assert_exactly_once(expected)
         assert sweeper.sweep() == 0
         _assert_inspections_chained(backlog)
+        assert_escalated_once()
 
 
 def test_sweepers_with_a_loop_and_engine_threads_agree(app, estate, database_url):

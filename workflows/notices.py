@@ -23,7 +23,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
@@ -47,26 +47,50 @@ BATCH = 500
 
 # -- who -------------------------------------------------------------------------------------------
 
+class Recipients:
+    """Who the audiences of the rules are, for one ticket or a sweep's batch of them: the
+    people are loaded once for all, so a catch-up of thousands makes a few queries, not
+    thousands."""
+
+    def __init__(self):
+        self._supervisors: dict[tuple[int, bool], list[int]] = {}
+        self._people: dict[int, User | None] = {}
+
+    def ids(self, ticket: Ticket, audiences: Iterable[str]) -> list[int]:
+        found: list[int | None] = []
+        for audience in audiences:
+            if audience == "assignee":
+                found.append(ticket.assignee_id)
+            elif audience == "technician":
+                found.append(ticket.technician_id)
+            elif audience == "resident":
+                found.append(ticket.resident_id)
+            elif audience == "area":
+                found.append(access.covering_butler_id(ticket.unit_id, ticket.updated_at))
+            elif audience in ("supervisor", "manager"):
+                key = (ticket.unit_id, audience == "manager")
+                if key not in self._supervisors:
+                    self._supervisors[key] = access.supervisors_of(*key)
+                found.extend(self._supervisors[key])
+        return list(dict.fromkeys(i for i in found if i is not None))
+
+    def load(self, ids: Iterable[int]) -> None:
+        missing = set(ids) - self._people.keys()
+        if missing:
+            loaded = {u.id: u for u in db.session.scalars(
+                select(User).where(User.id.in_(missing), User.active))}
+            self._people.update({i: loaded.get(i) for i in missing})
+
+    def people(self, ids: list[int]) -> list[User]:
+        """The active ones of these people, in this order."""
+        self.load(ids)
+        return [self._people[i] for i in ids if self._people[i] is not None]
+
+
 def recipients(ticket: Ticket, audiences: Iterable[str]) -> list[User]:
     """The active people an audience of the rules means for this ticket, each once."""
-    ids: list[int | None] = []
-    for audience in audiences:
-        if audience == "assignee":
-            ids.append(ticket.assignee_id)
-        elif audience == "technician":
-            ids.append(ticket.technician_id)
-        elif audience == "resident":
-            ids.append(ticket.resident_id)
-        elif audience == "area":
-            ids.append(access.covering_butler_id(ticket.unit_id, ticket.updated_at))
-        elif audience in ("supervisor", "manager"):
-            ids.extend(access.supervisors_of(ticket.unit_id, managers=audience == "manager"))
-    wanted = list(dict.fromkeys(i for i in ids if i is not None))
-    if not wanted:
-        return []
-    people = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_(wanted), User.active))}
-    return [people[i] for i in wanted if i in people]
+    told = Recipients()
+    return told.people(told.ids(ticket, audiences))
 
 
 def _channels(person: User) -> list[str]:
@@ -79,11 +103,11 @@ def _channels(person: User) -> list[str]:
 # -- making them -----------------------------------------------------------------------------------
 
 def _insert(rows: list[dict]) -> None:
-    if not rows:
-        return
+    """Insert notices; one whose key exists (made by another sweeper) is left as it is."""
     dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
-    db.session.execute(dialect.insert(Notice).values(rows)
-                       .on_conflict_do_nothing(index_elements=[Notice.key]))
+    for start in range(0, len(rows), 1000):  # within the database's limit of bound values
+        db.session.execute(dialect.insert(Notice).values(rows[start:start + 1000])
+                           .on_conflict_do_nothing(index_elements=[Notice.key]))
 
 
 def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: dict,
@@ -185,19 +209,23 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH) -> tuple[int,
         return 0, True
     tickets = {t.id: t for t in db.session.scalars(
         select(Ticket).where(Ticket.id.in_({d.ticket_id for d in due})))}
+    told = Recipients()
+    causes, moves = [], []
     for deadline in due:
         ticket = tickets[deadline.ticket_id]
         rule = rules.kind(ticket.kind).deadlines.get(deadline.name)
-        was = deadline.notice_at
-        if rule is not None:
-            for notice in _due_now(rule, deadline, now):
-                _insert(_rows(notice.key, notice.cause, ticket,
-                              recipients(ticket, notice.audiences),
-                              {"kind": ticket.kind, **notice.data}, now))
-        db.session.execute(
-            update(Deadline).where(Deadline.id == deadline.id, Deadline.notice_at == was)
-            .values(notice_at=next_notice_at(rule, deadline, now) if rule else None)
-            .execution_options(synchronize_session=False))
+        for notice in _due_now(rule, deadline, now) if rule else ():
+            causes.append((notice, ticket, told.ids(ticket, notice.audiences)))
+        moves.append({"d_id": deadline.id, "was": deadline.notice_at,
+                      "next": next_notice_at(rule, deadline, now) if rule else None})
+    told.load(i for _notice, _ticket, ids in causes for i in ids)
+    _insert([row for notice, ticket, ids in causes
+             for row in _rows(notice.key, notice.cause, ticket, told.people(ids),
+                              {"kind": ticket.kind, **notice.data}, now)])
+    db.session.connection().execute(
+        update(Deadline.__table__)
+        .where(Deadline.id == bindparam("d_id"), Deadline.notice_at == bindparam("was"))
+        .values(notice_at=bindparam("next")), moves)
     return len(due), len(due) < batch_size
 
 
