@@ -61,6 +61,7 @@ def test_resident_submits_a_repair_with_a_photo_and_sees_what_happens_next(login
         "We are sending a technician; they are due by")
     thumb = page.locator(".gallery img").first
     expect(thumb).to_be_visible()
+    page.wait_for_function("img => img.complete", arg=thumb.element_handle())  # a slow machine
     assert page.evaluate("img => img.naturalWidth", thumb.element_handle()) == 1  # really served
     assert "art." not in page.content()
     screenshot(page, "resident-ticket")
