@@ -198,17 +198,30 @@ def next_notice_at(rule: DeadlineRule, deadline: Deadline, now: datetime) -> dat
     return min(times) if times else None
 
 
-def make_due(rules: Rules, now: datetime, batch_size: int = BATCH) -> tuple[int, bool]:
+def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
+             wait: bool = False) -> tuple[int, bool]:
     """Make one batch of the notices time has caused by `now`; returns how many deadlines were
-    seen and whether none is left. Each deadline's `notice_at` moves on by a conditional update,
-    so two sweepers passing the same deadline move it once; the notices' keys make each once."""
-    due = db.session.scalars(
-        select(Deadline).where(Deadline.notice_at <= now).order_by(Deadline.notice_at)
-        .limit(batch_size)).all()
-    if not due:
+    passed and whether none is left for this caller.
+
+    The tickets are locked first, by id, as the engine and the miss recorder lock them, so the
+    three never deadlock; on PostgreSQL a sweeper skips tickets another writer holds (unless
+    told to `wait`, as in workflows.deadlines.record_misses). Each deadline's `notice_at` moves
+    on by a conditional update, and the notices' keys make each notice once."""
+    candidates = db.session.execute(
+        select(Deadline.id, Deadline.ticket_id).where(Deadline.notice_at <= now)
+        .order_by(Deadline.notice_at).limit(batch_size)).all()
+    if not candidates:
         return 0, True
+    wanted = {c.ticket_id for c in candidates}
     tickets = {t.id: t for t in db.session.scalars(
-        select(Ticket).where(Ticket.id.in_({d.ticket_id for d in due})))}
+        select(Ticket).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
+        .with_for_update(skip_locked=not wait))}
+    due = db.session.scalars(  # read again under the locks: a step may have just moved them
+        select(Deadline).where(Deadline.id.in_([c.id for c in candidates
+                                                if c.ticket_id in tickets]),
+                               Deadline.notice_at <= now)
+        .execution_options(populate_existing=True)).all()
+    done = len(candidates) < batch_size and len(tickets) == len(wanted)
     told = Recipients()
     causes, moves = [], []
     for deadline in due:
@@ -222,11 +235,12 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH) -> tuple[int,
     _insert([row for notice, ticket, ids in causes
              for row in _rows(notice.key, notice.cause, ticket, told.people(ids),
                               {"kind": ticket.kind, **notice.data}, now)])
-    db.session.connection().execute(
-        update(Deadline.__table__)
-        .where(Deadline.id == bindparam("d_id"), Deadline.notice_at == bindparam("was"))
-        .values(notice_at=bindparam("next")), moves)
-    return len(due), len(due) < batch_size
+    if moves:
+        db.session.connection().execute(
+            update(Deadline.__table__)
+            .where(Deadline.id == bindparam("d_id"), Deadline.notice_at == bindparam("was"))
+            .values(notice_at=bindparam("next")), moves)
+    return len(due), done
 
 
 # -- what they say ---------------------------------------------------------------------------------

@@ -36,10 +36,11 @@ def sweep(batch_size: int = BATCH) -> int:
                 _beat(now)
         recorded += count
         wait = count == 0  # all it found was held by other writers: wait for them next time
-    done = False
+    done, wait = False, False
     while not done:  # then what time has to tell: warnings, escalations, reminders
         with write():
-            _seen, done = notices.make_due(current_rules(), now)
+            passed, done = notices.make_due(current_rules(), now, wait=wait)
+        wait = passed == 0
     return recorded
 
 
