@@ -25,7 +25,7 @@ from email.utils import format_datetime
 
 import requests
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from models import Channel, Notice, NoticeStatus, db
 from models.transaction import write
@@ -76,6 +76,14 @@ def _due(now: datetime):
     return and_(Notice.status.in_([NoticeStatus.PENDING, NoticeStatus.SENDING]),
                 Notice.next_try_at <= now,
                 or_(Notice.status == NoticeStatus.PENDING, Notice.lease_until <= now))
+
+
+def oldest_due(now: datetime) -> datetime | None:
+    """When the notice that has waited longest for a worker fell due (None: none waits); one
+    in its pause between tries is not waiting."""
+    return db.session.scalar(select(func.min(Notice.next_try_at)).where(
+        Notice.status.in_([NoticeStatus.PENDING, NoticeStatus.SENDING]),
+        Notice.next_try_at <= now))
 
 
 def _claim(batch_size: int, now: datetime, lease_until: datetime) -> list[tuple[int, int]]:
