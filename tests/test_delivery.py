@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from models import Channel, Notice, NoticeStatus, Ticket, User, db
+from models import Channel, Notice, NoticeStatus, User, db
 from models.transaction import write
 from tests.conftest import T0, Desk
 from tests.helpers import notices_of
@@ -249,6 +249,21 @@ def test_a_killed_workers_notice_is_sent_by_the_next_once_its_lease_passed(webho
     assert (notice.status, notice.attempts) == (NoticeStatus.SENT, 2)
 
 
+def test_a_worker_claims_one_batch_at_a_time_in_the_order_they_fell_due(webhook, desk, clock):
+    for minute in range(3):
+        desk.open("resident", title=f"Tap {minute}")
+        clock.shift(timedelta(minutes=1))
+    first, second, third = (n.id for n in notices_of(Channel.WEBHOOK))
+    now = T0 + timedelta(minutes=3)
+
+    claimed = delivery._claim(2, now, now + timedelta(minutes=1))
+
+    assert claimed == [(first, 1), (second, 1)]
+    assert [n.status for n in notices_of(Channel.WEBHOOK)] == [
+        NoticeStatus.SENDING, NoticeStatus.SENDING, NoticeStatus.PENDING]
+    assert delivery._claim(2, now, now + timedelta(minutes=1)) == [(third, 1)]
+
+
 def test_a_worker_whose_lease_passed_cannot_overwrite_the_next_ones_result(webhook, desk, clock):
     desk.open("resident")
     [(notice_id, attempts)] = delivery._claim(1, T0, T0 + timedelta(seconds=1))
@@ -263,7 +278,7 @@ def test_a_worker_whose_lease_passed_cannot_overwrite_the_next_ones_result(webho
 
 # -- exactly once, with workers killed -------------------------------------------------------------
 
-NOTICES = 300
+NOTICES, KILLS = 300, 12
 
 
 def _pending_webhooks(app, estate, count: int) -> list[int]:
@@ -271,7 +286,6 @@ def _pending_webhooks(app, estate, count: int) -> list[int]:
     now = datetime.now(UTC)
     with app.app_context():
         ticket = Desk(estate).open("resident")
-        assert db.session.get(Ticket, ticket.id) is not None
         with write():
             db.session.add_all(
                 Notice(key=f"load:{i}:group:webhook", channel=Channel.WEBHOOK,
@@ -306,13 +320,16 @@ def test_workers_killed_at_random_moments_deliver_every_notice_once(
     command = ("notify", "--every", "0.1", "--batch", "2")  # a claim's lease: 5 s
     rng = random.Random(20261201)
     workers, kills = [forker.start(*command) for _ in range(3)], 0
+    limit = time.monotonic() + 90
     try:
-        for _kill in range(12):
+        while not webhook.received:  # the workers are up and sending
+            assert time.monotonic() < limit, "no worker ever sent anything"
+            time.sleep(0.01)
+        while kills < KILLS and _unsent(app):
             time.sleep(rng.uniform(0.05, 0.25))
             os.kill(workers.pop(rng.randrange(len(workers))), signal.SIGKILL)
             kills += 1
             workers.append(forker.start(*command))
-        limit = time.monotonic() + 90
         while _unsent(app):
             assert time.monotonic() < limit, f"{_unsent(app)} notices never sent"
             time.sleep(0.1)
@@ -321,9 +338,13 @@ def test_workers_killed_at_random_moments_deliver_every_notice_once(
             os.kill(pid, signal.SIGTERM)
         forker.close()
     assert "Traceback" not in log.read_text()
+    with app.app_context():
+        taken_over = db.session.scalar(select(func.count()).select_from(Notice)
+                                       .where(Notice.attempts > 1))
 
     arrived = webhook.deliveries()
     assert set(arrived) == set(ids)
     repeats = sum(count - 1 for count in arrived.values())
-    print(f"{NOTICES} notices, {kills} workers killed, {repeats} sent twice")
+    print(f"{NOTICES} notices, {kills} workers killed, {taken_over} taken over from a killed "
+          f"worker, {repeats} sent twice")
     assert repeats <= kills

@@ -91,19 +91,22 @@ def _claim(batch_size: int, now: datetime, lease_until: datetime) -> list[tuple[
     and attempt, which names the claim (a later claim of the same notice counts one more).
 
     PostgreSQL skips the rows another worker is claiming (FOR UPDATE SKIP LOCKED); SQLite has
-    one writer at a time, and the update checks again that each row is still due.
+    one writer at a time. The ids are chosen first: PostgreSQL may run a LIMIT in a subquery of
+    the UPDATE more than once, claiming far more than a batch.
     """
-    chosen = (select(Notice.id).where(_due(now)).order_by(Notice.next_try_at, Notice.id)
-              .limit(batch_size).with_for_update(skip_locked=True))
     with write():
-        rows = db.session.execute(
-            update(Notice).where(Notice.id.in_(chosen.scalar_subquery()), _due(now))
+        ids = db.session.scalars(
+            select(Notice.id).where(_due(now)).order_by(Notice.next_try_at, Notice.id)
+            .limit(batch_size).with_for_update(skip_locked=True)).all()
+        if not ids:
+            return []
+        claimed = dict(db.session.execute(
+            update(Notice).where(Notice.id.in_(ids), _due(now))
             .values(status=NoticeStatus.SENDING, lease_until=lease_until,
                     attempts=Notice.attempts + 1)
-            .returning(Notice.id, Notice.attempts, Notice.next_try_at)
-            .execution_options(synchronize_session=False)).all()
-    return [(notice_id, attempts)
-            for notice_id, attempts, _due_at in sorted(rows, key=lambda r: (r[2], r[0]))]
+            .returning(Notice.id, Notice.attempts)
+            .execution_options(synchronize_session=False)).all())
+    return [(notice_id, claimed[notice_id]) for notice_id in ids if notice_id in claimed]
 
 
 def _send_one(notice_id: int, attempts: int) -> int:
