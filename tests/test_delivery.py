@@ -12,6 +12,7 @@ import hmac
 import os
 import random
 import signal
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +23,7 @@ from models import Channel, Notice, NoticeStatus, User, db
 from models.transaction import write
 from tests.conftest import T0, Desk
 from tests.helpers import notices_of
-from tests.processes import Forker, app_env
+from tests.processes import REPO, Forker, app_env, flask_command
 from workflows import delivery
 
 SECRET = "webhook-secret"
@@ -81,6 +82,25 @@ def test_in_app_notices_need_no_delivery(mailbox, desk, clock):
 
     assert delivery.deliver() == 0
     assert mailbox.messages == []
+
+
+def test_the_notify_loop_survives_a_database_out_of_reach(tmp_path):
+    """Each pass that fails is logged, and the loop tries again at its next round."""
+    log = tmp_path / "notify.log"
+    unreachable = f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}"
+    with log.open("w") as out:
+        loop = subprocess.Popen([*flask_command(), "--app", "app", "notify", "--every", "0.1"],
+                                cwd=REPO, env=app_env(unreachable), stdout=out, stderr=out)
+    try:
+        limit = time.monotonic() + 60
+        while log.read_text().count("Delivery failed, retrying in 0.1 s") < 3:
+            assert loop.poll() is None, log.read_text()
+            assert time.monotonic() < limit, log.read_text()
+            time.sleep(0.05)
+    finally:
+        loop.terminate()
+        loop.wait(timeout=30)
+    assert "unable to open database file" in log.read_text()
 
 
 # -- webhook ---------------------------------------------------------------------------------------
@@ -282,7 +302,7 @@ NOTICES, KILLS = 300, 12
 
 
 def _pending_webhooks(app, estate, count: int) -> list[int]:
-    """`count` webhook notices due now, of one ticket (made with the real clock)."""
+    """`count` webhook notices due now (by the real clock): a new ticket's, and more like it."""
     now = datetime.now(UTC)
     with app.app_context():
         ticket = Desk(estate).open("resident")
