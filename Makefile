@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run serve secret test test-postgres db sweep clean catalogs
+.PHONY: run serve secret test test-postgres db sweep notify clean catalogs
 
 $(BIN)/python:
 	scripts/ensure-venv.sh $(PYTHON) $(VENV)
@@ -31,17 +31,20 @@ db: $(VENV)/.runtime catalogs
 	$(FLASK) init-db
 	$(FLASK) seed-demo --if-empty
 
-# $(call with_sweeper,command): run the command beside a sweeper loop; Ctrl-C stops both.
-with_sweeper = @echo "ButlerDesk on http://$(HOST):$(PORT)  (Ctrl-C stops the server and the sweeper)"; \
+# $(call with_sweeper,command): run the command beside a sweeper loop and a delivery worker loop
+# (email and the group webhook); Ctrl-C stops all three.
+with_sweeper = @echo "ButlerDesk on http://$(HOST):$(PORT)  (Ctrl-C stops the server, the sweeper and the notices)"; \
 	$(FLASK) sweep --every 5 & sweeper=$$!; \
-	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) notify --every 2 & notifier=$$!; \
+	trap 'kill $$sweeper $$notifier 2>/dev/null' EXIT INT TERM; \
 	$(1)
 
 ## run: set up, then serve on http://$(HOST):$(PORT) with a sweeper recording missed deadlines
+## and a worker sending the notices
 run: db
 	$(call with_sweeper,$(FLASK) run --host $(HOST) --port $(PORT))
 
-## serve: as in production: gunicorn (workers from the core count) and a sweeper loop.
+## serve: as in production: gunicorn (workers from the core count), a sweeper loop and a notices loop.
 ## Needs SECRET_KEY, shared by every app server (refused before anything starts without it).
 serve: secret db
 	$(call with_sweeper,HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py "app:create_app()")
@@ -63,6 +66,10 @@ test-postgres: $(VENV)/.dev catalogs
 ## sweep: record missed deadlines once
 sweep: $(VENV)/.runtime catalogs
 	$(FLASK) sweep
+
+## notify: send the notices due (email, the group webhook) once
+notify: $(VENV)/.runtime catalogs
+	$(FLASK) notify
 
 ## bench: the benchmarks (not part of `make test`), 6-10 minutes; writes bench/results.md.
 ## SQLite temp files by default (data sets cached in bench/.cache); DATABASE_URL=postgresql+psycopg://…

@@ -6,14 +6,14 @@ import warnings
 
 import click
 import flask_migrate
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from models import Role, Unit, User, collector, db
 from models.transaction import write
-from workflows import accounts, clock, sweeper
+from workflows import accounts, clock, delivery, sweeper
 from workflows.errors import InvalidData
 from workflows.fields import record_id
 
@@ -119,6 +119,34 @@ def _until_next_due(every: float) -> float:
     return min(every, max(seconds, 0.05))
 
 
+@click.command("notify")
+@with_appcontext
+@click.option("--every", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="Keep sending: look for notices due this often.")
+@click.option("--batch", type=click.IntRange(min=1), default=delivery.BATCH, show_default=True,
+              help="Notices claimed at a time.")
+def notify_command(every: float | None, batch: int) -> None:
+    """Send the notices due: emails and the group webhook (the bell needs no sending)."""
+    while True:
+        try:
+            sent = delivery.deliver(batch_size=batch)
+        except Exception:
+            if every is None:
+                raise
+            # The database was out of reach, say: what was claimed comes back when its lease
+            # runs out, so the loop carries on.
+            current_app.logger.exception("Delivery failed, retrying in %g s", every)
+            db.session.rollback()
+            sent = 0
+        if sent or every is None:
+            click.echo(f"Sent {sent} notice(s).")
+        if every is None:
+            return
+        db.session.remove()
+        collector.collect()
+        time.sleep(every)
+
+
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
@@ -184,6 +212,6 @@ def deactivate_user_command(username: str, activate: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db_command, seed_demo_command, sweep_command, create_user_command,
-                    set_password_command, deactivate_user_command):
+    for command in (init_db_command, seed_demo_command, sweep_command, notify_command,
+                    create_user_command, set_password_command, deactivate_user_command):
         app.cli.add_command(command)

@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from models import Area, Building, Role, Unit, User, db
+from tests.servers import mailbox, webhook  # noqa: F401 (fixtures)
 from workflows import engine
 
 # The suite runs on SQLite, or on PostgreSQL when this names a maintenance database of a cluster

@@ -69,3 +69,10 @@ def refused(ticket_id: int, error: type, call):
         call()
     assert snapshot(ticket_id) == before
     return caught.value
+
+
+def notices_of(channel: str) -> list[Notice]:
+    """Every notice of a channel, in the order they were made."""
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notice).where(Notice.channel == channel)
+                                   .order_by(Notice.id)))

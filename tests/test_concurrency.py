@@ -32,16 +32,11 @@ from sqlalchemy import func, select
 from models import Deadline, DeadlineStatus, Deduction, Event, Notice, Ticket, db
 from tests.api import token_for
 from tests.conftest import PASSWORD, Desk
+from tests.processes import REPO, app_env, flask_command
 from workflows import deadlines, sweeper
 
-REPO = Path(__file__).resolve().parent.parent
 DAY = timedelta(days=1)
 PER_KIND = 30
-
-
-def flask_command() -> list[str]:
-    script = Path(sys.executable).parent / "flask"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "flask"]
 
 
 @dataclass
@@ -101,17 +96,11 @@ def register_backlog(app, estate, back: timedelta, *, per_kind: int = PER_KIND,
     return backlog
 
 
-def sweeper_env(database_url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    env.pop("FLASK_APP", None)
-    return env
-
-
 def start_sweepers(database_url: str, count: int, *args: str) -> list[subprocess.Popen]:
     """`flask --app app sweep` processes, started one after the other as a shell would."""
     return [
         subprocess.Popen([*flask_command(), "--app", "app", "sweep", *args], cwd=REPO,
-                         env=sweeper_env(database_url), stdout=subprocess.PIPE,
+                         env=app_env(database_url), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
         for _ in range(count)
     ]
@@ -146,7 +135,7 @@ class StartingLine:
         self.flag = workdir / "go"
         self.processes = [
             subprocess.Popen([sys.executable, "-c", _AT_THE_LINE, str(ready), str(self.flag),
-                              "sweep", *args], cwd=REPO, env=sweeper_env(database_url),
+                              "sweep", *args], cwd=REPO, env=app_env(database_url),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for ready in self.ready
         ]
@@ -383,7 +372,7 @@ for line in sys.stdin:
 class Forker:
     def __init__(self, database_url: str, log: Path):
         self.process = subprocess.Popen([sys.executable, "-c", _FORKER, str(log)], cwd=REPO,
-                                        env=sweeper_env(database_url), stdin=subprocess.PIPE,
+                                        env=app_env(database_url), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True)
         assert self.process.stdout.readline() == "ready\n"
 

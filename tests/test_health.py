@@ -1,4 +1,5 @@
-"""/healthz: the database answers and a sweeper has swept lately; the sweeper loop's timing."""
+"""/healthz: the database answers, a sweeper has swept lately and no notice due waits long for
+a worker; the sweeper loop's timing."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,7 +17,8 @@ def test_healthy_after_a_sweep(client, runner, clock):
 
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok",
-                             "last_sweep_at": T0.isoformat(), "seconds_since_last_sweep": 12.0}
+                             "last_sweep_at": T0.isoformat(), "seconds_since_last_sweep": 12.0,
+                             "seconds_oldest_notice_waiting": None}
 
 
 def test_unhealthy_when_no_sweeper_ever_ran(client, clock):
@@ -36,6 +38,36 @@ def test_unhealthy_when_the_sweeper_stalls(app, client, runner, clock):
 
     assert response.status_code == 503
     assert response.json["status"] == "stale sweeper"
+
+
+def test_a_notice_due_waiting_for_a_worker_is_reported_and_unhealthy_past_its_limit(
+        app, client, runner, desk, clock):
+    app.config.update(WEBHOOK_URL="http://127.0.0.1:9/hook", NOTIFY_STALE_SECONDS=300)
+    desk.open("resident")  # its butler is told, and so is the group webhook: a notice due now
+    clock.shift(timedelta(seconds=300))
+    runner.invoke(args=["sweep"])
+
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["seconds_oldest_notice_waiting"] == 300.0
+
+    clock.shift(timedelta(seconds=1))
+    runner.invoke(args=["sweep"])
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["status"] == "notices waiting"
+
+
+def test_a_notice_between_tries_is_not_waiting_for_a_worker(app, client, runner, desk, clock):
+    app.config.update(WEBHOOK_URL="http://127.0.0.1:9/hook", NOTIFY_TIMEOUT_SECONDS=1)
+    desk.open("resident")
+    assert runner.invoke(args=["notify"]).output == "Sent 0 notice(s).\n"  # nothing listens
+    runner.invoke(args=["sweep"])
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json["seconds_oldest_notice_waiting"] is None
 
 
 def test_unhealthy_when_the_database_is_out_of_reach(tmp_path):
