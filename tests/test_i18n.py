@@ -231,6 +231,9 @@ STAFF_PAGES = [
     ("butler", "/queue/handover"),
     ("technician", "/queue/"),
     ("butler", "/tickets/new"),
+    ("butler", "/notices/"),
+    ("supervisor", "/notices/"),
+    ("technician", "/notices/"),
 ]
 
 
