@@ -12,8 +12,9 @@ from workflows import clock
 from workflows.errors import NotFound
 from workflows.fields import record_id
 
-# The predicate of the partial index ix_notices_unread, spelt as literals: SQLite uses a partial
-# index only when the query names its very terms, and a bound parameter is no such term.
+# The predicate of the partial index ix_notices_unread, spelt as literals: a plan made for any
+# value of a parameter (PostgreSQL's generic plan of a statement prepared by psycopg after a few
+# runs) cannot prove `channel = $1` implies the index's `channel = 'inapp'`, and would not use it.
 IN_APP = Notice.channel == literal_column("'inapp'")
 UNREAD = and_(IN_APP, Notice.read_at.is_(None))
 
