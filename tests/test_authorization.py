@@ -16,7 +16,18 @@ import io
 
 import pytest
 
-from models import CredentialKind, Role, SpotCheck, SpotCheckItem, Ticket, User, db
+from models import (
+    Channel,
+    CredentialKind,
+    Notice,
+    NoticeStatus,
+    Role,
+    SpotCheck,
+    SpotCheckItem,
+    Ticket,
+    User,
+    db,
+)
 from tests.conftest import T0, Desk
 from tests.pages import PNG, csrf_token
 from views import uploads
@@ -32,6 +43,7 @@ LOGGED_IN = {"anonymous": "L", **{role: "A" for role in ROLES[1:]}}
 TICKET = {"anonymous": "L", "resident": "AN", "butler": "AN", "technician": "AN",
           "supervisor": "AA", "admin": "AA"}
 CREDENTIAL = {"anonymous": "L", **{role: "AN" for role in ROLES[1:]}}
+NOTICE = CREDENTIAL  # one's own notice, or someone else's (404)
 
 
 def logged_in(allowed: dict[str, str]) -> dict[str, str]:
@@ -51,6 +63,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("auth.change_password", "POST"): LOGGED_IN,
     ("auth.end_login", "POST"): CREDENTIAL,
     ("auth.end_other_logins", "POST"): LOGGED_IN,
+    ("auth.notice_settings", "POST"): LOGGED_IN,
+    ("notices.index", "GET"): LOGGED_IN,
+    ("notices.unread", "GET"): LOGGED_IN,
+    ("notices.read", "POST"): NOTICE,
+    ("notices.read_all", "POST"): LOGGED_IN,
     ("resident.tickets", "GET"): logged_in({**SUPERVISORS, "resident": "A", "butler": "F",
                                             "technician": "F", "supervisor": "F",
                                             "admin": "F"}),
@@ -117,6 +134,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.get_spot_check", "GET"): logged_in(SUPERVISORS),
     ("api.draw_spot_check", "POST"): logged_in(SUPERVISORS),
     ("api.record_spot_check", "POST"): logged_in(SUPERVISORS),
+    ("api.list_notifications", "GET"): LOGGED_IN,
+    ("api.read_notification", "POST"): NOTICE,
+    ("api.read_all_notifications", "POST"): LOGGED_IN,
 }
 
 # What a page's trigger form fires, per role (one they may fire: only the missing data refuses it).
@@ -173,8 +193,20 @@ def scene(app, estate, tmp_path, clock):
                                                            "supervisor", "other_butler",
                                                            "west_resident")}
         people["admin"] = admin.id
+        notices = {name: _notice(person, own) for name, person in people.items()}
     return {"tickets": {"own": own, "other": other}, "attachments": attachments,
-            "lines": lines, "evidence": evidence, "item": item, "people": people}
+            "lines": lines, "evidence": evidence, "item": item, "people": people,
+            "notices": notices}
+
+
+def _notice(user_id: int, ticket_id: int) -> int:
+    """An unread in-app notice of the person's."""
+    notice = Notice(key=f"test:{user_id}", user_id=user_id, channel=Channel.IN_APP,
+                    ticket_id=ticket_id, cause="new", data={"kind": "repair"}, created_at=T0,
+                    status=NoticeStatus.SENT, sent_at=T0)
+    db.session.add(notice)
+    db.session.commit()
+    return notice.id
 
 
 def _values(scene, role: str, whose: str) -> dict:
@@ -186,7 +218,9 @@ def _values(scene, role: str, whose: str) -> dict:
             "butler_id": scene["people"][butler], "name": scene["evidence"][butler],
             "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
             "filename": "style.css", "trigger": TRIGGER[role],
-            "action": ACTION.get(role, "appeal")}
+            "action": ACTION.get(role, "appeal"),
+            "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"
+                                          else "west_resident"]}
 
 
 def _client(app, scene, role: str, api: bool):

@@ -386,7 +386,8 @@ def test_workflows_page_holds_each_kinds_mermaid_source_and_the_vendored_script(
     assert violation in unescape(diagrams[2][1])
 
     scripts = re.findall(r'<script src="([^"]+)"', html)
-    assert scripts == ["/static/vendor/mermaid-11.17.2.min.js", "/static/js/diagrams.js"]
+    assert scripts == ["/static/js/live.js",  # the bell, on every page
+                       "/static/vendor/mermaid-11.17.2.min.js", "/static/js/diagrams.js"]
     assert not re.search(r"(https?:)?//[\w.-]+\.[a-z]{2,}", html)   # no CDN, no external URL
     for path in scripts:
         served = browser("supervisor").get(path)

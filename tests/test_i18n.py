@@ -233,6 +233,9 @@ STAFF_PAGES = [
     ("butler", "/queue/handover"),
     ("technician", "/queue/"),
     ("butler", "/tickets/new"),
+    ("butler", "/notices/"),
+    ("supervisor", "/notices/"),
+    ("technician", "/notices/"),
 ]
 
 

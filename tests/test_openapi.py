@@ -41,6 +41,7 @@ from models import (
     Credential,
     CredentialKind,
     Deduction,
+    Notice,
     Role,
     SpotCheck,
     SpotCheckItem,
@@ -262,7 +263,8 @@ def known_ids(app: Flask) -> dict[str, list]:
             return list(db.session.scalars(select(model.id).order_by(model.id)))
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
-                "item_id": ids(SpotCheckItem), "month": ["2026-10", "2026-11", "2026-12"]}
+                "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
+                "month": ["2026-10", "2026-11", "2026-12"]}
 
 
 @pytest.mark.parametrize(("method", "path", "role"), FUZZED,
@@ -419,6 +421,13 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
 
     with api.app_context():
         assert db.session.scalar(select(func.count()).select_from(SpotCheck)) == 2
+    told = call("butler", "GET", f"{API}/notifications", 200, query={"unread": "true"}).json()
+    assert told["unread"] == told["total"] > 0
+    call("butler", "POST", f"{API}/notifications/{{notice_id}}/read", 200,
+         path_parameters={"notice_id": told["notifications"][0]["id"]})
+    call("resident", "POST", f"{API}/notifications/{{notice_id}}/read", 404,
+         path_parameters={"notice_id": told["notifications"][0]["id"]})
+    call("butler", "POST", f"{API}/notifications/read", 200)
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})

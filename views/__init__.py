@@ -19,7 +19,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from models import CredentialKind, User
-from workflows import accounts, clock, words
+from workflows import accounts, clock, inbox, words
 from workflows.words import label, span
 
 login_manager = LoginManager()
@@ -106,6 +106,14 @@ def page_url() -> str:
     return g.get("page_url") or (request.full_path if request.query_string else request.path)
 
 
+def bell() -> tuple[int, int | None]:
+    """The bell: how many notices the logged-in person has not read, and the newest of them
+    (one indexed query a page)."""
+    if "bell" not in g:
+        g.bell = inbox.unread(current_user)
+    return g.bell
+
+
 def home():
     """Send each person to the page where their work is."""
     if not current_user.is_authenticated:
@@ -127,11 +135,13 @@ def init_app(app: Flask) -> None:
     from views import (
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
+        api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         assessment,
         auth,
         butler,
         errors,
         health,
+        notices,
         resident,
         security,
         supervisor,
@@ -142,7 +152,8 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     errors.init_app(app)
     security.init_app(app)
-    for module in (auth, api, resident, butler, supervisor, tickets, assessment, health):
+    for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
+                   health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 
@@ -150,6 +161,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeleft"] = time_left
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["bell"] = bell
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
     app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale

@@ -80,8 +80,16 @@ def iso(value):
     return value.isoformat() if value is not None else None
 
 
-def person(user: User | None):
-    return {"id": user.id, "name": user.name, "username": user.username} if user else None
+def person(user: User | None, viewer: User | None = None):
+    """A person as the API shows them to `viewer` (the caller): their email address only to
+    themself and to staff."""
+    if user is None:
+        return None
+    shown = {"id": user.id, "name": user.name, "username": user.username}
+    viewer = viewer or (current_user if current_user.is_authenticated else None)
+    if viewer is not None and (viewer.is_staff or viewer.id == user.id):
+        shown["email"] = user.email
+    return shown
 
 
 def deadline_json(deadline: Deadline, now) -> dict:
@@ -185,7 +193,7 @@ def load_ticket(ticket_id: int) -> Ticket:
 # -- endpoints ------------------------------------------------------------------------------------
 
 def user_json(user: User) -> dict:
-    return {**person(user), "role": user.role, "unit_id": user.unit_id}
+    return {**person(user, viewer=user), "role": user.role, "unit_id": user.unit_id}
 
 
 def credential_json(credential: Credential) -> dict:

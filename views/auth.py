@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models import CredentialKind
@@ -48,6 +48,11 @@ class PasswordForm(Form):
                                  render_kw={"autocomplete": "new-password"})
     new_password_again = PasswordField(_l("New password again"),
                                        render_kw={"autocomplete": "new-password"})
+
+
+class NoticeSettingsForm(Form):
+    email = EmailField(_l("Email address (optional)"), render_kw={"autocomplete": "email"})
+    notify_email = BooleanField(_l("Email me notices"))
 
 
 LANGUAGES = ("zh_CN", "en")
@@ -87,10 +92,13 @@ def _page_to_open(target: str) -> str:
 
 @bp.post("/language")
 def language():
-    """The language switch: remember the choice in a cookie for a year, then go back."""
+    """The language switch: remember the choice in a cookie for a year (and, for a person
+    logged in, on their account), then go back."""
     response = redirect(_page_to_open(local_target(request.form.get("next", ""))))
     choice = request.form.get("lang", "")
     if choice in LANGUAGES:
+        if current_user.is_authenticated:
+            accounts.set_language(current_user, choice)  # notices are written in it
         response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
                             httponly=True, secure=request.is_secure)
     return response
@@ -124,20 +132,41 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _account_page(form: PasswordForm | None = None, status: int = 200):
+def _account_page(form: PasswordForm | None = None, status: int = 200,
+                  settings: NoticeSettingsForm | None = None):
     g.page_url = url_for("auth.account")
     current = g.get("credential")
+    settings = settings or NoticeSettingsForm(formdata=None, prefix="notices",
+                                              email=current_user.email,
+                                              notify_email=current_user.notify_email)
     return render_template("account.html", form=form or PasswordForm(formdata=None),
-                           logins=accounts.live(current_user),
+                           settings=settings, logins=accounts.live(current_user),
                            current_id=current.id if current else None), status
 
 
 @bp.get("/account")
 @login_required
 def account():
-    """My account: change my password; the logins in use (this one, other devices, API tokens),
-    each of which I can end."""
+    """My account: where my notices go, change my password; the logins in use (this one, other
+    devices, API tokens), each of which I can end."""
     return _account_page()
+
+
+@bp.post("/account/notices")
+@login_required
+def notice_settings():
+    """Where my notices go besides the bell: my email address, and whether to send them there."""
+    settings = NoticeSettingsForm(prefix="notices")
+    if not settings.validate():
+        return _account_page(status=422, settings=settings)
+    try:
+        accounts.set_notice_settings(current_user, settings.email.data,
+                                     settings.notify_email.data)
+    except WorkflowError as exc:
+        show_refusal(settings, exc)
+        return _account_page(status=exc.status, settings=settings)
+    flash(_("Your notice settings are saved."), "success")
+    return redirect(url_for(".account"))
 
 
 @bp.post("/account/password")

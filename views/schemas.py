@@ -21,6 +21,7 @@ MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
 LINE_STATUSES = ("counted", "appealed", "held", "waived", "upheld")  # workflows.assessment.line
 SOURCES = ("deadline", "finding")
+NOTICE_CAUSES = ("new", "step", "warning", "escalation", "reminder")  # workflows.notices
 
 
 class RulesName(fields.String):
@@ -98,6 +99,9 @@ class Person(Schema):
     id = record_id(required=True)
     name = fields.String(required=True)
     username = fields.String(required=True)
+    email = fields.String(allow_none=True, metadata={
+        "description": "where notices are emailed (null: none); shown to the person themself "
+                       "and to staff only"})
 
 
 class User(Person):
@@ -562,6 +566,42 @@ class MonthStatus(Schema):
     month = fields.String(required=True)
     closed = fields.Boolean(required=True)
     history = many(Closing)
+
+
+# -- notifications --------------------------------------------------------------------------------
+
+class NotificationQuery(Schema):
+    unread = one_of(("true", "false"), "true: only those not read yet")
+    page = record_id(load_default=1)
+    per_page = record_id("the server's page size (API_PAGE_SIZE, 50) by default; at most 200 "
+                         "are answered")
+
+
+class Notification(Schema):
+    """What one was told in the app (the bell), in English."""
+
+    id = record_id(required=True)
+    cause = one_of(NOTICE_CAUSES, "new: a ticket came in; step: a step was taken; warning: a "
+                   "deadline is near; escalation: a deadline was missed; reminder: it is still "
+                   "not done", required=True)
+    ticket_id = record_id(required=True, allow_none=True)
+    subject = fields.String(required=True)
+    url = text("the page it is about, from the site's root", required=True)
+    text = fields.String(required=True)
+    created_at = time(required=True)
+    read_at = time("null while unread", required=True, allow_none=True)
+
+
+class NotificationList(Schema):
+    notifications = many(Notification)
+    unread = fields.Integer(required=True, metadata={"description": "how many are unread, in all"})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class NotificationsRead(Schema):
+    read = fields.Integer(required=True, metadata={"description": "how many were marked read"})
 
 
 class OpenAPIDocument(Schema):

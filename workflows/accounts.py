@@ -7,6 +7,7 @@ password, deactivating the person — takes effect at once, even for a copied co
 """
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
@@ -25,6 +26,10 @@ from workflows.errors import InvalidData, NotFound
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
+MAX_EMAIL = 254
+# One @, something before it, and a domain with a dot after it, no spaces: enough to catch a
+# slip of the finger; whether the address works shows when a notice is sent to it.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 @cache
@@ -170,3 +175,25 @@ def set_password(user_id: int, password: str) -> None:
     with write():
         db.session.get(User, user_id).password_hash = generate_password_hash(password)
         _end_all(user_id, clock.now())
+
+
+def set_notice_settings(user: User, email: Any, notify_email: bool) -> None:
+    """Where one's notices go besides the bell: an email address (none: blank) and whether to
+    send them there."""
+    address = email.strip() if isinstance(email, str) else ""
+    if len(address) > MAX_EMAIL:
+        raise InvalidData(_l("the settings were not saved"),
+                          {"email": _l("must be at most %(count)d characters", count=MAX_EMAIL)})
+    if address and not EMAIL.fullmatch(address):
+        raise InvalidData(_l("the settings were not saved"),
+                          {"email": _l("is not an email address, like name@example.com")})
+    with write():
+        person = db.session.get(User, user.id)
+        person.email = address or None
+        person.notify_email = bool(notify_email)
+
+
+def set_language(user: User, language: str) -> None:
+    """Remember the language the person chose on the pages: their notices are written in it."""
+    with write():
+        db.session.get(User, user.id).language = language

@@ -5,7 +5,7 @@
  * data-over with {time} where the time goes, and the time's own words by its size
  * (data-minutes-seconds, data-hours-minutes, data-days-hours, with {days} {hours} {minutes}
  * {seconds} where the numbers go: "36 min 05 s", "1 h 05 min", "2 d 3 h"). The time left is
- * due − (server's now + time since this script started): the phone's own clock only measures
+ * due − (server's now + time since the countdown was first seen): the phone's own clock only measures
  * how long the page has been open, so a phone set to the wrong time still counts right.
  * The words are the server's (workflows/words.py, countdown). Without this script the text the
  * server rendered stays.
@@ -13,7 +13,9 @@
 (function () {
   "use strict";
 
-  var started = Date.now();
+  // When each countdown was first seen: the page's, at load; a queue list live.js put in
+  // place later, when it came (its data-now is the time that list was made).
+  var seen = new WeakMap();
 
   function pad(n) {
     return n < 10 ? "0" + n : String(n);
@@ -44,7 +46,10 @@
     if (isNaN(due) || isNaN(serverNow)) {
       return;
     }
-    var left = (due - serverNow - (Date.now() - started)) / 1000;
+    if (!seen.has(el)) {
+      seen.set(el, Date.now());
+    }
+    var left = (due - serverNow - (Date.now() - seen.get(el))) / 1000;
     var overdue = left <= 0;
     var seconds = Math.floor(Math.abs(left));
     var template = overdue ? el.dataset.over : el.dataset.left;

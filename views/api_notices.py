@@ -1,0 +1,52 @@
+"""JSON API v1 for one's notifications: what the bell holds, and marking it read. Same error
+format and status codes as the rest of the API; the words are in English, like every answer."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_login import current_user
+
+from views import schemas
+from views.api import bp, int_arg, iso
+from views.openapi import documented
+from workflows import inbox
+from workflows.errors import InvalidData
+from workflows.notices import words
+from workflows.rules import current as current_rules
+
+
+def notification_json(notice) -> dict:
+    said = words(notice, current_rules(), "en")
+    return {"id": notice.id, "cause": notice.cause, "ticket_id": notice.ticket_id,
+            "subject": said.subject, "text": said.text, "url": said.path,
+            "created_at": iso(notice.created_at), "read_at": iso(notice.read_at)}
+
+
+@bp.get("/notifications")
+@documented(query=schemas.NotificationQuery, responses={200: schemas.NotificationList},
+            errors=(422,))
+def list_notifications():
+    """My notifications, newest first; ?unread=true for those not read yet."""
+    unread = request.args.get("unread")
+    if unread not in (None, "", "true", "false"):
+        raise InvalidData("bad filter", {"unread": "must be true or false"})
+    page = int_arg("page", 1)
+    per_page = min(int_arg("per_page", current_app.config["API_PAGE_SIZE"]), 200)
+    found, total = inbox.notices(current_user, unread_only=unread == "true", page=page,
+                                 per_page=per_page)
+    return jsonify({"notifications": [notification_json(n) for n in found],
+                    "unread": inbox.unread(current_user)[0],
+                    "page": page, "per_page": per_page, "total": total})
+
+
+@bp.post("/notifications/<int:notice_id>/read")
+@documented(responses={200: schemas.Notification}, errors=(404,))
+def read_notification(notice_id: int):
+    """Mark one of my notifications read (one read already stays as it was)."""
+    return jsonify(notification_json(inbox.mark_read(current_user, notice_id)))
+
+
+@bp.post("/notifications/read")
+@documented(responses={200: schemas.NotificationsRead})
+def read_all_notifications():
+    """Mark every notification of mine read."""
+    return jsonify({"read": inbox.mark_all_read(current_user)})
