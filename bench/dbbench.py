@@ -39,10 +39,15 @@ class Site:
         self.clients = {}
         for who, user_id in (("butler", info["subject_butler"]),
                              ("supervisor", info["supervisor"])):
-            client = self.app.test_client()
-            with client.session_transaction() as session:
-                session["_user_id"] = str(user_id)
-                session["_fresh"] = True
+            from models import User, db
+
+            with self.app.app_context():
+                username = db.session.get(User, user_id).username
+            client = self.app.test_client()  # logged in as a person is: a login is a credential
+            answer = client.post("/login", data={"username": username,
+                                                 "password": info["password"]})
+            if answer.status_code != 302:
+                raise RuntimeError(f"login as {username} on {size:,}: {answer.status_code}")
             self.clients[who] = client
 
     def path(self, template: str) -> str:

@@ -56,8 +56,8 @@ def run(database_url: str, info: dict, workdir: Path, log=print, *, tickets: int
             dues = sorted(first_due + timedelta(seconds=rng.uniform(0, spread_s))
                           for _ in range(tickets))
             log(f"  registering {tickets} back-dated repairs, due over {spread_s:.0f} s ...")
-            for due in dues:
-                ticket = engine.open_ticket(butler, "repair", "补单 Detection latency", "",
+            for n, due in enumerate(dues):  # each its own words: a repeat would be refused
+                ticket = engine.open_ticket(butler, "repair", f"补单 Detection latency {n}", "",
                                             rng.choice(info["units_of_subject"]),
                                             (due - within).isoformat())
                 ids.append(ticket.id)

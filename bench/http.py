@@ -6,6 +6,7 @@ neighbour hits both alike. The load generator (bench/loadgen.py) is one asyncio 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -203,6 +204,7 @@ def in_process(database_url: str, info: dict, repeat: int = 60) -> dict:
     from bench.common import collected_between, make_app
     from models import db
 
+    serial = itertools.count()
     app = make_app(database_url)
     client = app.test_client()
     token = client.post("/api/v1/tokens", json={"username": "butler01",
@@ -216,7 +218,7 @@ def in_process(database_url: str, info: dict, repeat: int = 60) -> dict:
     def one(n: int) -> tuple[float, float]:
         start = time.perf_counter()
         answer = client.post("/api/v1/tickets", headers=headers, json={
-            "kind": "repair", "title": f"压测 in-process {n}",
+            "kind": "repair", "title": f"压测 in-process {n} {next(serial)}",  # never a repeat
             "unit_id": info["units_of_subject"][n % 100]})
         created = time.perf_counter()
         counts["create"] = len(statements)

@@ -6,6 +6,7 @@ to them, in the areas they are responsible for, or registered by them; superviso
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -57,15 +58,17 @@ def covering_butler_id(unit_id: int, at: datetime) -> int | None:
     return area_butler_id(unit_id)
 
 
-def supervisors_of(unit_id: int, managers: bool = False) -> list[int]:
-    """Who supervises the unit's butler (only those marked as managers, with `managers`).
+def supervisors_of(unit_ids: Iterable[int], managers: bool = False) -> dict[int, list[int]]:
+    """Who supervises each unit's butler (only those marked as managers, with `managers`), by
+    unit, for many units in one query.
 
-    One company, one estate today: every active supervisor; an estate's own supervisors answer
-    here once estates have them."""
+    One company, one estate today: every active supervisor, for every unit; an estate's own
+    supervisors answer here once estates have them."""
     query = select(User.id).where(User.role == Role.SUPERVISOR, User.active).order_by(User.id)
     if managers:
         query = query.where(User.is_manager)
-    return list(db.session.scalars(query))
+    everyone = list(db.session.scalars(query))
+    return dict.fromkeys(unit_ids, everyone)
 
 
 def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:

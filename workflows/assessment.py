@@ -245,7 +245,7 @@ def pending(month: str) -> dict[str, list]:
     drawn = spot_check(month)
     return {"appeals": [line(e) for e in entries if e.appeal is not None],
             "held": [line(e) for e in entries if e.held],
-            "undrawn": [month] if drawn is None and spot_check_population(month) else [],
+            "undrawn": [month] if drawn is None and _anything_to_draw(month) else [],
             "spot_checks": [item for item in drawn.items if item.result is None] if drawn else []}
 
 
@@ -485,6 +485,13 @@ def spot_check_population(month: str) -> list[int]:
     """Ids of the tickets finished in the month that a spot-check draws from, in id order."""
     return list(db.session.scalars(
         select(Ticket.id).join(Event, _entered_in(month)).distinct().order_by(Ticket.id)))
+
+
+def _anything_to_draw(month: str) -> bool:
+    """Whether the month has a ticket to draw from (the first found is enough: at a million
+    tickets the whole population takes seconds)."""
+    return db.session.scalar(select(Event.ticket_id).join(Ticket, _entered_in(month)).limit(1)) \
+        is not None
 
 
 def spot_check(month: str) -> SpotCheck | None:

@@ -53,8 +53,14 @@ class Recipients:
     thousands."""
 
     def __init__(self):
-        self._supervisors: dict[tuple[int, bool], list[int]] = {}
+        self._supervisors: dict[bool, dict[int, list[int]]] = {False: {}, True: {}}
         self._people: dict[int, User | None] = {}
+
+    def prepare(self, tickets: Iterable[Ticket]) -> None:
+        """Find the supervisors of all these tickets' units at once."""
+        units = {t.unit_id for t in tickets}
+        for managers in (False, True):
+            self._supervisors[managers].update(access.supervisors_of(units, managers))
 
     def ids(self, ticket: Ticket, audiences: Iterable[str]) -> list[int]:
         found: list[int | None] = []
@@ -68,10 +74,10 @@ class Recipients:
             elif audience == "area":
                 found.append(access.covering_butler_id(ticket.unit_id, ticket.updated_at))
             elif audience in ("supervisor", "manager"):
-                key = (ticket.unit_id, audience == "manager")
-                if key not in self._supervisors:
-                    self._supervisors[key] = access.supervisors_of(*key)
-                found.extend(self._supervisors[key])
+                known = self._supervisors[audience == "manager"]
+                if ticket.unit_id not in known:
+                    known.update(access.supervisors_of([ticket.unit_id], audience == "manager"))
+                found.extend(known[ticket.unit_id])
         return list(dict.fromkeys(i for i in found if i is not None))
 
     def load(self, ids: Iterable[int]) -> None:
@@ -223,6 +229,7 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
         .execution_options(populate_existing=True)).all()
     done = len(candidates) < batch_size and len(tickets) == len(wanted)
     told = Recipients()
+    told.prepare(tickets.values())
     causes, moves = [], []
     for deadline in due:
         ticket = tickets[deadline.ticket_id]
