@@ -87,18 +87,29 @@ def seed_demo_command(if_empty: bool) -> None:
               help="Keep sweeping: at least this often, and as soon as a deadline falls due.")
 def sweep_command(every: float | None) -> None:
     """Record every deadline that has passed unmet, with its deduction."""
+    def one_pass() -> tuple[int, float | None]:
+        return sweeper.sweep(), every and _until_next_due(every)
+
+    # A database briefly out of reach leaves nothing half-written: try next round.
+    _passes(every, one_pass, "Recorded {} missed deadline(s).", "Sweep failed", OperationalError)
+
+
+def _passes(every: float | None, one_pass, done: str, failed: str,
+            survives: type[Exception]) -> None:
+    """Run `one_pass` (which returns how much it did and how long to wait), once, or with
+    `every` as a loop: a pass that fails with `survives` is logged and the next one comes; the
+    session and the collector are cleared between passes (models.collector)."""
     while True:
         try:
-            recorded = sweeper.sweep()
-            pause = every and _until_next_due(every)
-        except OperationalError as exc:
+            count, pause = one_pass()
+        except survives:
             if every is None:
                 raise
-            # The database was briefly out of reach; nothing was half-written. Try next round.
-            click.echo(f"Sweep failed, retrying in {every:g} s: {exc.orig}", err=True)
-            recorded, pause = 0, every
-        if recorded or every is None:
-            click.echo(f"Recorded {recorded} missed deadline(s).")
+            current_app.logger.exception("%s, retrying in %g s", failed, every)
+            db.session.rollback()
+            count, pause = 0, every
+        if count or every is None:
+            click.echo(done.format(count))
         if every is None:
             return
         db.session.remove()
@@ -127,24 +138,10 @@ def _until_next_due(every: float) -> float:
               help="Notices claimed at a time.")
 def notify_command(every: float | None, batch: int) -> None:
     """Send the notices due: emails and the group webhook (the bell needs no sending)."""
-    while True:
-        try:
-            sent = delivery.deliver(batch_size=batch)
-        except Exception:
-            if every is None:
-                raise
-            # The database was out of reach, say: what was claimed comes back when its lease
-            # runs out, so the loop carries on.
-            current_app.logger.exception("Delivery failed, retrying in %g s", every)
-            db.session.rollback()
-            sent = 0
-        if sent or every is None:
-            click.echo(f"Sent {sent} notice(s).")
-        if every is None:
-            return
-        db.session.remove()
-        collector.collect()
-        time.sleep(every)
+    # Whatever the failure (the database out of reach, say), what was claimed comes back when
+    # its lease runs out, so the loop carries on.
+    _passes(every, lambda: (delivery.deliver(batch_size=batch), every),
+            "Sent {} notice(s).", "Delivery failed", Exception)
 
 
 @click.command("create-user")
