@@ -39,6 +39,7 @@ from models import (
 )
 from workflows import access
 from workflows.rules import DeadlineRule, Rules, TriggerRule
+from workflows.words import label, span
 
 NEW, STEP, WARNING, ESCALATION, REMINDER = "new", "step", "warning", "escalation", "reminder"
 # A sweep makes at most this many deadlines' notices per transaction.
@@ -266,8 +267,6 @@ def language_of(person: User | None) -> str:
 
 def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
     """What a notice says, in its reader's language (or `language`)."""
-    from workflows.words import label, span
-
     with force_locale(language or language_of(notice.user)):
         data: dict[str, Any] = notice.data or {}
         ticket = notice.ticket
