@@ -63,6 +63,9 @@ class Config:
     WEBHOOK_URL = os.environ.get("WEBHOOK_URL") or None
     WEBHOOK_FORMAT = os.environ.get("WEBHOOK_FORMAT", "generic")
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET") or None
+    # An area's own robot, set on the pages, may point only at public addresses unless this is
+    # on (a gateway inside the company's network).
+    ALLOW_PRIVATE_WEBHOOKS = _flag("ALLOW_PRIVATE_WEBHOOKS")
     # Delivery: seconds a send may take, tries before a notice is `failed`, and /healthz turns
     # unhealthy when a notice due has waited this long unsent.
     NOTIFY_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_TIMEOUT_SECONDS", "10"))

@@ -19,6 +19,12 @@ class Area(db.Model):
     butler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True),
                                                      index=True)
 
+    # The area's own group robot (its butlers' WeCom or DingTalk group), told besides the
+    # installation's WEBHOOK_URL of what its staff are told.
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_format: Mapped[str | None] = mapped_column(String(10))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+
     butler: Mapped[User | None] = relationship()
     buildings: Mapped[list[Building]] = relationship(back_populates="area",
                                                      order_by="Building.name")

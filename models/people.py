@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, false, true
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,6 +27,10 @@ class Role(StrEnum):
 
 STAFF_ROLES = frozenset({Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})
 
+# The kinds of notice a person chooses to have emailed: a new request, a step on a ticket, a
+# warning before a deadline, a miss (its escalation and reminders).
+NOTICE_KINDS = ("new", "step", "warning", "missed")
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
@@ -37,10 +41,15 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), index=True)  # staff lists by role
     password_hash: Mapped[str] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(32))
-    # Where notices go besides the bell (None: the bell only), and in which language they
-    # are written (the language last chosen on the pages; None: the installation's default).
+    # Where notices go besides the bell (None: the bell only), which kinds of them, and in
+    # which language they are written (the language last chosen on the pages; None: the
+    # installation's default).
     email: Mapped[str | None] = mapped_column(String(254))
-    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_for: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(NOTICE_KINDS))
+    # Local times between which emails that can wait are held until the end (None: never);
+    # from 22:00 until 07:00 spans midnight.
+    quiet_from: Mapped[time | None]
+    quiet_until: Mapped[time | None]
     language: Mapped[str | None] = mapped_column(String(10))
     # A supervisor marked as manager hears of a miss still outstanding after a while.
     is_manager: Mapped[bool] = mapped_column(default=False, server_default=false())

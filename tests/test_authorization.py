@@ -76,6 +76,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("supervisor.overdue", "GET"): logged_in(SUPERVISORS),
     ("supervisor.waiting", "GET"): logged_in(SUPERVISORS),
     ("supervisor.deliveries", "GET"): logged_in(SUPERVISORS),
+    ("supervisor.robots", "GET"): logged_in(SUPERVISORS),
+    ("supervisor.set_robot", "POST"): logged_in(SUPERVISORS),
     ("supervisor.workflows", "GET"): logged_in(SUPERVISORS),
     ("tickets.kinds_css", "GET"): EVERYONE,  # the request form's stylesheet, from the rules
     ("tickets.new", "GET"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
@@ -112,6 +114,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.revoke_current_token", "DELETE"): LOGGED_IN,
     ("api.revoke_token", "DELETE"): CREDENTIAL,
     ("api.me", "GET"): LOGGED_IN,
+    ("api.change_me", "PATCH"): LOGGED_IN,
+    ("api.list_robots", "GET"): logged_in(SUPERVISORS),
+    ("api.set_robot", "PUT"): logged_in(SUPERVISORS),
     ("api.change_password", "POST"): LOGGED_IN,
     ("api.workflows", "GET"): LOGGED_IN,
     ("api.assessment_rules", "GET"): LOGGED_IN,
@@ -194,7 +199,8 @@ def scene(app, estate, tmp_path, clock):
                                                            "west_resident")}
         people["admin"] = admin.id
         notices = {name: _notice(person, own) for name, person in people.items()}
-    return {"tickets": {"own": own, "other": other}, "attachments": attachments,
+        area = db.session.get(Ticket, own).unit.building.area_id
+    return {"tickets": {"own": own, "other": other}, "attachments": attachments, "area": area,
             "lines": lines, "evidence": evidence, "item": item, "people": people,
             "notices": notices}
 
@@ -218,7 +224,7 @@ def _values(scene, role: str, whose: str) -> dict:
             "butler_id": scene["people"][butler], "name": scene["evidence"][butler],
             "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
             "filename": "style.css", "trigger": TRIGGER[role],
-            "action": ACTION.get(role, "appeal"),
+            "action": ACTION.get(role, "appeal"), "area_id": scene["area"],
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"
                                           else "west_resident"]}
 

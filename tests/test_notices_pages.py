@@ -160,7 +160,7 @@ def test_the_queue_page_marks_the_parts_the_script_renews(app, browser):
 def settings_of(app, username: str) -> tuple:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
-        return user.email, user.notify_email, user.language
+        return user.email, user.email_for, user.language
 
 
 def test_an_email_address_and_email_notices_are_saved_from_the_account_page(app, browser):
@@ -170,7 +170,7 @@ def test_an_email_address_and_email_notices_are_saved_from_the_account_page(app,
         "notices-csrf_token": csrf_token(page), "notices-email": " li@example.com "},
         follow_redirects=True)
     assert flashes(sent.text, "success") == ["Your notice settings are saved."]
-    assert settings_of(app, "resident")[:2] == ("li@example.com", False)
+    assert settings_of(app, "resident")[:2] == ("li@example.com", [])
     assert 'value="li@example.com"' in sent.text
 
 
@@ -179,12 +179,12 @@ def test_a_bad_email_address_is_said_next_to_it_and_kept(app, browser):
     page = resident.get("/account").text
     sent = resident.post("/account/notices", data={
         "notices-csrf_token": csrf_token(page), "notices-email": "li at example",
-        "notices-notify_email": "y"})
+        "notices-email_for": "step"})
     assert sent.status_code == 422
     field = field_html(sent.text, "notices-email")
     assert "is not an email address" in field and 'value="li at example"' in field
     assert 'class="error-summary"' in sent.text and 'href="#notices-email"' in sent.text
-    assert settings_of(app, "resident")[:2] == (None, True)
+    assert settings_of(app, "resident")[:2] == (None, ["new", "step", "warning", "missed"])
 
 
 def test_a_blank_address_means_the_bell_only(app, browser):
@@ -193,8 +193,8 @@ def test_a_blank_address_means_the_bell_only(app, browser):
     resident.post("/account/notices", data={"notices-csrf_token": token,
                                             "notices-email": "li@example.com"})
     resident.post("/account/notices", data={"notices-csrf_token": token, "notices-email": "",
-                                            "notices-notify_email": "y"})
-    assert settings_of(app, "resident")[:2] == (None, True)
+                                            "notices-email_for": "step"})
+    assert settings_of(app, "resident")[:2] == (None, ["step"])
 
 
 def test_the_language_chosen_is_kept_for_the_notices(app, browser):

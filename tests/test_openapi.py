@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from models import (
+    Area,
     Attachment,
     Credential,
     CredentialKind,
@@ -263,7 +264,7 @@ def known_ids(app: Flask) -> dict[str, list]:
             return list(db.session.scalars(select(model.id).order_by(model.id)))
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
-                "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
+                "item_id": ids(SpotCheckItem), "notice_id": ids(Notice), "area_id": ids(Area),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -428,6 +429,12 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
     call("resident", "POST", f"{API}/notifications/{{notice_id}}/read", 404,
          path_parameters={"notice_id": told["notifications"][0]["id"]})
     call("butler", "POST", f"{API}/notifications/read", 200)
+    call("butler", "PATCH", f"{API}/me", 200,
+         body={"email_for": ["warning", "missed"], "quiet_from": "22:00", "quiet_until": "07:00"})
+    call("supervisor", "PUT", f"{API}/areas/{{area_id}}/webhook", 200,
+         path_parameters={"area_id": call("supervisor", "GET", f"{API}/webhooks", 200)
+                          .json()["webhooks"][0]["area_id"]},
+         body={"webhook_url": "https://1.1.1.1/robot", "webhook_format": "wecom"})
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})

@@ -88,7 +88,7 @@ def person(user: User | None, viewer: User | None = None):
     shown = {"id": user.id, "name": user.name, "username": user.username}
     viewer = viewer or (current_user if current_user.is_authenticated else None)
     if viewer is not None and (viewer.is_staff or viewer.id == user.id):
-        shown["email"] = user.email
+        shown["email"], shown["phone"] = user.email, user.phone
     return shown
 
 
@@ -193,7 +193,14 @@ def load_ticket(ticket_id: int) -> Ticket:
 # -- endpoints ------------------------------------------------------------------------------------
 
 def user_json(user: User) -> dict:
-    return {**person(user, viewer=user), "role": user.role, "unit_id": user.unit_id}
+    """A person as they see themself: with where and when their notices go."""
+    return {**person(user, viewer=user), "role": user.role, "unit_id": user.unit_id,
+            "email_for": user.email_for, "quiet_from": _hhmm(user.quiet_from),
+            "quiet_until": _hhmm(user.quiet_until)}
+
+
+def _hhmm(at) -> str | None:
+    return at.strftime("%H:%M") if at else None
 
 
 def credential_json(credential: Credential) -> dict:
@@ -256,6 +263,21 @@ def revoke_token(credential_id: int):
 def me():
     """Who I am."""
     return jsonify(user_json(current_user))
+
+
+@bp.patch("/me")
+@documented(body=schemas.NoticeSettings, responses={200: schemas.User}, errors=(422,))
+def change_me():
+    """Where and when my notices go: {email, phone, email_for, quiet_from, quiet_until}; what
+    is left out stays as it is. All of it is checked before any of it is saved."""
+    data = body()
+    me = current_user
+    accounts.set_notice_settings(
+        me, data.get("email", me.email), data.get("phone", me.phone),
+        data.get("email_for", me.email_for), data.get("quiet_from", me.quiet_from),
+        data.get("quiet_until", me.quiet_until))
+    db.session.refresh(me)
+    return jsonify(user_json(me))
 
 
 @bp.post("/me/password")

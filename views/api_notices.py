@@ -1,14 +1,15 @@
-"""JSON API v1 for one's notifications: what the bell holds, and marking it read. Same error
-format and status codes as the rest of the API; the words are in English, like every answer."""
+"""JSON API v1 for one's notifications: what the bell holds, and marking it read; and the areas'
+group robots a supervisor sets. Same error format and status codes as the rest of the API; the
+words are in English, like every answer."""
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from views import schemas
-from views.api import bp, int_arg, iso
+from views.api import body, bp, int_arg, iso
 from views.openapi import documented
-from workflows import inbox
+from workflows import areas, inbox
 from workflows.errors import InvalidData
 from workflows.notices import words
 from workflows.rules import current as current_rules
@@ -50,3 +51,29 @@ def read_notification(notice_id: int):
 def read_all_notifications():
     """Mark every notification of mine read."""
     return jsonify({"read": inbox.mark_all_read(current_user)})
+
+
+def robot_json(area) -> dict:
+    """An area's robot as the API shows it: never its secret, only whether it has one."""
+    return {"area_id": area.id, "area": area.name, "webhook_url": area.webhook_url,
+            "webhook_format": area.webhook_format,
+            "has_secret": area.webhook_secret is not None}
+
+
+@bp.get("/webhooks")
+@documented(responses={200: schemas.RobotList}, errors=(403,))
+def list_robots():
+    """Every area with its own group robot, if it has one (supervisors)."""
+    return jsonify({"webhooks": [robot_json(a) for a in areas.robots(current_user)]})
+
+
+@bp.put("/areas/<int:area_id>/webhook")
+@documented(body=schemas.RobotChange, responses={200: schemas.Robot}, errors=(403, 404, 422))
+def set_robot(area_id: int):
+    """Give an area its own group robot: {webhook_url, webhook_format, webhook_secret}, told of
+    what its staff are told besides the installation's. A blank or null address removes it; a
+    secret left out keeps the one set before. Only public http(s) addresses (supervisors)."""
+    data = body()
+    return jsonify(robot_json(areas.set_webhook(
+        current_user, area_id, data.get("webhook_url"), data.get("webhook_format"),
+        data.get("webhook_secret"))))

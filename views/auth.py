@@ -21,10 +21,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+)
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from models import CredentialKind
+from models import CredentialKind, Role
 from views.forms import Form, show_refusal
 from views.limits import failed, limit_logins, password_limit
 from workflows import accounts
@@ -52,7 +60,20 @@ class PasswordForm(Form):
 
 class NoticeSettingsForm(Form):
     email = EmailField(_l("Email address (optional)"), render_kw={"autocomplete": "email"})
-    notify_email = BooleanField(_l("Email me notices"))
+    phone = TelField(_l("Mobile phone (optional)"), render_kw={"autocomplete": "tel"})
+    email_for = SelectMultipleField(_l("Email me"), choices=[
+        SelectChoice("new", _l("New requests")), SelectChoice("step", _l("Steps on my tickets")),
+        SelectChoice("warning", _l("Warnings before a deadline")),
+        SelectChoice("missed", _l("Missed deadlines"))],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), validate_choice=False)
+    quiet_from = StringField(_l("Quiet from"), render_kw={"type": "time"})
+    quiet_until = StringField(_l("Quiet until"), render_kw={"type": "time"})
+
+    def narrowed_to(self, user) -> NoticeSettingsForm:
+        """A resident hears only of the steps on their own requests: the other choices go."""
+        if user.role == Role.RESIDENT:
+            self.email_for.choices = [SelectChoice("step", _l("Steps on my requests"))]
+        return self
 
 
 LANGUAGES = ("zh_CN", "en")
@@ -132,15 +153,21 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _hhmm(at) -> str:
+    return at.strftime("%H:%M") if at else ""
+
+
 def _account_page(form: PasswordForm | None = None, status: int = 200,
                   settings: NoticeSettingsForm | None = None):
     g.page_url = url_for("auth.account")
     current = g.get("credential")
-    settings = settings or NoticeSettingsForm(formdata=None, prefix="notices",
-                                              email=current_user.email,
-                                              notify_email=current_user.notify_email)
+    settings = settings or NoticeSettingsForm(
+        formdata=None, prefix="notices", email=current_user.email, phone=current_user.phone,
+        email_for=current_user.email_for, quiet_from=_hhmm(current_user.quiet_from),
+        quiet_until=_hhmm(current_user.quiet_until))
     return render_template("account.html", form=form or PasswordForm(formdata=None),
-                           settings=settings, logins=accounts.live(current_user),
+                           settings=settings.narrowed_to(current_user),
+                           logins=accounts.live(current_user),
                            current_id=current.id if current else None), status
 
 
@@ -155,13 +182,15 @@ def account():
 @bp.post("/account/notices")
 @login_required
 def notice_settings():
-    """Where my notices go besides the bell: my email address, and whether to send them there."""
+    """Where my notices go besides the bell: my email address and phone, which kinds are
+    emailed, and my quiet hours."""
     settings = NoticeSettingsForm(prefix="notices")
     if not settings.validate():
         return _account_page(status=422, settings=settings)
     try:
-        accounts.set_notice_settings(current_user, settings.email.data,
-                                     settings.notify_email.data)
+        accounts.set_notice_settings(current_user, settings.email.data, settings.phone.data,
+                                     settings.email_for.data, settings.quiet_from.data,
+                                     settings.quiet_until.data)
     except WorkflowError as exc:
         show_refusal(settings, exc)
         return _account_page(status=exc.status, settings=settings)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from models import CredentialKind, DeadlineStatus, MonthAction, ReviewOutcome, Role, SpotCheckResult
+from models.people import NOTICE_KINDS
 from views.uploads import FILE_TYPES
 from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
+from workflows.areas import FORMATS as ROBOT_FORMATS
 from workflows.attachments import FILE_KINDS as ATTACHMENT_KINDS
 from workflows.attachments import MAX_FILES
 from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
@@ -102,11 +104,45 @@ class Person(Schema):
     email = fields.String(allow_none=True, metadata={
         "description": "where notices are emailed (null: none); shown to the person themself "
                        "and to staff only"})
+    phone = fields.String(allow_none=True, metadata={
+        "description": "a mainland mobile number (null: none); shown to the person themself "
+                       "and to staff only"})
+
+
+HHMM = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
+QUIET_FROM = ("local time the quiet hours start, HH:MM (null: none); emails that can wait are "
+              "held until they end, never one about a clock running out within an hour")
+QUIET_UNTIL = "local time the quiet hours end, HH:MM (null: none)"
+
+
+def emailed_kinds(**kwargs) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(NOTICE_KINDS)), metadata={
+        "description": "the kinds of notice also emailed: new requests, steps on one's tickets, "
+                       "warnings before a deadline, missed deadlines"}, **kwargs)
+
+
+def clock_time(description: str, **kwargs) -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Regexp(HHMM),
+                         metadata={"description": description}, **kwargs)
 
 
 class User(Person):
     role = one_of(Role, required=True)
     unit_id = record_id("the unit a resident lives in", required=True, allow_none=True)
+    email_for = emailed_kinds(required=True)
+    quiet_from = clock_time(QUIET_FROM, required=True)
+    quiet_until = clock_time(QUIET_UNTIL, required=True)
+
+
+class NoticeSettings(Schema):
+    """A change to one's notice settings; what is left out stays as it is."""
+
+    email = fields.String(allow_none=True, metadata={"description": "blank or null: none"})
+    phone = fields.String(allow_none=True, metadata={
+        "description": "a mainland mobile number, 11 digits (+86 allowed); blank or null: none"})
+    email_for = emailed_kinds()
+    quiet_from = clock_time(QUIET_FROM)
+    quiet_until = clock_time(QUIET_UNTIL)
 
 
 # -- logins ---------------------------------------------------------------------------------------
@@ -611,3 +647,30 @@ class OpenAPIDocument(Schema):
     info = fields.Dict(required=True)
     paths = fields.Dict(required=True)
     components = fields.Dict(required=True)
+
+
+# -- the areas' group robots ----------------------------------------------------------------------
+
+
+class Robot(Schema):
+    area_id = record_id(required=True)
+    area = fields.String(required=True)
+    webhook_url = fields.String(required=True, allow_none=True,
+                                metadata={"description": "null: the area has no robot of its own"})
+    webhook_format = fields.String(required=True, allow_none=True,
+                                   validate=validate.OneOf(ROBOT_FORMATS))
+    has_secret = fields.Boolean(required=True, metadata={
+        "description": "whether a secret is set (it is never shown)"})
+
+
+class RobotList(Schema):
+    webhooks = fields.List(nested(Robot), required=True)
+
+
+class RobotChange(Schema):
+    webhook_url = fields.String(allow_none=True, metadata={
+        "description": "http:// or https://, a public address; blank or null: none"})
+    webhook_format = one_of(ROBOT_FORMATS, "required with an address")
+    webhook_secret = fields.String(allow_none=True, metadata={
+        "description": "DingTalk's signing secret, or the generic webhook's HMAC key; left out: "
+                       "kept"})

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import PasswordField, SelectField, URLField
+from wtforms.fields import SelectChoice
 
 from models import NoticeStatus
+from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import assessment, clock, diagrams, queries
+from workflows import areas, assessment, clock, diagrams, queries
+from workflows.errors import WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
 from workflows.words import span
@@ -56,6 +63,51 @@ def deliveries():
                            statuses=list(NoticeStatus), staff=queries.people_told(),
                            notices=queries.deliveries(status, person),
                            shown=queries.DELIVERY_LOG_SIZE)
+
+
+class RobotForm(Form):
+    webhook_url = URLField(_l("Webhook address"), render_kw={"placeholder": "https://"})
+    webhook_format = SelectField(_l("Format"), choices=[
+        SelectChoice("wecom", _l("WeCom group robot")),
+        SelectChoice("dingtalk", _l("DingTalk robot")),
+        SelectChoice("generic", _l("Signed JSON (a gateway)"))], validate_choice=False)
+    webhook_secret = PasswordField(_l("Secret (blank: keep the one set)"),
+                                   render_kw={"autocomplete": "off"})
+
+
+def _robots_page(failed: int | None = None, form: RobotForm | None = None, status: int = 200):
+    every = areas.robots(current_user)
+    forms = {area.id: RobotForm(formdata=None, prefix=f"area{area.id}", obj=area)
+             for area in every}
+    if failed in forms:
+        forms[failed] = form
+    return render_template("supervisor/robots.html", areas=every, forms=forms,
+                           failed=failed), status
+
+
+@bp.get("/robots")
+@role_required("supervisor", "admin")
+def robots():
+    """Each area's own group robot (its butlers' WeCom or DingTalk group), told besides the
+    installation's of what the area's staff are told."""
+    return _robots_page()
+
+
+@bp.post("/robots/<int:area_id>")
+@role_required("supervisor", "admin")
+def set_robot(area_id: int):
+    """Set, change or remove (a blank address) an area's robot."""
+    form = RobotForm(prefix=f"area{area_id}")
+    if not form.validate():
+        return _robots_page(area_id, form, 422)
+    try:
+        area = areas.set_webhook(current_user, area_id, form.webhook_url.data,
+                                 form.webhook_format.data, form.webhook_secret.data)
+    except WorkflowError as exc:
+        show_refusal(form, exc)
+        return _robots_page(area_id, form, exc.status)
+    flash(_("The group robot of %(area)s is saved.", area=area.name), "success")
+    return redirect(url_for(".robots"))
 
 
 @bp.get("/workflows")

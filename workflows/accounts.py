@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Credential, CredentialKind, User, db
+from models.people import NOTICE_KINDS
 from models.transaction import write
 from workflows import clock
 from workflows.errors import InvalidData, NotFound
@@ -30,6 +31,8 @@ MAX_EMAIL = 254
 # One @, something before it, and a domain with a dot after it, no spaces: enough to catch a
 # slip of the finger; whether the address works shows when a notice is sent to it.
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# A mainland mobile number (11 digits from 13..19), optionally after +86.
+MOBILE = re.compile(r"(\+86)?1[3-9]\d{9}")
 
 
 @cache
@@ -177,20 +180,60 @@ def set_password(user_id: int, password: str) -> None:
         _end_all(user_id, clock.now())
 
 
-def set_notice_settings(user: User, email: Any, notify_email: bool) -> None:
-    """Where one's notices go besides the bell: an email address (none: blank) and whether to
-    send them there."""
-    address = email.strip() if isinstance(email, str) else ""
+def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any,
+                        quiet_from: Any, quiet_until: Any) -> None:
+    """Where one's notices go besides the bell and when: an email address (none: blank), a
+    phone, the kinds of notice emailed (models.people.NOTICE_KINDS), and quiet hours ("22:00"
+    until "07:00"; both blank: none) through which what can wait is held. Nothing is saved
+    unless all of it is right."""
+    problems: dict[str, Any] = {}
+    address = _typed(email)
     if len(address) > MAX_EMAIL:
-        raise InvalidData(_l("the settings were not saved"),
-                          {"email": _l("must be at most %(count)d characters", count=MAX_EMAIL)})
-    if address and not EMAIL.fullmatch(address):
-        raise InvalidData(_l("the settings were not saved"),
-                          {"email": _l("is not an email address, like name@example.com")})
+        problems["email"] = _l("must be at most %(count)d characters", count=MAX_EMAIL)
+    elif address and not EMAIL.fullmatch(address):
+        problems["email"] = _l("is not an email address, like name@example.com")
+    number = re.sub(r"[\s-]", "", _typed(phone))
+    if number and not MOBILE.fullmatch(number):
+        problems["phone"] = _l("is not a mainland mobile number: 11 digits, like 138 0013 8000")
+    kinds = email_for if isinstance(email_for, list | tuple) else None
+    if kinds is None or not all(isinstance(k, str) and k in NOTICE_KINDS for k in kinds):
+        problems["email_for"] = _l("must be a list of: %(kinds)s", kinds=", ".join(NOTICE_KINDS))
+    quiet = {name: _clock_time(value) for name, value in
+             (("quiet_from", quiet_from), ("quiet_until", quiet_until))}
+    for name, value in quiet.items():
+        if value is False:
+            problems[name] = _l("must be a time of day, like 22:00")
+    if not problems and (quiet["quiet_from"] is None) != (quiet["quiet_until"] is None):
+        problems["quiet_until" if quiet["quiet_until"] is None else "quiet_from"] = _l(
+            "give both times of the quiet hours, or neither")
+    if not problems and quiet["quiet_from"] is not None and quiet["quiet_from"] == quiet[
+            "quiet_until"]:
+        problems["quiet_until"] = _l("must differ from the start of the quiet hours")
+    if problems:
+        raise InvalidData(_l("the settings were not saved"), problems)
     with write():
         person = db.session.get(User, user.id)
         person.email = address or None
-        person.notify_email = bool(notify_email)
+        person.phone = number.removeprefix("+86") or None
+        person.email_for = [k for k in NOTICE_KINDS if k in kinds]
+        person.quiet_from, person.quiet_until = quiet["quiet_from"], quiet["quiet_until"]
+
+
+def _typed(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _clock_time(value: Any) -> time | None | bool:
+    """A time of day as typed ("7:00", "22:30") or given (a time), None for none, False when it
+    is not one."""
+    if isinstance(value, time):
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+        return False
+    hours, minutes = map(int, value.strip().split(":"))
+    return time(hours, minutes) if hours < 24 and minutes < 60 else False
 
 
 def set_language(user: User, language: str) -> None:

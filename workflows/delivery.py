@@ -1,4 +1,4 @@
-"""The delivery worker: sends the notices due, by email and to the group webhook.
+"""The delivery worker: sends the notices due, by email and to the group webhooks.
 
 Run it as `flask --app app notify` (once) or `flask --app app notify --every 2` (a loop). Any
 number of workers may run at once. A worker claims a batch in a short transaction (status
@@ -19,6 +19,7 @@ import hmac
 import html
 import json
 import smtplib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -27,9 +28,9 @@ import requests
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from models import Channel, Notice, NoticeStatus, db
+from models import Area, Channel, Notice, NoticeStatus, db
 from models.transaction import write
-from workflows import clock, notices
+from workflows import areas, clock, notices
 from workflows.rules import Rules
 from workflows.rules import current as current_rules
 
@@ -202,14 +203,40 @@ def _send_email(message: EmailMessage) -> None:
 
 # -- webhook ---------------------------------------------------------------------------------------
 
-def webhook_request(notice: Notice, rules: Rules) -> tuple[str, bytes, dict, dict]:
-    """The group webhook's request for a notice, in the installation's language, as
-    (url, body, query parameters, headers), in the format WEBHOOK_FORMAT names."""
+@dataclass(frozen=True)
+class Robot:
+    """A group webhook: where it is, its format (wecom, dingtalk, generic) and its secret."""
+
+    url: str
+    format: str
+    secret: str | None
+
+
+def robot_of(notice: Notice) -> Robot:
+    """The installation's robot (WEBHOOK_URL), or the area's own for a notice made for it. An
+    area's address is looked up again at each send: one that has come to point into a private
+    network since it was set is refused (workflows.areas)."""
     config = current_app.config
-    if not config["WEBHOOK_URL"]:
-        raise DeliveryError("WEBHOOK_URL is not set")
-    words = notices.words(notice, rules, config["BABEL_DEFAULT_LOCALE"])
-    link, secret, kind = _link(words), config["WEBHOOK_SECRET"], config["WEBHOOK_FORMAT"]
+    area_id = (notice.data or {}).get("area_id")
+    if area_id is None:
+        if not config["WEBHOOK_URL"]:
+            raise DeliveryError("WEBHOOK_URL is not set")
+        return Robot(config["WEBHOOK_URL"], config["WEBHOOK_FORMAT"], config["WEBHOOK_SECRET"])
+    area = db.session.get(Area, area_id)
+    if area is None or not area.webhook_url:
+        raise DeliveryError("the area has no webhook any more")
+    problem = areas.address_problem(area.webhook_url)
+    if problem:
+        raise DeliveryError(f"the area's webhook {problem}")
+    return Robot(area.webhook_url, area.webhook_format, area.webhook_secret)
+
+
+def webhook_request(notice: Notice, rules: Rules) -> tuple[Robot, bytes, dict, dict]:
+    """A group robot's request for a notice, in the installation's language, as (robot, body,
+    query parameters, headers), in the robot's format."""
+    robot = robot_of(notice)
+    words = notices.words(notice, rules, current_app.config["BABEL_DEFAULT_LOCALE"])
+    link, secret, kind = _link(words), robot.secret, robot.format
     params: dict[str, str] = {}
     headers = {"Content-Type": "application/json", "X-ButlerDesk-Delivery": str(notice.id)}
     if kind == "wecom":  # WeCom group robot (企业微信群机器人), markdown message
@@ -226,12 +253,12 @@ def webhook_request(notice: Notice, rules: Rules) -> tuple[str, bytes, dict, dic
         payload = {"id": notice.id, "cause": notice.cause, "ticket_id": notice.ticket_id,
                    "subject": words.subject, "text": words.text, "url": link}
     else:
-        raise DeliveryError(f"WEBHOOK_FORMAT {kind!r} is not wecom, dingtalk or generic")
+        raise DeliveryError(f"the webhook format {kind!r} is not wecom, dingtalk or generic")
     body = json.dumps(payload, ensure_ascii=False).encode()
     if kind == "generic" and secret:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers["X-ButlerDesk-Signature"] = f"sha256={digest}"
-    return config["WEBHOOK_URL"], body, params, headers
+    return robot, body, params, headers
 
 
 def dingtalk_signature(secret: str, timestamp: int) -> dict[str, str]:
@@ -241,12 +268,14 @@ def dingtalk_signature(secret: str, timestamp: int) -> dict[str, str]:
     return {"timestamp": str(timestamp), "sign": base64.b64encode(mac.digest()).decode()}
 
 
-def _send_webhook(url: str, body: bytes, params: dict, headers: dict) -> None:
-    """POST it; a 2xx is success, and for the robots also their `errcode` 0."""
-    reply = requests.post(url, data=body, params=params, headers=headers, timeout=_timeout())
+def _send_webhook(robot: Robot, body: bytes, params: dict, headers: dict) -> None:
+    """POST it; a 2xx is success, and for the robots also their `errcode` 0. A redirect is not
+    followed: it could lead anywhere, a private network included."""
+    reply = requests.post(robot.url, data=body, params=params, headers=headers,
+                          timeout=_timeout(), allow_redirects=False)
     if not 200 <= reply.status_code < 300:
         raise DeliveryError(f"HTTP {reply.status_code}: {reply.text[:200]}")
-    if current_app.config["WEBHOOK_FORMAT"] in ("wecom", "dingtalk"):
+    if robot.format in ("wecom", "dingtalk"):
         try:
             answer = reply.json()
         except ValueError:

@@ -81,9 +81,9 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         db.session.flush()
         _record(ticket, actor, CREATE_TRIGGER, None, {"reported_at": new.reported_at},
                 new.files, now)
-        notices.for_new(ticket, known, actor, now)
         deadlines.arm_initial(ticket, kind_rules)
         deadlines.settle(known, now, ticket.id)
+        notices.for_new(ticket, known, actor, now)  # after the clocks: what runs out is urgent
     return ticket
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -27,6 +27,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
+    Area,
+    Building,
     Channel,
     Deadline,
     DeadlineStatus,
@@ -34,6 +36,7 @@ from models import (
     Notice,
     NoticeStatus,
     Ticket,
+    Unit,
     User,
     db,
 )
@@ -42,6 +45,9 @@ from workflows.rules import DeadlineRule, Rules, TriggerRule
 from workflows.words import label, span
 
 NEW, STEP, WARNING, ESCALATION, REMINDER = "new", "step", "warning", "escalation", "reminder"
+MISSED = "missed"  # what a person chooses for escalations and reminders alike
+# An email about a clock that runs out within this is sent at once, even in quiet hours.
+URGENT = timedelta(hours=1)
 # A sweep makes at most this many deadlines' notices per transaction.
 BATCH = 500
 
@@ -49,21 +55,27 @@ BATCH = 500
 # -- who -------------------------------------------------------------------------------------------
 
 class Recipients:
-    """Who the audiences of the rules are, for one ticket or a sweep's batch of them: the
-    people are loaded once for all, so a catch-up of thousands makes a few queries, not
-    thousands."""
+    """Who the audiences of the rules are, for one ticket or a sweep's batch of them, and what
+    their areas' groups and clocks are: loaded once for all the tickets it has seen, so a
+    catch-up of thousands makes a few queries, not thousands."""
 
-    def __init__(self):
+    def __init__(self, now: datetime):
+        self.now = now
         self._supervisors: dict[bool, dict[int, list[int]]] = {False: {}, True: {}}
         self._people: dict[int, User | None] = {}
+        self._tickets: dict[int, Ticket] = {}
+        self._area_hooks: dict[int, int | None] = {}  # by unit: its area, if it has a robot
+        self._pressing: dict[int, bool] = {}
 
     def prepare(self, tickets: Iterable[Ticket]) -> None:
         """Find the supervisors of all these tickets' units at once."""
-        units = {t.unit_id for t in tickets}
+        self._tickets.update((t.id, t) for t in tickets)
+        units = {t.unit_id for t in self._tickets.values()}
         for managers in (False, True):
             self._supervisors[managers].update(access.supervisors_of(units, managers))
 
     def ids(self, ticket: Ticket, audiences: Iterable[str]) -> list[int]:
+        self._tickets.setdefault(ticket.id, ticket)
         found: list[int | None] = []
         for audience in audiences:
             if audience == "assignee":
@@ -93,18 +105,54 @@ class Recipients:
         self.load(ids)
         return [self._people[i] for i in ids if self._people[i] is not None]
 
+    def area_hook(self, ticket: Ticket) -> int | None:
+        """The ticket's area, when the area has its own group robot."""
+        if ticket.unit_id not in self._area_hooks:
+            units = {t.unit_id for t in self._tickets.values()} | {ticket.unit_id}
+            units -= self._area_hooks.keys()
+            self._area_hooks.update(dict.fromkeys(units))
+            self._area_hooks.update(db.session.execute(
+                select(Unit.id, Area.id).join(Unit.building).join(Building.area)
+                .where(Unit.id.in_(units), Area.webhook_url.is_not(None))).tuples().all())
+        return self._area_hooks[ticket.unit_id]
 
-def recipients(ticket: Ticket, audiences: Iterable[str]) -> list[User]:
+    def pressing(self, ticket: Ticket) -> bool:
+        """Whether a clock of the ticket runs out within URGENT: what is said of it then is
+        never held for anyone's quiet hours."""
+        if ticket.id not in self._pressing:
+            ids = (self._tickets.keys() | {ticket.id}) - self._pressing.keys()
+            self._pressing.update(dict.fromkeys(ids, False))
+            self._pressing.update(dict.fromkeys(db.session.scalars(
+                select(Deadline.ticket_id).where(
+                    Deadline.ticket_id.in_(ids), Deadline.status == DeadlineStatus.RUNNING,
+                    Deadline.due_at <= self.now + URGENT)), True))
+        return self._pressing[ticket.id]
+
+
+def recipients(ticket: Ticket, audiences: Iterable[str], told: Recipients) -> list[User]:
     """The active people an audience of the rules means for this ticket, each once."""
-    told = Recipients()
     return told.people(told.ids(ticket, audiences))
 
 
-def _channels(person: User) -> list[str]:
-    channels = [Channel.IN_APP]
-    if person.email and person.notify_email and current_app.config.get("MAIL_SERVER"):
-        channels.append(Channel.EMAIL)
-    return channels
+def notice_kind(cause: str) -> str:
+    """Which of the kinds a person chooses from (models.people.NOTICE_KINDS) a cause is."""
+    return MISSED if cause in (ESCALATION, REMINDER) else cause
+
+
+def quiet_until(person: User, now: datetime) -> datetime | None:
+    """When the person's quiet hours around `now` end, or None when it is not quiet for them."""
+    start, end = person.quiet_from, person.quiet_until
+    if start is None or end is None or start == end:
+        return None
+    zone = current_app.config["TZ"]
+    local = now.astimezone(zone)
+    at = local.time()
+    if not (start <= at < end if start < end else at >= start or at < end):
+        return None
+    ends = datetime.combine(local.date(), end, tzinfo=zone)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends.astimezone(UTC)
 
 
 # -- making them -----------------------------------------------------------------------------------
@@ -118,40 +166,55 @@ def _insert(rows: list[dict]) -> None:
 
 
 def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: dict,
-          now: datetime, skip: int | None = None) -> list[dict]:
-    """The rows telling `people` (but not `skip`, who caused it) of one cause; and, when staff
-    are told and the installation has a group webhook, one row for the group."""
-    rows = []
+          told: Recipients, skip: int | None = None) -> list[dict]:
+    """The rows telling `people` (but not `skip`, who caused it) of one cause: in the app, and
+    by email for those who chose this kind of notice (held through their quiet hours unless a
+    clock is pressing); and, when staff are told, one row for each group robot: the
+    installation's and the ticket's area's."""
+    now, rows = told.now, []
 
-    def row(key: str, user_id: int | None, channel: str) -> dict:
+    def row(key: str, user_id: int | None, channel: str, extra: dict | None = None,
+            at: datetime = now) -> dict:
         delivered = channel == Channel.IN_APP  # the row is the delivery
         return dict(key=key, user_id=user_id, channel=channel, ticket_id=ticket.id, cause=cause,
-                    data=data, created_at=now, attempts=0,
+                    data={**data, **(extra or {})}, created_at=now, attempts=0,
                     status=NoticeStatus.SENT if delivered else NoticeStatus.PENDING,
-                    sent_at=now if delivered else None, next_try_at=None if delivered else now)
+                    sent_at=now if delivered else None, next_try_at=None if delivered else at)
 
-    told = [p for p in people if p.id != skip]
-    for person in told:
-        for channel in _channels(person):
-            rows.append(row(f"{cause_key}:{person.id}:{channel}", person.id, channel))
-    if current_app.config.get("WEBHOOK_URL") and any(p.is_staff for p in told):
-        rows.append(row(f"{cause_key}:group:{Channel.WEBHOOK}", None, Channel.WEBHOOK))
+    mail = bool(current_app.config.get("MAIL_SERVER"))
+    told_people = [p for p in people if p.id != skip]
+    for person in told_people:
+        rows.append(row(f"{cause_key}:{person.id}:{Channel.IN_APP}", person.id, Channel.IN_APP))
+        if mail and person.email and notice_kind(cause) in (person.email_for or ()):
+            held = quiet_until(person, now)
+            rows.append(row(f"{cause_key}:{person.id}:{Channel.EMAIL}", person.id,
+                            Channel.EMAIL,
+                            at=held if held and not told.pressing(ticket) else now))
+    if any(p.is_staff for p in told_people):
+        if current_app.config.get("WEBHOOK_URL"):
+            rows.append(row(f"{cause_key}:group:{Channel.WEBHOOK}", None, Channel.WEBHOOK))
+        area = told.area_hook(ticket)
+        if area is not None:
+            rows.append(row(f"{cause_key}:area:{Channel.WEBHOOK}", None, Channel.WEBHOOK,
+                            {"area_id": area}))
     return rows
 
 
 def for_new(ticket: Ticket, rules: Rules, actor: User, now: datetime) -> None:
     """Tell whom the rules name that a ticket came in."""
-    _insert(_rows(f"new:{ticket.id}", NEW, ticket, recipients(ticket, rules.notices.new),
-                  {"kind": ticket.kind}, now, skip=actor.id))
+    told = Recipients(now)
+    _insert(_rows(f"new:{ticket.id}", NEW, ticket, recipients(ticket, rules.notices.new, told),
+                  {"kind": ticket.kind}, told, skip=actor.id))
 
 
 def for_step(ticket: Ticket, rule: TriggerRule, event: Event, actor: User, now: datetime) -> None:
     """Tell whom the trigger's `notify` names that it was fired (never the one who fired it)."""
     if not rule.notify:
         return
-    _insert(_rows(f"step:{event.id}", STEP, ticket, recipients(ticket, rule.notify),
+    told = Recipients(now)
+    _insert(_rows(f"step:{event.id}", STEP, ticket, recipients(ticket, rule.notify, told),
                   {"kind": ticket.kind, "trigger": rule.name, "event_id": event.id,
-                   "actor_id": actor.id}, now, skip=actor.id))
+                   "actor_id": actor.id}, told, skip=actor.id))
 
 
 # -- what time causes ------------------------------------------------------------------------------
@@ -229,7 +292,7 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
                                Deadline.notice_at <= now)
         .execution_options(populate_existing=True)).all()
     done = len(candidates) < batch_size and len(tickets) == len(wanted)
-    told = Recipients()
+    told = Recipients(now)
     told.prepare(tickets.values())
     causes, moves = [], []
     for deadline in due:
@@ -242,7 +305,7 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
     told.load(i for _notice, _ticket, ids in causes for i in ids)
     _insert([row for notice, ticket, ids in causes
              for row in _rows(notice.key, notice.cause, ticket, told.people(ids),
-                              {"kind": ticket.kind, **notice.data}, now)])
+                              {"kind": ticket.kind, **notice.data}, told)])
     if moves:
         db.session.connection().execute(
             update(Deadline.__table__)

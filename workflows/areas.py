@@ -1,0 +1,88 @@
+"""An area's own group robot: the WeCom or DingTalk group of its butlers, or a signed gateway.
+
+Its address is typed by a supervisor, so it must not become a way into the server's own network
+(SSRF): only http and https, and no host that is or resolves to a loopback, private, link-local
+or otherwise non-public address, checked when it is set and again at every send (a name may be
+pointed elsewhere later). `ALLOW_PRIVATE_WEBHOOKS` lifts the check for an installation whose
+gateway is on its own network (and for the tests' local receivers).
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from models import Area, Role, User, db
+from models.transaction import write
+from workflows.errors import Forbidden, InvalidData, NotFound
+
+FORMATS = ("wecom", "dingtalk", "generic")
+MAX_URL = 500
+MAX_SECRET = 200
+
+
+def address_problem(url: str) -> Any:
+    """What makes `url` unfit for an area's robot, or None. A host that cannot be looked up now
+    is let through: its send fails and is tried again, and is checked again then."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return _l("must be an http:// or https:// address")
+    if current_app.config["ALLOW_PRIVATE_WEBHOOKS"]:
+        return None
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443,
+                                                            proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError, ValueError):
+        return None
+    for address in sorted(found):
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            return _l("points into a private network (%(address)s): only public addresses",
+                      address=address)
+    return None
+
+
+def robots(actor: User) -> list[Area]:
+    """The areas with their robots, for a supervisor to see and set."""
+    _supervisor_only(actor)
+    return list(db.session.scalars(select(Area).order_by(Area.name)))
+
+
+def _supervisor_only(actor: User) -> None:
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden(_l("only a supervisor sets the areas' group robots"))
+
+
+def set_webhook(actor: User, area_id: Any, url: Any, format: Any, secret: Any) -> Area:
+    """Give an area its own robot (a blank address: none). Nothing is saved unless all is right;
+    a secret left blank keeps the one set before."""
+    _supervisor_only(actor)
+    area = db.session.get(Area, area_id) if isinstance(area_id, int) else None
+    if area is None:
+        raise NotFound(_l("no such area"))
+    address = url.strip() if isinstance(url, str) else ""
+    kind = format if isinstance(format, str) else None
+    key = secret.strip() if isinstance(secret, str) else ""
+    problems: dict[str, Any] = {}
+    if url is not None and not isinstance(url, str):
+        problems["webhook_url"] = _l("must be an http:// or https:// address")
+    elif len(address) > MAX_URL:
+        problems["webhook_url"] = _l("must be at most %(count)d characters", count=MAX_URL)
+    elif address and (problem := address_problem(address)):
+        problems["webhook_url"] = problem
+    if address and kind not in FORMATS:
+        problems["webhook_format"] = _l("must be one of: %(kinds)s", kinds=", ".join(FORMATS))
+    if len(key) > MAX_SECRET:
+        problems["webhook_secret"] = _l("must be at most %(count)d characters", count=MAX_SECRET)
+    if problems:
+        raise InvalidData(_l("the webhook was not saved"), problems)
+    with write():
+        area = db.session.get(Area, area.id)
+        area.webhook_url = address or None
+        area.webhook_format = kind if address else None
+        area.webhook_secret = (key or area.webhook_secret) if address else None
+    return area
