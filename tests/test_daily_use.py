@@ -208,7 +208,7 @@ def test_a_reopened_repair_forgets_its_rating_and_technician(app, estate, browse
     assert "Rating" not in facts and "Technician" not in facts
     # ... which its timeline still tells.
     timeline = section(staff, "Timeline")
-    assert "Record the follow-up visit" in timeline and "★★★★" in timeline
+    assert "Follow-up visit recorded" in timeline and "★★★★" in timeline
 
 
 def test_the_ticket_page_says_whose_rating_counts(app, estate, browser, clock):

@@ -374,9 +374,12 @@ def test_a_repair_runs_its_course_through_the_page_forms(app, estate, browser):
 
     html = butler.get(f"/tickets/{ticket}").text
     timeline = html[html.index("<h2>Timeline</h2>"):]
-    for text in ("Dispatch a technician", "Record arrival on site", "Record completion",
-                 "Record the follow-up visit", "Zhang has the spare lock", "Happy with it"):
+    assert re.search(r"<strong>Technician dispatched</strong>\s+by Butler", timeline)
+    for text in ("<strong>Technician: </strong>Technician", "Arrival on site recorded",
+                 "Completion recorded</strong>", "Follow-up visit recorded",
+                 "Zhang has the spare lock", "Happy with it"):
         assert text in timeline
+    assert "Dispatch a technician</strong>" not in timeline  # what happened, not the button
     deadlines = html[html.index("<h2>Deadlines</h2>"):html.index("</table>")]
     assert deadlines.count('class="deadline-met"') == 3
 

@@ -18,13 +18,19 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from models import CredentialKind, User
+from models import CredentialKind, User, db
 from workflows import accounts, clock, inbox, words
 from workflows.words import label, span
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _person_name(user_id) -> str:
+    """The name of the person an event's data names (the technician dispatched)."""
+    person = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    return person.name if person else "—"
 
 
 def bearer_token(req) -> str | None:
@@ -167,6 +173,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["chinese"] = words.chinese
     app.jinja_env.globals["name"] = words.name
+    app.jinja_env.globals["briefly"] = words.briefly
+    app.jinja_env.globals["person_name"] = _person_name
     app.jinja_env.globals["rules_word"] = words.rules_word
     app.jinja_env.filters["colon"] = words.colon
     app.jinja_env.globals["countdown_text"] = words.countdown

@@ -9,6 +9,7 @@ logs) everything is English.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,12 @@ def chinese() -> bool:
 def label(text: dict[str, str]) -> str:
     """A label from the rules ({"en": ..., "zh": ...}) in the reader's language."""
     return text["zh"] if chinese() else text["en"]
+
+
+def briefly(done: dict[str, str]) -> str:
+    """What a step's `done` words say happened, as a timeline's line: their first clause
+    ("Technician dispatched", "已派工"), not the command on its button."""
+    return re.split(r"[;；，]", label(done))[0].rstrip(".。")
 
 
 # The names a message or a page gives without a label from the rules: roles, the data a step
