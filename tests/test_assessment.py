@@ -48,10 +48,10 @@ EARLY_DECEMBER = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 09:00 local, 2 Decem
 IN_OCTOBER = "2026-10-20T10:00:00+08:00"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-EXCELLENT = {"en": "excellent", "zh": "优秀"}
-GOOD = {"en": "good", "zh": "良好"}
-PASS = {"en": "pass", "zh": "合格"}
-NEEDS_IMPROVEMENT = {"en": "needs improvement", "zh": "待改进"}
+EXCELLENT = {"en": "Excellent", "zh": "优秀"}
+GOOD = {"en": "Good", "zh": "良好"}
+PASS = {"en": "Pass", "zh": "合格"}
+NEEDS_IMPROVEMENT = {"en": "Needs improvement", "zh": "待改进"}
 
 
 # -- helpers: the database side ------------------------------------------------------------------

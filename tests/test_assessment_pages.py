@@ -99,7 +99,7 @@ def test_month_page_lists_every_butler_with_score_grade_and_charts(app, estate, 
         r'<tr id="butler-(\d+)">(.*?)</tr>', html, re.S)}
     assert set(rows) == {str(estate.butler), str(estate.other_butler), str(estate.relief_butler)}
     assert "<strong>98</strong>" in rows[str(estate.butler)]
-    assert "excellent" in rows[str(estate.butler)] and "优秀" not in rows[str(estate.butler)]
+    assert "Excellent" in rows[str(estate.butler)] and "优秀" not in rows[str(estate.butler)]
     assert "<strong>100</strong>" in rows[str(estate.other_butler)]
     # sorted: the full scores first, the butler with a deduction last
     assert html.index(f'id="butler-{estate.butler}"') > html.index(

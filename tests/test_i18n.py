@@ -266,7 +266,7 @@ def test_the_overdue_page_in_chinese_and_in_english(scene, browser):
     html = in_english(browser, "supervisor").get("/supervisor/overdue").text
     assert '<html lang="en">' in html
     for text in ("Overdue now", "35 min overdue", "not yet recorded", "20 min 00 s left",
-                 "(art. 4)", "Arrival on site", "excellent"):
+                 "(art. 4)", "Arrival on site", "Excellent"):
         assert text in html, text
     assert "当前超时" not in html and "已超时" not in html
 
@@ -279,7 +279,7 @@ def test_the_assessment_month_in_chinese_and_in_english(scene, browser):
     closed = chinese(browser, "supervisor").get("/assessment/?month=2026-10").text
     assert "已结账" in closed and "陈静 于 2026-11-16 09:00 结账 — 十月考核结束。" in closed
     html = in_english(browser, "supervisor").get("/assessment/?month=2026-11").text
-    for text in ("<h1>Assessment 2026-11</h1>", "excellent", "Scores per butler, 2026-11",
+    for text in ("<h1>Assessment 2026-11</h1>", "Excellent", "Scores per butler, 2026-11",
                  "Closing the month"):
         assert text in html, text
     assert "月度结账" not in html and "本月尚未结束" not in html and "优秀" not in html
