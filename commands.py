@@ -154,6 +154,23 @@ def notify_command(every: float | None, batch: int) -> None:
 def create_user_command(username: str, role: str, name: str | None, unit_id: int | None,
                         password: str) -> None:
     """Create a user who can log in."""
+    _create_user(username, role, name, unit_id, password)
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.argument("username")
+@click.option("--name", default=None, help="Full name (defaults to the username).")
+@click.password_option(envvar="ADMIN_PASSWORD",
+                       help="Asked twice unless ADMIN_PASSWORD is set.")
+def create_admin_command(username: str, name: str | None, password: str) -> None:
+    """Create the company's administrator, the first login of an empty installation; everything
+    else is then set up through the pages."""
+    _create_user(username, Role.ADMIN, name, None, password)
+
+
+def _create_user(username: str, role: str, name: str | None, unit_id: int | None,
+                 password: str) -> None:
     username = username.strip()
     if not username:
         raise click.ClickException("the username must not be empty")
@@ -210,5 +227,6 @@ def deactivate_user_command(username: str, activate: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_db_command, seed_demo_command, sweep_command, notify_command,
-                    create_user_command, set_password_command, deactivate_user_command):
+                    create_user_command, create_admin_command, set_password_command,
+                    deactivate_user_command):
         app.cli.add_command(command)

@@ -272,6 +272,28 @@ def test_create_user_asks_for_the_password_twice(app, runner):
     assert get_token(app, "qian", "pw-typed").status_code == 201
 
 
+def test_create_admin_starts_an_empty_installation_asking_the_password_twice(app, runner):
+    result = runner.invoke(args=["create-admin", "boss", "--name", "周总"],
+                           input="first-pass\nfirst-pass\n")
+    assert "Created admin 'boss'" in succeeded(result)
+    reply = get_token(app, "boss", "first-pass")
+    assert reply.status_code == 201 and reply.json["user"]["role"] == "admin"
+
+
+def test_create_admin_takes_the_password_from_admin_password(app, runner):
+    succeeded(runner.invoke(args=["create-admin", "boss"], env={"ADMIN_PASSWORD": "from-env-1"}))
+    assert get_token(app, "boss", "from-env-1").status_code == 201
+
+
+def test_create_admin_refuses_a_short_password_or_two_that_differ(app, runner):
+    before = count(app, User)
+    assert "at least" in failed_cleanly(runner.invoke(args=["create-admin", "boss"],
+                                                      env={"ADMIN_PASSWORD": "short"}))
+    result = runner.invoke(args=["create-admin", "boss"], input="one-pass-1\nanother-2\n")
+    assert result.exit_code != 0
+    assert count(app, User) == before
+
+
 def test_create_user_refuses_a_duplicate_username(app, runner):
     before = count(app, User)
     output = failed_cleanly(runner.invoke(args=["create-user", "butler", "--role", "butler",
