@@ -63,6 +63,10 @@ class Config:
     WEBHOOK_URL = os.environ.get("WEBHOOK_URL") or None
     WEBHOOK_FORMAT = os.environ.get("WEBHOOK_FORMAT", "generic")
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET") or None
+    # The company's SMS gateway: each text is a POST of signed JSON {id, to, text, ...} (the
+    # generic webhook's format and signature with SMS_WEBHOOK_SECRET), to people who chose it.
+    SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL") or None
+    SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET") or None
     # An area's own robot, set on the pages, may point only at public addresses unless this is
     # on (a gateway inside the company's network).
     ALLOW_PRIVATE_WEBHOOKS = _flag("ALLOW_PRIVATE_WEBHOOKS")

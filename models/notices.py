@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 class Channel(StrEnum):
     IN_APP = "inapp"      # the bell and the notices page
     EMAIL = "email"       # to the person's address, over SMTP
-    WEBHOOK = "webhook"   # the installation's group robot (WeCom, DingTalk) or a signed gateway
+    WEBHOOK = "webhook"   # a group robot (WeCom, DingTalk) or a signed gateway
+    SMS = "sms"           # a text to the person's mobile, through the company's SMS gateway
 
 
 class NoticeStatus(StrEnum):

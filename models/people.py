@@ -46,6 +46,8 @@ class User(UserMixin, db.Model):
     # installation's default).
     email: Mapped[str | None] = mapped_column(String(254))
     email_for: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(NOTICE_KINDS))
+    # The kinds texted to the phone, when the company has an SMS gateway (each text costs it).
+    sms_for: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Local times between which emails that can wait are held until the end (None: never);
     # from 22:00 until 07:00 spans midnight.
     quiet_from: Mapped[time | None]

@@ -8,6 +8,8 @@ tests/servers.py.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, datetime, time, timedelta
 
@@ -107,6 +109,60 @@ def test_outside_quiet_hours_nothing_is_held(mailbox, desk, estate, clock):
     desk.open("resident", kind="complaint", title="Noise at night")
     [sent_now] = emails()
     assert sent_now.next_try_at == clock_now()
+
+
+# -- texts through the company's SMS gateway ------------------------------------------------------
+
+@pytest.fixture
+def sms_gateway(app):
+    """The company's SMS gateway: a real HTTP receiver taking the signed texts."""
+    receiver = Webhook()
+    receiver.start()
+    app.config.update(SMS_WEBHOOK_URL=f"{receiver.url}/sms", SMS_WEBHOOK_SECRET="sms-secret")
+    yield receiver
+    receiver.stop()
+
+
+def test_a_butler_who_chose_warnings_by_text_gets_one_signed_at_the_gateway(
+        sms_gateway, desk, estate, clock):
+    butler = estate.user("butler")
+    butler.phone, butler.sms_for, butler.language = "13800138000", ["warning"], "zh_CN"
+    db.session.commit()
+    ticket = desk.open("resident").id  # "new" is not texted
+    desk.fire(ticket, "dispatch", "butler", technician_id=estate.technician)
+    clock.shift(timedelta(minutes=10))
+    sweeper.sweep()
+    [text] = notices_of(Channel.SMS)
+    assert (text.cause, text.user_id) == ("warning", estate.butler)
+
+    assert delivery.deliver() == 1
+    [received] = sms_gateway.received
+    assert received.json["to"] == "13800138000" and received.json["id"] == text.id
+    assert received.json["text"].startswith("还剩 10 分钟") or "10 分钟" in received.json["text"]
+    assert received.json["url"].endswith(f"/tickets/{ticket}")
+    digest = hmac.new(b"sms-secret", received.body, hashlib.sha256).hexdigest()
+    assert received.headers["X-ButlerDesk-Signature"] == f"sha256={digest}"
+    assert received.headers["X-ButlerDesk-Delivery"] == str(text.id)
+
+
+def test_texts_wait_for_the_end_of_quiet_hours_like_emails(sms_gateway, desk, estate, clock):
+    butler = estate.user("butler")
+    butler.phone, butler.sms_for = "13800138000", ["new"]
+    butler.quiet_from, butler.quiet_until = time(8), time(12)
+    db.session.commit()
+    desk.open("resident", kind="complaint", title="Noise at night")
+    [held] = notices_of(Channel.SMS)
+    assert held.next_try_at == QUIET_ENDS
+
+
+def test_texts_need_a_phone(app, client):
+    auth = token_for(client, "technician")
+    reply = client.patch(f"{API}/me", json={"phone": "", "sms_for": ["warning"]}, headers=auth)
+    assert reply.status_code == 422
+    assert reply.json["error"]["fields"] == {"phone": "is needed for the texts chosen"}
+    ok = client.patch(f"{API}/me", json={"phone": "13900001111", "sms_for": ["missed", "warning"]},
+                      headers=auth)
+    assert ok.json["sms_for"] == ["warning", "missed"]
 
 
 # -- the account page ------------------------------------------------------------------------------

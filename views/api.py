@@ -195,8 +195,8 @@ def load_ticket(ticket_id: int) -> Ticket:
 def user_json(user: User) -> dict:
     """A person as they see themself: with where and when their notices go."""
     return {**person(user, viewer=user), "role": user.role, "unit_id": user.unit_id,
-            "email_for": user.email_for, "quiet_from": _hhmm(user.quiet_from),
-            "quiet_until": _hhmm(user.quiet_until)}
+            "email_for": user.email_for, "sms_for": user.sms_for,
+            "quiet_from": _hhmm(user.quiet_from), "quiet_until": _hhmm(user.quiet_until)}
 
 
 def _hhmm(at) -> str | None:
@@ -268,14 +268,15 @@ def me():
 @bp.patch("/me")
 @documented(body=schemas.NoticeSettings, responses={200: schemas.User}, errors=(422,))
 def change_me():
-    """Where and when my notices go: {email, phone, email_for, quiet_from, quiet_until}; what
-    is left out stays as it is. All of it is checked before any of it is saved."""
+    """Where and when my notices go: {email, phone, email_for, sms_for, quiet_from,
+    quiet_until}; what is left out stays as it is. All of it is checked before any of it is
+    saved."""
     data = body()
     me = current_user
     accounts.set_notice_settings(
         me, data.get("email", me.email), data.get("phone", me.phone),
-        data.get("email_for", me.email_for), data.get("quiet_from", me.quiet_from),
-        data.get("quiet_until", me.quiet_until))
+        data.get("email_for", me.email_for), data.get("sms_for", me.sms_for),
+        data.get("quiet_from", me.quiet_from), data.get("quiet_until", me.quiet_until))
     db.session.refresh(me)
     return jsonify(user_json(me))
 

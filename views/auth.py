@@ -58,21 +58,27 @@ class PasswordForm(Form):
                                        render_kw={"autocomplete": "new-password"})
 
 
-class NoticeSettingsForm(Form):
-    email = EmailField(_l("Email address (optional)"), render_kw={"autocomplete": "email"})
-    phone = TelField(_l("Mobile phone (optional)"), render_kw={"autocomplete": "tel"})
-    email_for = SelectMultipleField(_l("Email me"), choices=[
+def _kinds_field(text) -> SelectMultipleField:
+    return SelectMultipleField(text, choices=[
         SelectChoice("new", _l("New requests")), SelectChoice("step", _l("Steps on my tickets")),
         SelectChoice("warning", _l("Warnings before a deadline")),
         SelectChoice("missed", _l("Missed deadlines"))],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), validate_choice=False)
+
+
+class NoticeSettingsForm(Form):
+    email = EmailField(_l("Email address (optional)"), render_kw={"autocomplete": "email"})
+    phone = TelField(_l("Mobile phone (optional)"), render_kw={"autocomplete": "tel"})
+    email_for = _kinds_field(_l("Email me"))
+    sms_for = _kinds_field(_l("Text me (SMS)"))
     quiet_from = StringField(_l("Quiet from"), render_kw={"type": "time"})
     quiet_until = StringField(_l("Quiet until"), render_kw={"type": "time"})
 
     def narrowed_to(self, user) -> NoticeSettingsForm:
         """A resident hears only of the steps on their own requests: the other choices go."""
         if user.role == Role.RESIDENT:
-            self.email_for.choices = [SelectChoice("step", _l("Steps on my requests"))]
+            for kinds in (self.email_for, self.sms_for):
+                kinds.choices = [SelectChoice("step", _l("Steps on my requests"))]
         return self
 
 
@@ -163,8 +169,8 @@ def _account_page(form: PasswordForm | None = None, status: int = 200,
     current = g.get("credential")
     settings = settings or NoticeSettingsForm(
         formdata=None, prefix="notices", email=current_user.email, phone=current_user.phone,
-        email_for=current_user.email_for, quiet_from=_hhmm(current_user.quiet_from),
-        quiet_until=_hhmm(current_user.quiet_until))
+        email_for=current_user.email_for, sms_for=current_user.sms_for,
+        quiet_from=_hhmm(current_user.quiet_from), quiet_until=_hhmm(current_user.quiet_until))
     return render_template("account.html", form=form or PasswordForm(formdata=None),
                            settings=settings.narrowed_to(current_user),
                            logins=accounts.live(current_user),
@@ -189,8 +195,8 @@ def notice_settings():
         return _account_page(status=422, settings=settings)
     try:
         accounts.set_notice_settings(current_user, settings.email.data, settings.phone.data,
-                                     settings.email_for.data, settings.quiet_from.data,
-                                     settings.quiet_until.data)
+                                     settings.email_for.data, settings.sms_for.data,
+                                     settings.quiet_from.data, settings.quiet_until.data)
     except WorkflowError as exc:
         show_refusal(settings, exc)
         return _account_page(status=exc.status, settings=settings)

@@ -115,9 +115,9 @@ QUIET_FROM = ("local time the quiet hours start, HH:MM (null: none); emails that
 QUIET_UNTIL = "local time the quiet hours end, HH:MM (null: none)"
 
 
-def emailed_kinds(**kwargs) -> fields.List:
+def chosen_kinds(how: str, **kwargs) -> fields.List:
     return fields.List(fields.String(validate=validate.OneOf(NOTICE_KINDS)), metadata={
-        "description": "the kinds of notice also emailed: new requests, steps on one's tickets, "
+        "description": f"the kinds of notice also {how}: new requests, steps on one's tickets, "
                        "warnings before a deadline, missed deadlines"}, **kwargs)
 
 
@@ -129,7 +129,8 @@ def clock_time(description: str, **kwargs) -> fields.String:
 class User(Person):
     role = one_of(Role, required=True)
     unit_id = record_id("the unit a resident lives in", required=True, allow_none=True)
-    email_for = emailed_kinds(required=True)
+    email_for = chosen_kinds("emailed", required=True)
+    sms_for = chosen_kinds("texted to the phone (with the company's SMS gateway)", required=True)
     quiet_from = clock_time(QUIET_FROM, required=True)
     quiet_until = clock_time(QUIET_UNTIL, required=True)
 
@@ -140,7 +141,8 @@ class NoticeSettings(Schema):
     email = fields.String(allow_none=True, metadata={"description": "blank or null: none"})
     phone = fields.String(allow_none=True, metadata={
         "description": "a mainland mobile number, 11 digits (+86 allowed); blank or null: none"})
-    email_for = emailed_kinds()
+    email_for = chosen_kinds("emailed")
+    sms_for = chosen_kinds("texted to the phone (with the company's SMS gateway); needs a phone")
     quiet_from = clock_time(QUIET_FROM)
     quiet_until = clock_time(QUIET_UNTIL)
 

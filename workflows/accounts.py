@@ -180,12 +180,12 @@ def set_password(user_id: int, password: str) -> None:
         _end_all(user_id, clock.now())
 
 
-def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any,
+def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_for: Any,
                         quiet_from: Any, quiet_until: Any) -> None:
     """Where one's notices go besides the bell and when: an email address (none: blank), a
-    phone, the kinds of notice emailed (models.people.NOTICE_KINDS), and quiet hours ("22:00"
-    until "07:00"; both blank: none) through which what can wait is held. Nothing is saved
-    unless all of it is right."""
+    mobile, the kinds of notice emailed and texted (models.people.NOTICE_KINDS), and quiet
+    hours ("22:00" until "07:00"; both blank: none) through which what can wait is held.
+    Nothing is saved unless all of it is right."""
     problems: dict[str, Any] = {}
     address = _typed(email)
     if len(address) > MAX_EMAIL:
@@ -195,9 +195,13 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any,
     number = re.sub(r"[\s-]", "", _typed(phone))
     if number and not MOBILE.fullmatch(number):
         problems["phone"] = _l("is not a mainland mobile number: 11 digits, like 138 0013 8000")
-    kinds = email_for if isinstance(email_for, list | tuple) else None
-    if kinds is None or not all(isinstance(k, str) and k in NOTICE_KINDS for k in kinds):
-        problems["email_for"] = _l("must be a list of: %(kinds)s", kinds=", ".join(NOTICE_KINDS))
+    chosen = {name: _kinds(value) for name, value in (("email_for", email_for),
+                                                       ("sms_for", sms_for))}
+    for name, kinds in chosen.items():
+        if kinds is None:
+            problems[name] = _l("must be a list of: %(kinds)s", kinds=", ".join(NOTICE_KINDS))
+    if not problems.get("phone") and not number and chosen["sms_for"]:
+        problems["phone"] = _l("is needed for the texts chosen")
     quiet = {name: _clock_time(value) for name, value in
              (("quiet_from", quiet_from), ("quiet_until", quiet_until))}
     for name, value in quiet.items():
@@ -215,8 +219,16 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any,
         person = db.session.get(User, user.id)
         person.email = address or None
         person.phone = number.removeprefix("+86") or None
-        person.email_for = [k for k in NOTICE_KINDS if k in kinds]
+        person.email_for, person.sms_for = chosen["email_for"], chosen["sms_for"]
         person.quiet_from, person.quiet_until = quiet["quiet_from"], quiet["quiet_until"]
+
+
+def _kinds(value: Any) -> list[str] | None:
+    """Kinds of notice as chosen, in their usual order; None when that is not what was sent."""
+    if not isinstance(value, list | tuple) or not all(
+            isinstance(k, str) and k in NOTICE_KINDS for k in value):
+        return None
+    return [k for k in NOTICE_KINDS if k in value]
 
 
 def _typed(value: Any) -> str:

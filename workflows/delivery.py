@@ -1,4 +1,4 @@
-"""The delivery worker: sends the notices due, by email and to the group webhooks.
+"""The delivery worker: sends the notices due, by email, to the group webhooks and as texts.
 
 Run it as `flask --app app notify` (once) or `flask --app app notify --every 2` (a loop). Any
 number of workers may run at once. A worker claims a batch in a short transaction (status
@@ -157,8 +157,9 @@ def _sender(notice: Notice, rules: Rules):
     if notice.channel == Channel.EMAIL:
         message = email_message(notice, rules)
         return lambda: _send_email(message)
-    if notice.channel == Channel.WEBHOOK:
-        request = webhook_request(notice, rules)
+    if notice.channel in (Channel.WEBHOOK, Channel.SMS):
+        request = (webhook_request if notice.channel == Channel.WEBHOOK else sms_request)(
+            notice, rules)
         return lambda: _send_webhook(*request)
     raise DeliveryError(f"nothing delivers the channel {notice.channel!r}")
 
@@ -255,10 +256,35 @@ def webhook_request(notice: Notice, rules: Rules) -> tuple[Robot, bytes, dict, d
     else:
         raise DeliveryError(f"the webhook format {kind!r} is not wecom, dingtalk or generic")
     body = json.dumps(payload, ensure_ascii=False).encode()
-    if kind == "generic" and secret:
+    if kind == "generic":
+        _sign(body, secret, headers)
+    return robot, body, params, headers
+
+
+def sms_request(notice: Notice, rules: Rules) -> tuple[Robot, bytes, dict, dict]:
+    """A text to the person's mobile, for the company's SMS gateway (SMS_WEBHOOK_URL): signed
+    JSON {id, to, text, cause, ticket_id, url} in the person's language, the text short: the
+    subject and the link."""
+    config = current_app.config
+    if not config["SMS_WEBHOOK_URL"]:
+        raise DeliveryError("SMS_WEBHOOK_URL is not set")
+    if notice.user is None or not notice.user.phone:
+        raise DeliveryError("the person has no mobile number")
+    words = notices.words(notice, rules)
+    link = _link(words)
+    body = json.dumps({"id": notice.id, "to": notice.user.phone,
+                       "text": f"{words.subject} {link}", "cause": notice.cause,
+                       "ticket_id": notice.ticket_id, "url": link}, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", "X-ButlerDesk-Delivery": str(notice.id)}
+    _sign(body, config["SMS_WEBHOOK_SECRET"], headers)
+    return Robot(config["SMS_WEBHOOK_URL"], "generic", None), body, {}, headers
+
+
+def _sign(body: bytes, secret: str | None, headers: dict) -> None:
+    """The generic webhook's signature: the hex HMAC-SHA256 of the body with the secret."""
+    if secret:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers["X-ButlerDesk-Signature"] = f"sha256={digest}"
-    return robot, body, params, headers
 
 
 def dingtalk_signature(secret: str, timestamp: int) -> dict[str, str]:

@@ -168,8 +168,8 @@ def _insert(rows: list[dict]) -> None:
 def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: dict,
           told: Recipients, skip: int | None = None) -> list[dict]:
     """The rows telling `people` (but not `skip`, who caused it) of one cause: in the app, and
-    by email for those who chose this kind of notice (held through their quiet hours unless a
-    clock is pressing); and, when staff are told, one row for each group robot: the
+    by email and text for those who chose this kind of notice there (held through their quiet
+    hours unless a clock is pressing); and, when staff are told, one row for each group robot: the
     installation's and the ticket's area's."""
     now, rows = told.now, []
 
@@ -181,15 +181,21 @@ def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: 
                     status=NoticeStatus.SENT if delivered else NoticeStatus.PENDING,
                     sent_at=now if delivered else None, next_try_at=None if delivered else at)
 
-    mail = bool(current_app.config.get("MAIL_SERVER"))
+    config = current_app.config
+    kind = notice_kind(cause)
     told_people = [p for p in people if p.id != skip]
     for person in told_people:
         rows.append(row(f"{cause_key}:{person.id}:{Channel.IN_APP}", person.id, Channel.IN_APP))
-        if mail and person.email and notice_kind(cause) in (person.email_for or ()):
+        chosen = [channel for channel, wanted in (
+            (Channel.EMAIL, config.get("MAIL_SERVER") and person.email
+             and kind in (person.email_for or ())),
+            (Channel.SMS, config.get("SMS_WEBHOOK_URL") and person.phone
+             and kind in (person.sms_for or ()))) if wanted]
+        if chosen:
             held = quiet_until(person, now)
-            rows.append(row(f"{cause_key}:{person.id}:{Channel.EMAIL}", person.id,
-                            Channel.EMAIL,
-                            at=held if held and not told.pressing(ticket) else now))
+            at = held if held and not told.pressing(ticket) else now
+            rows.extend(row(f"{cause_key}:{person.id}:{channel}", person.id, channel, at=at)
+                        for channel in chosen)
     if any(p.is_staff for p in told_people):
         if current_app.config.get("WEBHOOK_URL"):
             rows.append(row(f"{cause_key}:group:{Channel.WEBHOOK}", None, Channel.WEBHOOK))

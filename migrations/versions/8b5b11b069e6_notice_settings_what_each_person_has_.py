@@ -2,6 +2,7 @@
 
 users.email_for lists the kinds of notice a person has emailed (new, step, warning, missed); it
 replaces the one switch notify_email: a person who had it on keeps every kind, off keeps none.
+users.sms_for lists those texted to their phone (none at first: each text costs the company).
 
 Revision ID: 8b5b11b069e6
 Revises: 0b9d908db89d
@@ -28,16 +29,19 @@ def upgrade():
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_for', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('sms_for', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('quiet_from', sa.Time(), nullable=True))
         batch_op.add_column(sa.Column('quiet_until', sa.Time(), nullable=True))
-    users = sa.table('users', sa.column('email_for', sa.JSON()),
+    users = sa.table('users', sa.column('email_for', sa.JSON()), sa.column('sms_for', sa.JSON()),
                      sa.column('notify_email', sa.Boolean()))
+    op.execute(users.update().values(sms_for=sa.literal('[]').cast(sa.JSON())))
     op.execute(users.update().where(users.c.notify_email).values(
         email_for=sa.literal(EVERY_KIND).cast(sa.JSON())))
     op.execute(users.update().where(sa.not_(users.c.notify_email)).values(
         email_for=sa.literal('[]').cast(sa.JSON())))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('email_for', existing_type=sa.JSON(), nullable=False)
+        batch_op.alter_column('sms_for', existing_type=sa.JSON(), nullable=False)
         batch_op.drop_column('notify_email')
 
 
@@ -52,6 +56,7 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('quiet_until')
         batch_op.drop_column('quiet_from')
+        batch_op.drop_column('sms_for')
         batch_op.drop_column('email_for')
 
     with op.batch_alter_table('areas', schema=None) as batch_op:
