@@ -8,22 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from workflows.errors import InvalidData
 from workflows.fields import untypable
 
-_PARSED = "butlerdesk_json"
+# Kept with the request itself (its WSGI environ), not in `g`: an app context, and `g` with it,
+# may outlive one request (a test's, a CLI's).
+_PARSED = "butlerdesk.json"
 
 
 def json_body() -> Any:
     """The request's JSON, checked (None when the body is not JSON at all). Raises InvalidData
     when it is too deep or carries untypable text, RequestEntityTooLarge when it is too big."""
-    if _PARSED not in g:
-        setattr(g, _PARSED, _checked(_parse()))
-    return getattr(g, _PARSED)
+    if _PARSED not in request.environ:
+        request.environ[_PARSED] = _checked(_parse())
+    return request.environ[_PARSED]
 
 
 def _too_deep(field: str) -> InvalidData:
