@@ -82,7 +82,7 @@ def test_a_step_tells_the_resident_in_the_api(client, estate, clock):
                 technician_id=estate.technician).status_code == 200
     [told] = client.get(f"{API}/notifications", headers=resident).json["notifications"]
     assert told["cause"] == "step"
-    assert told["subject"] == f"Repair #{ticket} Tap leaking: Dispatch a technician"
+    assert told["subject"] == f"Repair #{ticket} Tap leaking: Technician dispatched"
 
 
 def test_the_email_address_is_shown_to_the_person_and_to_staff_only(app, client, estate, clock):

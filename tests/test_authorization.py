@@ -3,7 +3,8 @@
 The routes come from `app.url_map`, so a new route fails this test until its row is added to
 EXPECTED. Each answer is one of
     A  allowed: the route did its work or refused the (empty) input — anything but L, F, N or 5xx
-    L  log in first: 401 from the API, a redirect to the login page (and back) from a page
+    L  log in first: 401 from the API (and the pages' poll), a redirect to the login page (and
+       back) from a page
     F  forbidden (403): one may see it but one's role may not do this
     N  not found (404): someone else's, and not even its existence is told
 A row gives the answer per role, as two letters (one's own object, someone else's) or one when
@@ -260,7 +261,7 @@ def _someone_elses_credential(app, scene, role: str) -> int:
 def _answer(reply, api: bool) -> str:
     status = reply.status_code
     assert status < 500, (status, reply.get_data(as_text=True)[:300])
-    if status == 401 and api or (not api and status == 302
+    if status == 401 or (not api and status == 302
                                  and reply.headers["Location"].startswith("/login?next=")):
         return "L"
     return {403: "F", 404: "N"}.get(status, "A")

@@ -14,7 +14,7 @@ import time_machine
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Area, Building, Deduction, Role, Ticket, Unit, User, db
+from models import Area, Building, Channel, Deduction, Notice, Role, Ticket, Unit, User, db
 from tests.conftest import T0, database_of, make_app
 from workflows import engine
 
@@ -45,7 +45,8 @@ def demo_template(databases, tmp_path_factory):
     """A database loaded by `seed-demo` (at T0), and what the command printed. The demo's floor
     plans go to a temporary folder, not the instance folder."""
     url = databases.empty()
-    app = make_app(url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("demo-uploads")))
+    app = make_app(url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("demo-uploads")),
+                   MAIL_SERVER="127.0.0.1", WEBHOOK_URL="http://127.0.0.1:9/hook")
     with time_machine.travel(T0, tick=False):
         result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, (result.output, result.exception)
@@ -135,6 +136,9 @@ def test_seed_demo_loads_a_believable_estate(demo_app, demo_template):
     assert count(demo_app, User, User.role == Role.TECHNICIAN) == 2
     assert count(demo_app, User, User.role == Role.SUPERVISOR) == 1
     assert count(demo_app, User, User.role == Role.RESIDENT) > 1
+    # Its history is in the bells, and never sent in a burst to a real mailbox or group.
+    assert count(demo_app, Notice, Notice.channel == Channel.IN_APP) > 0
+    assert count(demo_app, Notice, Notice.channel != Channel.IN_APP) == 0
     with demo_app.app_context():
         assert set(db.session.scalars(select(Ticket.kind))) == {"repair", "complaint",
                                                                 "renovation"}

@@ -20,7 +20,7 @@ from models import Area, Channel, Notice, NoticeStatus, User, db
 from tests.api import API, token_for
 from tests.helpers import notices_of
 from tests.pages import csrf_token, field_html, flashes
-from tests.servers import Webhook
+from tests.servers import Webhook, free_port
 from workflows import delivery, sweeper
 from workflows.clock import now as clock_now
 
@@ -111,6 +111,21 @@ def test_outside_quiet_hours_nothing_is_held(mailbox, desk, estate, clock):
     assert sent_now.next_try_at == clock_now()
 
 
+def test_changing_the_quiet_hours_lets_what_they_held_go_now(app, client, mailbox, desk, estate,
+                                                              clock):
+    auth = token_for(client, "butler")
+    choose(estate, "butler", quiet=(time(8), time(12)))
+    desk.open("resident", kind="complaint", title="Noise at night")
+    assert [n.next_try_at for n in emails()] == [QUIET_ENDS]
+    db.session.rollback()  # this test's reads end before the request writes
+    reply = client.patch(f"{API}/me", json={"quiet_from": None, "quiet_until": None},
+                         headers=auth)
+    assert reply.status_code == 200
+    db.session.rollback()
+    assert [n.next_try_at for n in emails()] == [clock_now()]
+    assert delivery.deliver() == 1
+
+
 # -- texts through the company's SMS gateway ------------------------------------------------------
 
 @pytest.fixture
@@ -188,6 +203,24 @@ def test_a_resident_chooses_only_among_the_steps_on_their_requests(browser):
     page = browser("resident").get("/account").text
     assert "Steps on my requests" in page
     assert 'value="warning"' not in page and 'value="new"' not in page
+
+
+def test_every_bad_setting_is_said_at_once(browser):
+    butler = browser("butler")
+    sent = butler.post("/account/notices", data={
+        "notices-csrf_token": csrf_token(butler.get("/account").text),
+        "notices-email": "li at example", "notices-phone": "12345",
+        "notices-quiet_from": "22:00"})
+    for name in ("notices-email", "notices-phone", "notices-quiet_until"):
+        assert 'class="error"' in field_html(sent.text, name), name
+
+
+def test_a_full_width_phone_from_a_chinese_keyboard_is_read(app, browser):
+    butler = browser("butler")
+    butler.post("/account/notices", data={
+        "notices-csrf_token": csrf_token(butler.get("/account").text),
+        "notices-phone": "１３８ ００１３ ８０００"})
+    assert settings(app, "butler")["phone"] == "13800138000"
 
 
 @pytest.mark.parametrize("data, name, message", [
@@ -348,6 +381,39 @@ def test_an_area_robot_that_has_come_to_point_inside_is_refused_at_the_send(
     [refused] = notices_of(Channel.WEBHOOK)
     assert refused.status == NoticeStatus.PENDING and "private network" in refused.last_error
     assert area_robot.received == []
+
+
+def test_removing_a_robot_fails_what_waited_for_it_and_the_log_says_whose_it_was(
+        app, client, browser, desk, estate, clock, area_robot):
+    area = area_of(app, estate)
+    auth = token_for(client, "supervisor")
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing answers: the notice waits to retry
+    client.put(f"{API}/areas/{area.id}/webhook", json={
+        "webhook_url": f"{closed}/send?key=SECRETKEY", "webhook_format": "wecom"}, headers=auth)
+    desk.open("resident")
+    assert delivery.deliver() == 0
+    log = browser("supervisor").get("/supervisor/deliveries").text
+    assert f"the group robot of {area.name}" in log
+    assert "SECRETKEY" not in log and "key=…" in log
+
+    db.session.rollback()
+    removed = client.put(f"{API}/areas/{area.id}/webhook", json={"webhook_url": None},
+                         headers=auth)
+    assert removed.status_code == 200, removed.json
+    db.session.rollback()
+    [gone] = notices_of(Channel.WEBHOOK)
+    assert (gone.status, gone.last_error) == (NoticeStatus.FAILED, "the area's robot was removed")
+
+
+def test_the_log_says_an_email_is_held_for_quiet_hours(app, browser, mailbox, desk, estate,
+                                                       clock):
+    choose(estate, "butler", quiet=(time(8), time(12)))
+    desk.open("resident", kind="complaint", title="Noise at night")
+    supervisor = browser("supervisor")
+    log = supervisor.get("/supervisor/deliveries").text
+    assert "held for quiet hours until 2026-11-16 12:00" in log
+    filtered = supervisor.get("/supervisor/deliveries?status=failed").text
+    assert "No notice matches these filters." in filtered
 
 
 def test_the_robots_page_keeps_a_bad_address_next_to_its_message(app, browser, estate):

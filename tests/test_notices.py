@@ -35,6 +35,16 @@ def test_a_dispatch_tells_the_technician_and_the_resident(desk, estate, clock):
     assert steps == [("step", estate.technician), ("step", estate.resident)]
 
 
+def test_the_follow_up_visit_tells_the_resident_it_is_their_turn_to_rate(desk, estate, clock):
+    ticket = desk.open("resident").id
+    desk.fire(ticket, "dispatch", "butler", technician_id=estate.technician)
+    desk.fire(ticket, "arrive", "technician")
+    desk.fire(ticket, "complete", "technician")
+    desk.fire(ticket, "visit", "butler", rating=4)
+    last = told(ticket)[-1]
+    assert last[1] == estate.resident and last[0].startswith("step:")
+
+
 def test_the_butler_and_the_technician_are_warned_ten_minutes_before_the_on_site_limit(
         desk, estate, clock):
     ticket = desk.open("resident").id

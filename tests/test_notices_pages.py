@@ -144,7 +144,7 @@ def test_the_poll_answers_the_count_and_the_newest_with_an_etag(app, browser):
     assert changed.status_code == 200 and changed.json == {"unread": 1, "latest": notice}
     assert changed.headers["ETag"] != etag
     assert "no-cache" in changed.headers["Cache-Control"]
-    assert browser().get("/notices/unread").status_code == 302  # to the login
+    assert browser().get("/notices/unread").status_code == 401  # the page says it stopped
 
 
 def test_the_queue_page_marks_the_parts_the_script_renews(app, browser):

@@ -55,10 +55,12 @@ def read_all():
 
 
 @bp.get("/unread")
-@login_required
 def unread():
     """{"unread": n, "latest": the newest unread notice's id, or null}, for the page's script.
-    Its ETag is the answer itself, so a poll that finds nothing new is a 304 with no body."""
+    Its ETag is the answer itself, so a poll that finds nothing new is a 304 with no body. A
+    login that has ended is a 401, so the page can say it no longer updates."""
+    if not current_user.is_authenticated:
+        return jsonify({"error": "logged out"}), 401
     count, latest = inbox.unread(current_user)
     response = jsonify({"unread": count, "latest": latest})
     response.set_etag(f"{count}-{latest}")

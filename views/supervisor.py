@@ -62,6 +62,7 @@ def deliveries():
     return render_template("supervisor/deliveries.html", status=status, person=person,
                            statuses=list(NoticeStatus), staff=queries.people_told(),
                            notices=queries.deliveries(status, person),
+                           areas={a.id: a.name for a in areas.robots(current_user)},
                            shown=queries.DELIVERY_LOG_SIZE)
 
 
@@ -106,7 +107,8 @@ def set_robot(area_id: int):
     except WorkflowError as exc:
         show_refusal(form, exc)
         return _robots_page(area_id, form, exc.status)
-    flash(_("The group robot of %(area)s is saved.", area=area.name), "success")
+    flash(_("The group robot of %(area)s is saved.", area=area.name) if area.webhook_url
+          else _("%(area)s has no group robot of its own now.", area=area.name), "success")
     return redirect(url_for(".robots"))
 
 

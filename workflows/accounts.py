@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Credential, CredentialKind, User, db
+from models import Credential, CredentialKind, Notice, NoticeStatus, User, db
 from models.people import NOTICE_KINDS
 from models.transaction import write
 from workflows import clock
@@ -192,7 +193,7 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_
         problems["email"] = _l("must be at most %(count)d characters", count=MAX_EMAIL)
     elif address and not EMAIL.fullmatch(address):
         problems["email"] = _l("is not an email address, like name@example.com")
-    number = re.sub(r"[\s-]", "", _typed(phone))
+    number = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", _typed(phone)))
     if number and not MOBILE.fullmatch(number):
         problems["phone"] = _l("is not a mainland mobile number: 11 digits, like 138 0013 8000")
     chosen = {name: _kinds(value) for name, value in (("email_for", email_for),
@@ -202,17 +203,7 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_
             problems[name] = _l("must be a list of: %(kinds)s", kinds=", ".join(NOTICE_KINDS))
     if not problems.get("phone") and not number and chosen["sms_for"]:
         problems["phone"] = _l("is needed for the texts chosen")
-    quiet = {name: _clock_time(value) for name, value in
-             (("quiet_from", quiet_from), ("quiet_until", quiet_until))}
-    for name, value in quiet.items():
-        if value is False:
-            problems[name] = _l("must be a time of day, like 22:00")
-    if not problems and (quiet["quiet_from"] is None) != (quiet["quiet_until"] is None):
-        problems["quiet_until" if quiet["quiet_until"] is None else "quiet_from"] = _l(
-            "give both times of the quiet hours, or neither")
-    if not problems and quiet["quiet_from"] is not None and quiet["quiet_from"] == quiet[
-            "quiet_until"]:
-        problems["quiet_until"] = _l("must differ from the start of the quiet hours")
+    quiet = _quiet_hours(quiet_from, quiet_until, problems)
     if problems:
         raise InvalidData(_l("the settings were not saved"), problems)
     with write():
@@ -220,7 +211,35 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_
         person.email = address or None
         person.phone = number.removeprefix("+86") or None
         person.email_for, person.sms_for = chosen["email_for"], chosen["sms_for"]
+        if (person.quiet_from, person.quiet_until) != (quiet["quiet_from"], quiet["quiet_until"]):
+            _release_held(person.id)
         person.quiet_from, person.quiet_until = quiet["quiet_from"], quiet["quiet_until"]
+
+
+def _quiet_hours(quiet_from: Any, quiet_until: Any, problems: dict[str, Any]) -> dict:
+    """The quiet hours as typed, both times or neither; what is wrong goes into `problems`."""
+    quiet = {name: _clock_time(value) for name, value in
+             (("quiet_from", quiet_from), ("quiet_until", quiet_until))}
+    for name, value in quiet.items():
+        if value is False:
+            problems[name] = _l("must be a time of day, like 22:00")
+    if False in quiet.values():
+        return quiet
+    if (quiet["quiet_from"] is None) != (quiet["quiet_until"] is None):
+        problems["quiet_until" if quiet["quiet_until"] is None else "quiet_from"] = _l(
+            "give both times of the quiet hours, or neither")
+    elif quiet["quiet_from"] is not None and quiet["quiet_from"] == quiet["quiet_until"]:
+        problems["quiet_until"] = _l("must differ from the start of the quiet hours")
+    return quiet
+
+
+def _release_held(user_id: int) -> None:
+    """Quiet hours changed: what they held goes now (the next ones follow the new hours)."""
+    now = clock.now()
+    db.session.execute(
+        update(Notice).where(Notice.user_id == user_id, Notice.status == NoticeStatus.PENDING,
+                             Notice.attempts == 0, Notice.next_try_at > now)
+        .values(next_try_at=now).execution_options(synchronize_session=False))
 
 
 def _kinds(value: Any) -> list[str] | None:

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from models import Area, Role, User, db
+from models import Area, Channel, Notice, NoticeStatus, Role, User, db
 from models.transaction import write
 from workflows.errors import Forbidden, InvalidData, NotFound
 
@@ -82,7 +82,20 @@ def set_webhook(actor: User, area_id: Any, url: Any, format: Any, secret: Any) -
         raise InvalidData(_l("the webhook was not saved"), problems)
     with write():
         area = db.session.get(Area, area.id)
+        if area.webhook_url and not address:
+            _give_up_waiting(area.id)
         area.webhook_url = address or None
         area.webhook_format = kind if address else None
         area.webhook_secret = (key or area.webhook_secret) if address else None
     return area
+
+
+def _give_up_waiting(area_id: int) -> None:
+    """The robot is removed: what still waits for it will never be sent; it is failed, and
+    says why on the delivery log."""
+    waiting = db.session.scalars(select(Notice).where(
+        Notice.channel == Channel.WEBHOOK, Notice.status == NoticeStatus.PENDING)).all()
+    for notice in waiting:
+        if (notice.data or {}).get("area_id") == area_id:
+            notice.status, notice.next_try_at = NoticeStatus.FAILED, None
+            notice.last_error = "the area's robot was removed"

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -128,8 +129,13 @@ def _send_one(notice_id: int, attempts: int) -> int:
     return 1
 
 
+# A robot's key or token in a URL is its password: an error that quotes the URL keeps it out.
+CREDENTIALS_IN_URL = re.compile(r"([?&](?:key|access_token|token|sign|secret)=)[^&\s'\")]+",
+                                re.IGNORECASE)
+
+
 def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]
+    return CREDENTIALS_IN_URL.sub(r"\1…", f"{type(exc).__name__}: {exc}")[:1000]
 
 
 def _record_failure(notice_id: int, attempts: int, error: str) -> None:

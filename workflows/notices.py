@@ -42,7 +42,7 @@ from models import (
 )
 from workflows import access
 from workflows.rules import DeadlineRule, Rules, TriggerRule
-from workflows.words import label, span
+from workflows.words import briefly, label, span
 
 NEW, STEP, WARNING, ESCALATION, REMINDER = "new", "step", "warning", "escalation", "reminder"
 MISSED = "missed"  # what a person chooses for escalations and reminders alike
@@ -354,10 +354,13 @@ def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
             trigger = kind.triggers.get(data.get("trigger", ""))
             event = db.session.get(Event, data.get("event_id"))
             actor = db.session.get(User, data.get("actor_id"))
-            done = label(trigger.label) if trigger else data.get("trigger", "")
+            done = briefly(trigger.done) if trigger else data.get("trigger", "")
             subject = _("%(about)s: %(step)s", about=about, step=done)
             text = _("%(name)s: %(step)s, %(about)s (%(where)s).",
                      name=actor.name if actor else "", step=done, about=about, where=where)
+            technician = event and (event.data or {}).get("technician_id")
+            if technician and (named := db.session.get(User, technician)):
+                text += "\n" + _("Technician: %(name)s", name=named.name)
             shown = event and event.note and (not event.staff_only or
                                               (notice.user is None or notice.user.is_staff))
             if shown:

@@ -122,9 +122,10 @@ def deliveries(status: str | None = None, user_id: int | None = None) -> list[No
 
 
 def people_told() -> list[User]:
-    """Everyone a notice may be sent to beyond the bell: people with an email address."""
-    return list(db.session.scalars(select(User).where(User.email.is_not(None))
-                                   .order_by(User.name)))
+    """Everyone a notice may be sent to beyond the bell: people with an email address or a
+    mobile."""
+    return list(db.session.scalars(select(User).where(
+        (User.email.is_not(None)) | (User.phone.is_not(None))).order_by(User.name)))
 
 
 def waiting_for_supervisor(rules) -> list[Ticket]:

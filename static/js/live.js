@@ -20,6 +20,7 @@
   var latest = bell.dataset.latest || "";
   var etag = null;
   var timer = null;
+  var stopped = false;
 
   function show(unread) {
     count.textContent = String(unread);
@@ -52,6 +53,10 @@
     var headers = etag ? {"If-None-Match": etag} : {};
     return fetch(bell.dataset.unreadUrl, {credentials: "same-origin", headers: headers})
       .then(function (response) {
+        if (response.status === 401) {
+          loggedOut();
+          return null;
+        }
         if (response.status !== 200) {
           return null;  // 304: nothing new; anything else: try again at the next poll
         }
@@ -73,15 +78,34 @@
       .catch(function () { /* offline for a moment: the next poll tries again */ });
   }
 
+  // The login ended (logged out in another tab, deactivated): say so where it is seen, link to
+  // the login, and stop polling: a queue that silently stops updating would be trusted.
+  function loggedOut() {
+    stopped = true;
+    if (document.querySelector("[data-logged-out-alert]")) {
+      return;
+    }
+    var alert = document.createElement("p");
+    alert.className = "flash error";
+    alert.setAttribute("role", "alert");
+    alert.setAttribute("data-logged-out-alert", "");
+    var link = document.createElement("a");
+    link.href = bell.dataset.loginUrl;
+    link.textContent = bell.dataset.loggedOut;
+    alert.appendChild(link);
+    var main = document.querySelector("main");
+    main.insertBefore(alert, main.firstChild);
+  }
+
   function schedule() {
     window.clearTimeout(timer);
-    if (document.visibilityState === "visible") {
+    if (!stopped && document.visibilityState === "visible") {
       timer = window.setTimeout(function () { poll().then(schedule); }, INTERVAL);
     }
   }
 
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") {
+    if (!stopped && document.visibilityState === "visible") {
       poll().then(schedule);
     } else {
       window.clearTimeout(timer);

@@ -55,6 +55,22 @@ def test_a_new_repair_reaches_the_butlers_open_queue_without_a_reload(app, estat
     assert butler.evaluate("window.stillThisPage") is True
 
 
+def test_a_tab_whose_login_ended_says_it_no_longer_updates(app, estate, clock, login):
+    butler = login("butler")
+    butler.goto("/queue/")
+    other_tab = butler.context.new_page()
+    other_tab.goto("/account")
+    with other_tab.expect_navigation():
+        other_tab.get_by_role("button", name="Log out").click()
+
+    alert = butler.get_by_role("alert")
+    expect(alert).to_have_text(
+        "Your login has ended: this page no longer updates. Log in again.", timeout=6000)
+    with butler.expect_navigation():
+        alert.get_by_role("link").click()
+    assert "/login?next=/queue/" in butler.url
+
+
 def test_opening_a_notice_from_the_bell_marks_it_read(app, estate, clock, login):
     ticket = open_ticket(app, "resident", title="Tap leaking")
     butler = login("butler")
