@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from tests.conftest import T0
 from tests.helpers import deductions
-from tests.pages import csrf_token, fire_form, submit, ticket_from
+from tests.pages import bell, csrf_token, fire_form, submit, ticket_from
 from workflows import delivery, sweeper
 
 LANGUAGES = {"butler": "en", "technician": "zh_CN", "supervisor": "en"}
@@ -64,6 +64,11 @@ def notices_page(person) -> str:
     return person.get("/notices/").text
 
 
+def unread(person) -> int | None:
+    """The count on the bell of the person's queue (their first page)."""
+    return bell(person.get("/queue/").text)
+
+
 def test_a_repair_is_told_warned_and_escalated_by_bell_email_and_wecom(
         app, browser, estate, mailbox, webhook, clock):
     app.config.update(WEBHOOK_FORMAT="wecom", WEBHOOK_SECRET=None)
@@ -78,6 +83,7 @@ def test_a_repair_is_told_warned_and_escalated_by_bell_email_and_wecom(
     link = f"http://127.0.0.1:5000/tickets/{ticket}"
     about_en = f"Repair #{ticket} Kitchen tap leaking"
     about_zh = f"报修 #{ticket} Kitchen tap leaking"
+    assert unread(people["butler"]) == 1
     assert f"New: {about_en}" in notices_page(people["butler"])
     assert in_context(app, delivery.deliver) == 2
     receivers.new(link, {"butler@example.com": f"New: {about_en}"}, f"新请求：{about_zh}")
@@ -85,6 +91,7 @@ def test_a_repair_is_told_warned_and_escalated_by_bell_email_and_wecom(
     # The butler dispatches a technician on the ticket's page: the technician is told.
     assert fire_form(people["butler"], ticket, "dispatch",
                      technician_id=str(estate.technician)).status_code == 302
+    assert unread(people["technician"]) == 1
     assert f"{about_zh}：派工" in notices_page(people["technician"])
     assert in_context(app, delivery.deliver) == 2
     receivers.new(link, {"technician@example.com": f"{about_zh}：派工"}, f"{about_zh}：派工")
@@ -93,6 +100,7 @@ def test_a_repair_is_told_warned_and_escalated_by_bell_email_and_wecom(
     # the butler and the technician.
     clock.move_to(T0 + timedelta(minutes=10))
     assert in_context(app, sweeper.sweep) == 0
+    assert (unread(people["butler"]), unread(people["technician"])) == (2, 2)
     assert f"Due in 10 min: Arrival on site, {about_en}" in notices_page(people["butler"])
     assert f"还剩 10 分钟：到场，{about_zh}" in notices_page(people["technician"])  # in Chinese
     assert in_context(app, delivery.deliver) == 3
@@ -109,6 +117,7 @@ def test_a_repair_is_told_warned_and_escalated_by_bell_email_and_wecom(
     with app.app_context():
         [miss] = deductions(ticket)
         assert (miss.butler_id, miss.missed_at) == (estate.butler, T0 + timedelta(minutes=20))
+    assert unread(people["supervisor"]) == 1
     assert f"Missed: Arrival on site, {about_en}" in notices_page(people["supervisor"])
     assert in_context(app, delivery.deliver) == 2
     texts = receivers.new(link, {"supervisor@example.com": f"Missed: Arrival on site, {about_en}"},
