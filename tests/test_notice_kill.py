@@ -76,18 +76,24 @@ NOTIFY = ("notify", "--every", "0.5", "--batch", "1")
 SWEEP = ("sweep", "--every", "2")
 
 
+def notices_of_one(population: Population) -> Counter:
+    """How many notices the rules make for one repair, by (cause, channel): each person told
+    in the app and by email (the staff have addresses, the residents not), and the group once
+    per cause that tells staff."""
+    made: Counter = Counter()
+    for cause, told in population.causes:
+        staff = sum(person in STAFF for person in told)
+        made[cause, Channel.IN_APP] += len(told)
+        made[cause, Channel.EMAIL] += staff
+        made[cause, Channel.WEBHOOK] += staff > 0
+    return +made
+
+
 def expected_notices() -> Counter:
-    """How many notices the rules make, by (cause, channel): each person told in the app and
-    by email (the staff have addresses, the residents not), and the group once per cause that
-    tells staff."""
-    expected: Counter = Counter()
-    for population in POPULATIONS:
-        for cause, told in population.causes:
-            staff = sum(person in STAFF for person in told)
-            expected[cause, Channel.IN_APP] += population.count * len(told)
-            expected[cause, Channel.EMAIL] += population.count * staff
-            expected[cause, Channel.WEBHOOK] += population.count * (staff > 0)
-    return +expected
+    """How many notices the rules make for all the repairs, by (cause, channel)."""
+    return sum((Counter({key: count * population.count
+                         for key, count in notices_of_one(population).items()})
+                for population in POPULATIONS), Counter())
 
 
 def made_notices(app) -> Counter:
@@ -99,8 +105,10 @@ def made_notices(app) -> Counter:
     return made
 
 
-def register_repairs(app, estate) -> None:
-    """The staff's addresses, a manager, and the populations' repairs, each at its own time."""
+def register_repairs(app, estate) -> dict[int, Population]:
+    """The staff's addresses, a manager, and the populations' repairs, each at its own time;
+    returns each repair's population."""
+    repairs = {}
     with app.app_context():
         for name in STAFF[:-1]:
             estate.user(name).email = f"{name}@example.com"
@@ -115,11 +123,13 @@ def register_repairs(app, estate) -> None:
                 for i in range(population.count):
                     who = residents[i % 2]
                     repair = desk.open(who, title=f"Repair {population.age} {i}")
+                    repairs[repair.id] = population
                     if population.dispatched:
                         butler = "other_butler" if who == "west_resident" else "butler"
                         desk.fire(repair, "dispatch", butler, technician_id=estate.technician)
         db.session.remove()
         db.engine.dispose()  # no connection of ours stays open while the processes run
+    return repairs
 
 
 def test_workers_and_sweepers_killed_at_random_moments_make_and_send_each_notice_once(
@@ -129,7 +139,7 @@ def test_workers_and_sweepers_killed_at_random_moments_make_and_send_each_notice
     rows the rules call for are made and sent, they are all there is, and each arrived, twice
     only where it was claimed again after its worker died."""
     started = time.monotonic()
-    register_repairs(app, estate)
+    repairs = register_repairs(app, estate)
     expected = expected_notices()
     registered = time.monotonic()
     log = tmp_path / "processes.log"
@@ -170,6 +180,10 @@ def test_workers_and_sweepers_killed_at_random_moments_make_and_send_each_notice
     with app.app_context():
         assert sweeper.sweep() == 0  # a last sweep finds nothing more to record or tell
         assert made_notices(app) == expected  # none made twice, none left out
+        assert Counter(db.session.execute(select(Notice.ticket_id, Notice.cause,
+                                                 Notice.channel)).all()) == {
+            (ticket_id, *key): count for ticket_id, population in repairs.items()
+            for key, count in notices_of_one(population).items()}  # for each repair
         assert db.session.scalar(select(func.count()).select_from(Deadline)
                                  .where(Deadline.notice_at <= datetime.now(UTC))) == 0
         sent = {channel: dict(db.session.execute(
