@@ -1,7 +1,7 @@
 """Exactly once, with everything killed: 4 delivery workers and 8 sweepers at once, some of them
-SIGKILLed at random moments and started again, while thousands of notices fall due.
+SIGKILLed at random moments and started again, while some two thousand notices fall due.
 
-Several hundred repairs are registered in the past (the clock turned back), at ages chosen so
+130 repairs are registered in the past (the clock turned back), at ages chosen so
 that, by the real clock the processes live in, their warning points and deadlines have passed
 and none passes during the run. The sweepers record the misses and make the warnings,
 escalations and reminders; the workers send them by email (a real SMTP server) and to the
