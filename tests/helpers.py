@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import Deadline, Deduction, Event, Notice, Ticket, db
+from models import Deadline, Deduction, Event, Notice, NoticeStatus, Ticket, db
 
 
 def fresh(ticket_id: int) -> Ticket:
@@ -76,3 +76,13 @@ def notices_of(channel: str) -> list[Notice]:
     db.session.expire_all()
     return list(db.session.scalars(select(Notice).where(Notice.channel == channel)
                                    .order_by(Notice.id)))
+
+
+def unsent(app) -> int:
+    """How many notices are not sent yet, read in an app context of its own (while other
+    processes deliver them)."""
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Notice)
+                                  .where(Notice.status != NoticeStatus.SENT))
+        db.session.remove()
+        return count

@@ -31,6 +31,13 @@ def log_in(client, username: str, password: str = "secret"):
                                        "csrf_token": token})
 
 
+def bell(html: str) -> int | None:
+    """The bell's count as shown (None: hidden, nothing unread)."""
+    found = re.search(r'<span class="bell-count" data-unread( hidden)?>(\d+)</span>', html)
+    assert found, "no bell on the page"
+    return None if found.group(1) else int(found.group(2))
+
+
 def field_html(html: str, name: str) -> str:
     """The <div class="field"> block of the input named `name` (its label, input and errors)."""
     found = re.search(r'<div class="field[^"]*"[^>]*>\s*<label for="' + re.escape(name)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from models import Channel, Notice, NoticeStatus, User, db
 from models.transaction import write
 from tests.conftest import T0, Desk
-from tests.helpers import notices_of
+from tests.helpers import notices_of, unsent
 from tests.processes import REPO, Forker, app_env, flask_command
 from workflows import delivery
 
@@ -318,14 +318,6 @@ def _pending_webhooks(app, estate, count: int) -> list[int]:
     return ids
 
 
-def _unsent(app) -> int:
-    with app.app_context():
-        count = db.session.scalar(select(func.count()).select_from(Notice)
-                                  .where(Notice.status != NoticeStatus.SENT))
-        db.session.remove()
-        return count
-
-
 def test_workers_killed_at_random_moments_deliver_every_notice_once(
         app, estate, database_url, webhook, tmp_path):
     """Three `flask notify --every` workers share a few hundred notices; one at a time is
@@ -345,13 +337,13 @@ def test_workers_killed_at_random_moments_deliver_every_notice_once(
         while not webhook.received:  # the workers are up and sending
             assert time.monotonic() < limit, "no worker ever sent anything"
             time.sleep(0.01)
-        while kills < KILLS and _unsent(app):
+        while kills < KILLS and unsent(app):
             time.sleep(rng.uniform(0.05, 0.25))
             os.kill(workers.pop(rng.randrange(len(workers))), signal.SIGKILL)
             kills += 1
             workers.append(forker.start(*command))
-        while _unsent(app):
-            assert time.monotonic() < limit, f"{_unsent(app)} notices never sent"
+        while unsent(app):
+            assert time.monotonic() < limit, f"{unsent(app)} notices never sent"
             time.sleep(0.1)
     finally:
         for pid in workers:

@@ -11,15 +11,8 @@ from datetime import timedelta
 from sqlalchemy import event, select
 
 from models import Notice, User, db
-from tests.pages import csrf_token, field_html, fire_form, flashes, open_ticket
+from tests.pages import bell, csrf_token, field_html, fire_form, flashes, open_ticket
 from workflows import inbox
-
-
-def bell(html: str) -> int | None:
-    """The bell's count as shown (None: hidden, nothing unread)."""
-    found = re.search(r'<span class="bell-count" data-unread( hidden)?>(\d+)</span>', html)
-    assert found, "no bell on the page"
-    return None if found.group(1) else int(found.group(2))
 
 
 def notice_ids(app, username: str) -> list[int]:
