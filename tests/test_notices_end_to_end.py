@@ -47,7 +47,7 @@ def set_up(person, username: str) -> None:
     page = person.get("/account").text
     saved = person.post("/account/notices", data={
         "notices-csrf_token": csrf_token(page), "notices-email": f"{username}@example.com",
-        "notices-notify_email": "y"})
+        "notices-email_for": ["new", "step", "warning", "missed"]})
     assert saved.status_code == 302
     person.post("/language", data={"csrf_token": csrf_token(page),
                                    "lang": LANGUAGES[username], "next": "/account"})
@@ -92,9 +92,9 @@ def test_a_repair_is_told_warned_and_escalated_by_bell_email_and_wecom(
     assert fire_form(people["butler"], ticket, "dispatch",
                      technician_id=str(estate.technician)).status_code == 302
     assert unread(people["technician"]) == 1
-    assert f"{about_zh}：派工" in notices_page(people["technician"])
+    assert f"{about_zh}：已派工" in notices_page(people["technician"])
     assert in_context(app, delivery.deliver) == 2
-    receivers.new(link, {"technician@example.com": f"{about_zh}：派工"}, f"{about_zh}：派工")
+    receivers.new(link, {"technician@example.com": f"{about_zh}：已派工"}, f"{about_zh}：已派工")
 
     # Ten minutes before the on-site limit (20 minutes after the report), the sweeper warns
     # the butler and the technician.
