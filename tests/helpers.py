@@ -86,3 +86,8 @@ def unsent(app) -> int:
                                   .where(Notice.status != NoticeStatus.SENT))
         db.session.remove()
         return count
+
+
+def no_horizontal_scroll(page) -> bool:
+    """Whether a browser page fits its window's width (nothing to scroll sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

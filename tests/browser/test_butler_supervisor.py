@@ -14,16 +14,13 @@ from playwright.sync_api import expect
 from models import Ticket, User, db
 from tests.browser.conftest import screenshot
 from tests.conftest import T0
+from tests.helpers import no_horizontal_scroll
+from tests.pages import open_ticket
 from workflows import engine
 
 
 def _user(username: str) -> User:
     return db.session.scalar(db.select(User).where(User.username == username))
-
-
-def open_ticket(app, who: str, kind: str = "repair", title: str = "Tap leaking", **kwargs) -> int:
-    with app.app_context():
-        return engine.open_ticket(_user(who), kind, title, **kwargs).id
 
 
 def fire(app, ticket_id: int, trigger: str, who: str, **data) -> None:
@@ -45,10 +42,6 @@ def submit_step(page, trigger: str, **selects) -> None:
     with page.expect_navigation():
         form.locator('button[type="submit"]').click()
     expect(page.locator(".flash.success")).to_be_visible()
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_residents_repair_leads_the_queue_and_runs_its_course(app, estate, clock, login):

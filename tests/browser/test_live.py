@@ -8,7 +8,8 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_butler_supervisor import no_horizontal_scroll, open_ticket
+from tests.helpers import no_horizontal_scroll
+from tests.pages import open_ticket
 
 
 def report_a_repair(resident, title: str) -> int:
