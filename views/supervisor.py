@@ -72,7 +72,7 @@ class RobotForm(Form):
         SelectChoice("wecom", _l("WeCom group robot")),
         SelectChoice("dingtalk", _l("DingTalk robot")),
         SelectChoice("generic", _l("Signed JSON (a gateway)"))], validate_choice=False)
-    webhook_secret = PasswordField(_l("Secret (blank: keep the one set)"),
+    webhook_secret = PasswordField(_l("Secret (optional)"),
                                    render_kw={"autocomplete": "off"})
 
 
