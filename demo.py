@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 
-from models import Area, Building, Role, Unit, User, db
+from models import SINCE_RECORDS, Area, AreaButler, Building, Role, Unit, User, db
 from views import uploads
 from workflows import assessment, clock, engine
 
@@ -80,6 +80,8 @@ def seed() -> None:
             for door in (1, 2):
                 units.append(Unit(building=building, number=f"{floor}0{door}"))
     db.session.add_all(areas + units)
+    db.session.add_all(AreaButler(area=area, butler=area.butler, starts_at=SINCE_RECORDS)
+                       for area in areas)
     db.session.flush()
 
     resident = _user("resident", Role.RESIDENT, "王芳 Wang Fang", units[0])

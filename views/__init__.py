@@ -5,7 +5,6 @@ from datetime import datetime
 
 from flask import (
     Flask,
-    current_app,
     g,
     has_request_context,
     redirect,
@@ -80,11 +79,7 @@ def select_locale() -> str:
     return chosen
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as the property's wall-clock time."""
-    if value is None:
-        return ""
-    return value.astimezone(current_app.config["TZ"]).strftime(fmt)
+local_time = words.local  # a stored UTC time as the property's wall-clock time
 
 
 def time_left(due: datetime | None) -> str:

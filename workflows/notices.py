@@ -37,7 +37,7 @@ from models import (
     User,
     db,
 )
-from workflows import access
+from workflows import access, clock
 from workflows.rules import DeadlineRule, Rules, TriggerRule
 from workflows.words import label, span
 
@@ -56,6 +56,14 @@ class Recipients:
     def __init__(self):
         self._supervisors: dict[bool, dict[int, list[int]]] = {False: {}, True: {}}
         self._people: dict[int, User | None] = {}
+        self._away: dict[int, int] | None = None
+
+    def _holder(self, butler_id: int | None) -> int | None:
+        """Who hears what the ticket's butler would: their substitute while they are on leave
+        now (one query for the whole batch)."""
+        if self._away is None:
+            self._away = access.substitutes(clock.now())
+        return self._away.get(butler_id, butler_id)
 
     def prepare(self, tickets: Iterable[Ticket]) -> None:
         """Find the supervisors of all these tickets' units at once."""
@@ -67,7 +75,7 @@ class Recipients:
         found: list[int | None] = []
         for audience in audiences:
             if audience == "assignee":
-                found.append(ticket.assignee_id)
+                found.append(self._holder(ticket.assignee_id))
             elif audience == "technician":
                 found.append(ticket.technician_id)
             elif audience == "resident":
