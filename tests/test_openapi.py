@@ -37,10 +37,12 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from models import (
+    Area,
     Attachment,
     Credential,
     CredentialKind,
     Deduction,
+    Leave,
     Notice,
     Role,
     SpotCheck,
@@ -52,7 +54,7 @@ from models import (
 from tests.conftest import T0, database_of, make_app
 from tests.pages import PNG, log_in
 from views import openapi, uploads
-from workflows import assessment, engine, sweeper
+from workflows import assessment, cover, engine, sweeper
 from workflows.attachments import UploadedFile
 from workflows.rules import current as current_rules
 
@@ -162,6 +164,12 @@ def history(databases, template_db, uploads_folder):
         sweeper.sweep()
         missed = db.session.scalar(select(Deduction.id).where(Deduction.ticket_id == repair))
         assessment.appeal(person("butler"), missed, "The resident was out")
+        # Leave: one asked for, one approved with its substitute (tickets left to hand over).
+        cover.request_leave(person("butler"), None, SEEDED_AT + timedelta(days=3),
+                            SEEDED_AT + timedelta(days=4), reason="Wedding")
+        away = cover.request_leave(person("supervisor"), estate.butler, SEEDED_AT,
+                                   SEEDED_AT + timedelta(hours=8), reason="Doctor")
+        cover.approve_leave(person("supervisor"), away.id, estate.relief_butler)
     yield url
     databases.drop(url)
 
@@ -264,6 +272,7 @@ def known_ids(app: Flask) -> dict[str, list]:
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
+                "area_id": ids(Area), "leave_id": ids(Leave),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
