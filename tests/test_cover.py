@@ -115,6 +115,16 @@ def test_the_substitute_sees_the_area_and_hears_its_warnings(desk, estate, clock
     assert estate.relief_butler in warned and estate.butler not in warned
 
 
+def test_the_substitutes_queue_shows_the_areas_work_while_the_leave_runs(app, browser, estate,
+                                                                          clock):
+    with app.app_context():
+        Desk(estate).open("resident", title="Kitchen tap dripping")
+        away(estate, ends=T0 + HOUR)
+    assert "Kitchen tap dripping" in browser("relief_butler").get("/queue/").text
+    clock.shift(2 * HOUR)
+    assert "Kitchen tap dripping" not in browser("relief_butler").get("/queue/").text
+
+
 def test_cancelling_a_leave_under_way_ends_it_now_and_keeps_what_it_covered(desk, estate, clock):
     leave = away(estate)
     clock.shift(HOUR)

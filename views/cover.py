@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from models import Leave, Role, db
 from views.cover_forms import approve_form, area_butler_form, hand_over_form, leave_form
-from views.forms import as_utc, show_refusal
+from views.forms import Form, as_utc, show_refusal
 from views.roles import role_required
 from workflows import clock, cover
 from workflows.errors import WorkflowError
@@ -53,68 +53,63 @@ def leave():
     return _leave_page()
 
 
+def _sent(form, act, again, done, to: str = ".leave"):
+    """A form sent: if it reads, `act()`; its refusal shown next to the fields (`again(status)`
+    renders the page with the form); else the message `done(result)` and back to the page."""
+    if not form.validate():
+        return again(422)
+    try:
+        result = act()
+    except WorkflowError as exc:
+        show_refusal(form, exc)
+        return again(exc.status)
+    flash(done(result), "success")
+    return redirect(url_for(to))
+
+
 @bp.post("/leave")
 @role_required(*STAFF)
 def request_leave():
     form = leave_form()
-    if form.validate():
-        try:
-            butler = (form.butler_id.data if current_user.role != Role.BUTLER
-                      else current_user.id)
-            cover.request_leave(current_user, butler, as_utc(form.starts_at.data),
-                                as_utc(form.ends_at.data), form.substitute_id.data,
-                                form.reason.data)
-        except WorkflowError as exc:
-            show_refusal(form, exc)
-            return _leave_page(form, status=exc.status)
-        flash(_("Leave recorded: it waits for a supervisor's approval."), "success")
-        return redirect(url_for(".leave"))
-    return _leave_page(form, status=422)
+    butler = form.butler_id.data if current_user.role != Role.BUTLER else current_user.id
+    return _sent(form, lambda: cover.request_leave(
+        current_user, butler, as_utc(form.starts_at.data), as_utc(form.ends_at.data),
+        form.substitute_id.data, form.reason.data),
+        lambda status: _leave_page(form, status=status),
+        lambda _leave: _("Leave recorded: it waits for a supervisor's approval."))
 
 
 @bp.post("/leave/<int:leave_id>/approve")
 @role_required(*SUPERVISORS)
 def approve(leave_id: int):
     form = approve_form(leave_id)
-    if form.validate():
-        try:
-            cover.approve_leave(current_user, leave_id, form.substitute_id.data)
-        except WorkflowError as exc:
-            show_refusal(form, exc)
-            return _leave_page(failed=(leave_id, "approve", form), status=exc.status)
-        flash(_("Leave approved: the substitute covers it."), "success")
-        return redirect(url_for(".leave"))
-    return _leave_page(failed=(leave_id, "approve", form), status=422)
+    return _sent(form, lambda: cover.approve_leave(current_user, leave_id,
+                                                   form.substitute_id.data),
+                 lambda status: _leave_page(failed=(leave_id, "approve", form), status=status),
+                 lambda _leave: _("Leave approved: the substitute covers it."))
 
 
 @bp.post("/leave/<int:leave_id>/cancel")
 @role_required(*STAFF)
 def cancel(leave_id: int):
-    try:
-        cover.cancel_leave(current_user, leave_id)
-    except WorkflowError as exc:
-        show_refusal(leave_form(formdata=None), exc)
-        return _leave_page(status=exc.status)
-    flash(_("Leave cancelled."), "success")
-    return redirect(url_for(".leave"))
+    return _sent(Form(), lambda: cover.cancel_leave(current_user, leave_id),
+                 lambda status: _leave_page(status=status), lambda _leave: _("Leave cancelled."))
 
 
 @bp.post("/leave/<int:leave_id>/hand-over")
 @role_required(*SUPERVISORS)
 def hand_over(leave_id: int):
     form = hand_over_form(leave_id)
-    if form.validate():
-        try:
-            handed = cover.hand_over_leave(current_user, leave_id, form.note.data)
-        except WorkflowError as exc:
-            show_refusal(form, exc)
-            return _leave_page(failed=(leave_id, "hand_over", form), status=exc.status)
+
+    def done(handed: list[int]) -> str:
         substitute = db.session.get(Leave, leave_id).substitute
-        flash(ngettext("%(num)d ticket handed over to %(name)s.",
-                       "%(num)d tickets handed over to %(name)s.", len(handed),
-                       name=substitute.name), "success")
-        return redirect(url_for(".leave"))
-    return _leave_page(failed=(leave_id, "hand_over", form), status=422)
+        return ngettext("%(num)d ticket handed over to %(name)s.",
+                        "%(num)d tickets handed over to %(name)s.", len(handed),
+                        name=substitute.name)
+
+    return _sent(form, lambda: cover.hand_over_leave(current_user, leave_id, form.note.data),
+                 lambda status: _leave_page(failed=(leave_id, "hand_over", form),
+                                            status=status), done)
 
 
 def _areas_page(failed: tuple[int, object] | None = None, status: int = 200):
@@ -136,13 +131,8 @@ def areas():
 @role_required(*SUPERVISORS)
 def set_butler(area_id: int):
     form = area_butler_form(area_id)
-    if form.validate():
-        try:
-            cover.set_area_butler(current_user, area_id, form.butler_id.data, form.note.data)
-        except WorkflowError as exc:
-            show_refusal(form, exc)
-            return _areas_page((area_id, form), status=exc.status)
-        flash(_("The area has its new butler from now; its open tickets went with it."),
-              "success")
-        return redirect(url_for(".areas"))
-    return _areas_page((area_id, form), status=422)
+    return _sent(form, lambda: cover.set_area_butler(current_user, area_id, form.butler_id.data,
+                                                     form.note.data),
+                 lambda status: _areas_page((area_id, form), status=status),
+                 lambda _period: _("The area has its new butler from now; its open tickets "
+                                   "went with it."), to=".areas")
