@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("supervisor.overdue", "GET"): logged_in(SUPERVISORS),
     ("supervisor.waiting", "GET"): logged_in(SUPERVISORS),
     ("supervisor.deliveries", "GET"): logged_in(SUPERVISORS),
+    ("supervisor.for_residents", "GET"): logged_in(SUPERVISORS),
     ("supervisor.workflows", "GET"): logged_in(SUPERVISORS),
     ("tickets.kinds_css", "GET"): EVERYONE,  # the request form's stylesheet, from the rules
     ("tickets.new", "GET"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),

@@ -235,6 +235,7 @@ STAFF_PAGES = [
     ("supervisor", "/assessment/spot-checks?month=2026-10"),
     ("supervisor", "/assessment/findings/new"),
     ("supervisor", "/cover/leave"),
+    ("supervisor", "/supervisor/for-residents"),
     ("supervisor", "/cover/areas"),
     ("butler", "/cover/leave"),
     ("butler", "/queue/"),

@@ -394,10 +394,7 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
     for name in rule.requires:
         if name not in clean and name not in errors:
             errors[name] = _l("is required")
-    if clean.get(STAFF_ONLY) and actor.role == Role.RESIDENT:
-        errors[STAFF_ONLY] = _l("a resident's note is read by their butler")
-    elif clean.get(STAFF_ONLY) and not clean.get("note"):
-        errors[STAFF_ONLY] = _l("goes with a note")
+    _check_by_whom(rule, clean, actor, errors)
     if "details" in clean:
         # The details given over the ticket's, each checked as when a ticket is opened.
         clean["details"] = ticket_details.revise(kind, ticket.details, clean["details"],
@@ -408,6 +405,18 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
         raise InvalidData(_l("'%(trigger)s' cannot be done with the data given",
                              trigger=term(rule.name, rule.label)), errors)
     return clean
+
+
+def _check_by_whom(rule: TriggerRule, clean: dict, actor: User, errors: dict) -> None:
+    """What depends on who fires it: staff taking a step for the resident give a reason; a note
+    for staff only is staff's, and goes with a note."""
+    if rule.on_behalf and actor.role != Role.RESIDENT and "reason" not in clean \
+            and "reason" not in errors:
+        errors["reason"] = _l("is required: the step is taken for the resident")
+    if clean.get(STAFF_ONLY) and actor.role == Role.RESIDENT:
+        errors[STAFF_ONLY] = _l("a resident's note is read by their butler")
+    elif clean.get(STAFF_ONLY) and not clean.get("note"):
+        errors[STAFF_ONLY] = _l("goes with a note")
 
 
 def _check_promise(kind: KindRules, rule: TriggerRule, promised_at: datetime, now: datetime,
