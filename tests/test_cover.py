@@ -2,6 +2,8 @@
 substitutes. A miss is charged to whoever answered for the ticket when it fell due."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -360,3 +362,30 @@ def test_misses_before_a_change_of_butler_stay_with_the_first_and_after_it_go_to
                 estate.relief_butler}
     finally:
         databases.drop(url)
+
+
+# -- at once ---------------------------------------------------------------------------------------
+
+def test_two_overlapping_leaves_asked_at_once_one_is_recorded_the_other_conflicts(app, estate,
+                                                                                    clock):
+    """Eight clients ask for leave of the same butler at the same moment, each a different but
+    overlapping span: one is recorded, the others get 409 naming starts_at."""
+    headers = token_for(app.test_client(), "supervisor")
+    start = threading.Barrier(8)
+
+    def ask(hour):
+        client = app.test_client()
+        start.wait()
+        reply = client.post(f"{API}/leaves", headers=headers, json={
+            "butler_id": estate.butler, "starts_at": f"2026-11-20T{hour:02d}:00",
+            "ends_at": "2026-11-21T09:00", "reason": f"Try {hour}"})
+        return reply.status_code, reply.json
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(ask, range(8, 16)))
+
+    assert sorted(status for status, _body in replies) == [201] + [409] * 7
+    assert all("starts_at" in body["error"]["fields"] for status, body in replies
+               if status == 409)
+    with app.app_context():
+        assert count(Leave) == 1

@@ -167,7 +167,7 @@ def history(databases, template_db, uploads_folder):
         # Leave: one asked for, one approved with its substitute (tickets left to hand over).
         cover.request_leave(person("butler"), None, SEEDED_AT + timedelta(days=3),
                             SEEDED_AT + timedelta(days=4), reason="Wedding")
-        away = cover.request_leave(person("supervisor"), estate.butler, SEEDED_AT,
+        away = cover.request_leave(person("supervisor"), estate.other_butler, SEEDED_AT,
                                    SEEDED_AT + timedelta(hours=8), reason="Doctor")
         cover.approve_leave(person("supervisor"), away.id, estate.relief_butler)
     yield url
@@ -407,6 +407,26 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
     for entry_id in pending:
         call("supervisor", "POST", f"{API}/deductions/{{entry_id}}/waive", 201,
              path_parameters={"entry_id": entry_id}, body={"reason": "Resident confirmed"})
+    # Leave and who covers an area: the history's leave of the West butler handed over, a new
+    # one asked for, approved and cancelled, and the West area given to the relief butler.
+    leaves = call("supervisor", "GET", f"{API}/leaves", 200).json()["leaves"]
+    running = next(leave for leave in leaves if leave["status"] == "running")
+    handed = call("supervisor", "POST", f"{API}/leaves/{{leave_id}}/hand-over", 200,
+                  path_parameters={"leave_id": running["id"]}, body={}).json()
+    assert handed["handed"] == running["left_with"] != []
+    asked = call("butler", "POST", f"{API}/leaves", 201, body={
+        "starts_at": (SEEDED_AT + timedelta(days=6)).isoformat(),
+        "ends_at": (SEEDED_AT + timedelta(days=7)).isoformat(), "reason": "Moving house"}).json()
+    call("supervisor", "POST", f"{API}/leaves/{{leave_id}}/approve", 200,
+         path_parameters={"leave_id": asked["id"]}, body={"substitute_id": estate.relief_butler})
+    call("butler", "POST", f"{API}/leaves/{{leave_id}}/cancel", 200,
+         path_parameters={"leave_id": asked["id"]})
+    call("butler", "GET", f"{API}/leaves", 200)
+    west = next(area for area in call("butler", "GET", f"{API}/areas", 200).json()["areas"]
+                if area["name"] == "West")
+    call("supervisor", "PUT", f"{API}/areas/{{area_id}}/butler", 200,
+         path_parameters={"area_id": west["id"]},
+         body={"butler_id": estate.relief_butler, "note": "Covers the West from now"})
     call("supervisor", "GET", f"{API}/workflows", 200)
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):

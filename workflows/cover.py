@@ -128,6 +128,7 @@ def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
         reason = _text(reason, "reason", errors)
         if errors:
             raise InvalidData(_l("the leave cannot be recorded as given"), errors)
+        _lock_people(butler, substitute)
         _refuse_clashes(butler, substitute, starts, ends)
         leave = Leave(butler_id=butler, substitute_id=substitute, starts_at=starts, ends_at=ends,
                       reason=reason, status=LeaveStatus.REQUESTED, requested_by_id=actor.id,
@@ -154,10 +155,11 @@ def approve_leave(actor: User, leave_id: Any, substitute_id: Any = None) -> Leav
         substitute = _butler(substitute_id, "substitute_id", errors) if not errors else None
         if substitute is not None and substitute == leave.butler_id:
             errors["substitute_id"] = _l("must be another butler")
-        if leave.ends_at <= now:
-            errors["ends_at"] = _l("must be in the future")
         if errors:
             raise InvalidData(_l("the leave cannot be approved as given"), errors)
+        if leave.ends_at <= now:
+            raise Conflict(_l("this leave is over already"))
+        _lock_people(leave.butler_id, substitute)
         _refuse_clashes(leave.butler_id, substitute, leave.starts_at, leave.ends_at, leave.id)
         leave.substitute_id, leave.status = substitute, LeaveStatus.APPROVED
         leave.decided_by_id, leave.decided_at = actor.id, now
@@ -249,6 +251,14 @@ def _leave(leave_id: Any) -> Leave:
     if leave is None:
         raise NotFound(_l("leave %(id)s not found", id=leave_id))
     return leave
+
+
+def _lock_people(*ids: int | None) -> None:
+    """Lock the rows of the butlers a leave concerns, in id order: two leaves of the same butler
+    (or a butler's leave and another naming them as substitute) are then checked one after the
+    other, never both against what was there before either (PostgreSQL's READ COMMITTED)."""
+    db.session.execute(select(User.id).where(User.id.in_([i for i in ids if i is not None]))
+                       .order_by(User.id).with_for_update())
 
 
 def _overlapping(starts: datetime, ends: datetime, *where):
