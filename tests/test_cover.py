@@ -127,6 +127,23 @@ def test_the_substitutes_queue_shows_the_areas_work_while_the_leave_runs(app, br
     assert "Kitchen tap dripping" not in browser("relief_butler").get("/queue/").text
 
 
+def test_a_residents_nudge_on_a_ticket_the_butler_away_still_holds_reaches_the_substitute(
+        desk, estate, clock):
+    repair = desk.open("resident")
+    away(estate)
+    desk.fire(repair, "nudge", "resident")
+    nudged = {who for cause, who in told(repair.id) if cause.startswith("step")}
+    assert nudged == {estate.relief_butler}
+
+
+def test_only_an_approved_leave_not_over_is_handed_over(desk, estate, clock):
+    leave = cover.request_leave(estate.user("butler"), None, T0, T0 + HOUR, reason="Ill")
+    with pytest.raises(Conflict):
+        cover.hand_over_leave(estate.user("supervisor"), leave.id)
+    with pytest.raises(Forbidden):
+        cover.hand_over_leave(estate.user("butler"), leave.id)
+
+
 def test_cancelling_a_leave_under_way_ends_it_now_and_keeps_what_it_covered(desk, estate, clock):
     leave = away(estate)
     clock.shift(HOUR)
