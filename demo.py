@@ -14,9 +14,9 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 
-from models import Area, Building, Role, Unit, User, db
+from models import SINCE_RECORDS, Area, AreaButler, Building, Role, Unit, User, db
 from views import uploads
-from workflows import assessment, clock, engine
+from workflows import assessment, clock, cover, engine
 
 PASSWORD = "demo"
 LOGINS = """Demo logins (password: demo)
@@ -80,6 +80,8 @@ def seed() -> None:
             for door in (1, 2):
                 units.append(Unit(building=building, number=f"{floor}0{door}"))
     db.session.add_all(areas + units)
+    db.session.add_all(AreaButler(area=area, butler=area.butler, starts_at=SINCE_RECORDS)
+                       for area in areas)
     db.session.flush()
 
     resident = _user("resident", Role.RESIDENT, "王芳 Wang Fang", units[0])
@@ -88,6 +90,17 @@ def seed() -> None:
     db.session.commit()
     _last_month(resident, neighbours, staff)
     _demo_tickets(resident, neighbours, staff)
+    _leave(staff)
+
+
+def _leave(staff: dict[str, User]) -> None:
+    """butler2 asks for two days' leave next week, for the supervisor to approve with butler3
+    (赵丽, the relief butler) as substitute on Leave."""
+    tz = current_app.config["TZ"]
+    today = clock.now().astimezone(tz).date()
+    monday = datetime.combine(today + timedelta(days=7 - today.weekday()), time(9), tz)
+    cover.request_leave(staff["butler2"], None, monday, monday + timedelta(days=2, hours=9),
+                        reason="家中有事，请假两天。 Family matters, two days.")
 
 
 def _last_month(resident: User, neighbours: list[User], staff: dict[str, User]) -> None:

@@ -1,7 +1,10 @@
-"""The estate: responsibility areas (片区) with their butler, buildings and units."""
+"""The estate: responsibility areas (片区) with their butler (and who it was when), buildings and
+units."""
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from datetime import UTC, datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
@@ -60,3 +63,30 @@ class Unit(db.Model):
     def label(self) -> str:
         """How people say it: "3栋 1201"."""
         return f"{self.building.name} {self.number}"
+
+
+# Where the periods of butlers kept before dated periods begin: the butler of record at the
+# migration (or of an area set up with its butler) has answered for it since before the records.
+SINCE_RECORDS = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class AreaButler(db.Model):
+    """Who was an area's butler, and when: one row per period, `ends_at` None while it runs.
+
+    Changing an area's butler ends the running period and starts the next (workflows.cover);
+    a period is never edited otherwise nor deleted, so "who answered here then" keeps its answer.
+    `Area.butler_id` is the butler of the running period, kept in step with it.
+    """
+
+    __tablename__ = "area_butlers"
+    __table_args__ = (Index("ix_area_butlers_area_starts", "area_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    butler_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: set up so
+
+    area: Mapped[Area] = relationship()
+    butler: Mapped[User] = relationship(foreign_keys=[butler_id])

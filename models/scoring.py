@@ -42,9 +42,12 @@ class Deduction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"), unique=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    # The butler the ticket was assigned to when the deadline passed (None: nobody was), or
+    # Who answered for the ticket when the deadline fell due (workflows.access.responsibility:
+    # its holder, or the substitute covering them; None: nobody did), or
     # the butler a finding is about.
     butler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A miss charged to a substitute: the butler on leave they were covering for (顶岗).
+    covering_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     points: Mapped[int]  # negative: a deduction; positive: a bonus
     article: Mapped[int]
     finding_code: Mapped[str | None] = mapped_column(String(20))  # None: a missed deadline
@@ -61,6 +64,7 @@ class Deduction(db.Model):
     deadline: Mapped[Deadline | None] = relationship(back_populates="deduction")
     ticket: Mapped[Ticket | None] = relationship()
     butler: Mapped[User | None] = relationship(foreign_keys=[butler_id])
+    covering_for: Mapped[User | None] = relationship(foreign_keys=[covering_for_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     appeal: Mapped[Appeal | None] = relationship(back_populates="deduction")
     review: Mapped[Review | None] = relationship(back_populates="deduction")

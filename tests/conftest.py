@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from app import create_app
-from models import Area, Building, Role, Unit, User, db
+from models import SINCE_RECORDS, Area, AreaButler, Building, Role, Unit, User, db
 from tests.servers import mailbox, webhook  # noqa: F401 (fixtures)
 from workflows import engine
 
@@ -72,7 +72,9 @@ def _build_estate() -> Estate:
     b1, b4 = Building(area=east, name="1栋"), Building(area=west, name="4栋")
     unit_a, unit_b, unit_w = (Unit(building=b1, number="101"), Unit(building=b1, number="102"),
                               Unit(building=b4, number="101"))
-    db.session.add_all([east, west, b1, b4, unit_a, unit_b, unit_w])
+    db.session.add_all([east, west, b1, b4, unit_a, unit_b, unit_w,
+                        *(AreaButler(area=area, butler=area.butler, starts_at=SINCE_RECORDS)
+                          for area in (east, west))])
     people = dict(
         resident=person("resident", Role.RESIDENT, unit_a, "138 0000 0101"),
         neighbour=person("neighbour", Role.RESIDENT, unit_b, "138 0000 0102"),

@@ -14,10 +14,12 @@ so an allowed POST answers 4xx for the missing input, and nothing changes.
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 
 from models import (
+    Area,
     Channel,
     CredentialKind,
     Notice,
@@ -32,7 +34,7 @@ from models import (
 from tests.conftest import T0, Desk
 from tests.pages import PNG, csrf_token
 from views import uploads
-from workflows import accounts, assessment, sweeper
+from workflows import accounts, assessment, cover, sweeper
 from workflows.attachments import UploadedFile
 
 ROLES = ("anonymous", "resident", "butler", "technician", "supervisor", "admin")
@@ -79,6 +81,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("supervisor.deliveries", "GET"): logged_in(SUPERVISORS),
     ("supervisor.robots", "GET"): logged_in(SUPERVISORS),
     ("supervisor.set_robot", "POST"): logged_in(SUPERVISORS),
+    ("supervisor.for_residents", "GET"): logged_in(SUPERVISORS),
     ("supervisor.workflows", "GET"): logged_in(SUPERVISORS),
     ("tickets.kinds_css", "GET"): EVERYONE,  # the request form's stylesheet, from the rules
     ("tickets.new", "GET"): logged_in({**STAFF_ONLY, "resident": "A", "technician": "F"}),
@@ -107,6 +110,14 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("assessment.evidence", "GET"): logged_in({"resident": "FF", "butler": "AF",
                                                "technician": "FF", "supervisor": "AA",
                                                "admin": "AA"}),
+    ("cover.leave", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("cover.request_leave", "POST"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("cover.approve", "POST"): logged_in(SUPERVISORS),
+    ("cover.cancel", "POST"): logged_in({"resident": "FF", "butler": "AF", "technician": "FF",
+                                         "supervisor": "AA", "admin": "AA"}),
+    ("cover.hand_over", "POST"): logged_in(SUPERVISORS),
+    ("cover.areas", "GET"): logged_in(SUPERVISORS),
+    ("cover.set_butler", "POST"): logged_in(SUPERVISORS),
     # the API
     ("api_docs", "GET"): EVERYONE,
     ("api.openapi_document", "GET"): EVERYONE,
@@ -140,6 +151,16 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.get_spot_check", "GET"): logged_in(SUPERVISORS),
     ("api.draw_spot_check", "POST"): logged_in(SUPERVISORS),
     ("api.record_spot_check", "POST"): logged_in(SUPERVISORS),
+    ("api.list_areas", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.set_area_butler", "PUT"): logged_in(SUPERVISORS),
+    ("api.list_leaves", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.request_leave", "POST"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.approve_leave", "POST"): logged_in(SUPERVISORS),
+    # a leave: the butler's own, another butler's
+    ("api.cancel_leave", "POST"): logged_in({"resident": "FF", "butler": "AF",
+                                             "technician": "FF", "supervisor": "AA",
+                                             "admin": "AA"}),
+    ("api.hand_over", "POST"): logged_in(SUPERVISORS),
     ("api.list_notifications", "GET"): LOGGED_IN,
     ("api.read_notification", "POST"): NOTICE,
     ("api.read_all_notifications", "POST"): LOGGED_IN,
@@ -192,6 +213,10 @@ def scene(app, estate, tmp_path, clock):
         db.session.add(SpotCheckItem(spot_check_id=drawn.id, position=0, ticket_id=own))
         db.session.commit()
         sweeper.sweep()
+        leaves = {who: cover.request_leave(estate.user(who), None, T0 + timedelta(days=1),
+                                           T0 + timedelta(days=2), reason="Family").id
+                  for who in ("butler", "other_butler")}
+        area = db.session.scalar(db.select(Area.id).order_by(Area.id))
         attachments = {ticket: db.session.get(Ticket, ticket).attachments[0].id
                        for ticket in (own, other)}
         item = db.session.scalar(db.select(SpotCheckItem.id))
@@ -200,10 +225,9 @@ def scene(app, estate, tmp_path, clock):
                                                            "west_resident")}
         people["admin"] = admin.id
         notices = {name: _notice(person, own) for name, person in people.items()}
-        area = db.session.get(Ticket, own).unit.building.area_id
-    return {"tickets": {"own": own, "other": other}, "attachments": attachments, "area": area,
+    return {"tickets": {"own": own, "other": other}, "attachments": attachments,
             "lines": lines, "evidence": evidence, "item": item, "people": people,
-            "notices": notices}
+            "notices": notices, "leaves": leaves, "area": area}
 
 
 def _notice(user_id: int, ticket_id: int) -> int:
@@ -224,8 +248,9 @@ def _values(scene, role: str, whose: str) -> dict:
             "entry_id": scene["lines"][butler], "line_id": scene["lines"][butler],
             "butler_id": scene["people"][butler], "name": scene["evidence"][butler],
             "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
+            "leave_id": scene["leaves"][butler], "area_id": scene["area"],
             "filename": "style.css", "trigger": TRIGGER[role],
-            "action": ACTION.get(role, "appeal"), "area_id": scene["area"],
+            "action": ACTION.get(role, "appeal"),
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"
                                           else "west_resident"]}
 

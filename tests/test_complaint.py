@@ -106,7 +106,8 @@ def test_the_happy_path_goes_from_submitted_to_closed(desk, estate, complaint, c
 def test_the_butler_may_confirm_for_the_resident_and_the_supervisor_may_visit_and_close(
         desk, complaint_in):
     ticket_id = complaint_in("replied")
-    assert desk.fire(ticket_id, "confirm", "butler").state == "resolved"
+    assert desk.fire(ticket_id, "confirm", "butler",
+                     reason="The resident said so on the phone").state == "resolved"
     assert desk.fire(ticket_id, "visit", "supervisor", rating=5).state == "visited"
     assert desk.fire(ticket_id, "close", "supervisor").state == "closed"
 

@@ -15,7 +15,7 @@ from models import Area, Deduction, Ticket, User, db
 from models.transaction import write
 from tests.conftest import T0
 from tests.pages import csrf_token, field_html, flashes, log_in
-from workflows import assessment, deadlines, engine
+from workflows import assessment, cover, deadlines, engine
 from workflows.rules import current as current_rules
 
 # Chinese characters (a full-width comma a parser accepts is no Chinese text).
@@ -205,6 +205,11 @@ def scene(app, estate, clock) -> dict[str, int]:
         bonus = assessment.record_finding(supervisor, estate.butler, "3-bonus", "做成一笔家电清洗")
         wrong = assessment.record_finding(supervisor, estate.other_butler, "7", "咨询未答复")
         assessment.waive(supervisor, wrong.id, "已核实当日已答复")
+        cover.request_leave(person("butler"), None, T0 + timedelta(days=1),
+                            T0 + timedelta(days=2), reason="家中有事")
+        away = cover.request_leave(supervisor, estate.other_butler, T0, T0 + timedelta(hours=8),
+                                   reason="看病")
+        cover.approve_leave(supervisor, away.id, estate.relief_butler)
         return {"late": late, "unseen": unseen, "dispatched": dispatched, "waiting": waiting,
                 "soon": soon, "promised": promised, "bonus": bonus.id}
 
@@ -229,6 +234,10 @@ STAFF_PAGES = [
     ("supervisor", "/assessment/?month=2026-10"),
     ("supervisor", "/assessment/spot-checks?month=2026-10"),
     ("supervisor", "/assessment/findings/new"),
+    ("supervisor", "/cover/leave"),
+    ("supervisor", "/supervisor/for-residents"),
+    ("supervisor", "/cover/areas"),
+    ("butler", "/cover/leave"),
     ("butler", "/queue/"),
     ("butler", "/queue/handover"),
     ("technician", "/queue/"),

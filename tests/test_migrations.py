@@ -82,3 +82,22 @@ def test_a_database_holding_tickets_with_files_is_migrated_down_and_up(empty_app
     assert differences() == []
     assert [db.session.scalar(db.select(db.func.count()).select_from(model))
             for model in (Ticket, Event, Attachment)] == [1, 1, 1]
+
+
+def test_the_migration_of_dated_butlers_gives_each_areas_butler_a_period(empty_app):
+    """An area's butler before periods were kept has answered for it since before the records,
+    and still does."""
+    from models import SINCE_RECORDS, Area, AreaButler, User
+
+    flask_migrate.upgrade(revision="0b9d908db89d")
+    db.session.execute(db.insert(User.__table__).values(
+        id=1, username="b", name="B", role="butler", password_hash="x", active=True))
+    db.session.execute(db.insert(Area.__table__).values(id=1, name="East", butler_id=1))
+    db.session.execute(db.insert(Area.__table__).values(id=2, name="West", butler_id=None))
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    periods = db.session.scalars(db.select(AreaButler)).all()
+    assert [(p.area_id, p.butler_id, p.starts_at, p.ends_at) for p in periods] == [
+        (1, 1, SINCE_RECORDS, None)]

@@ -42,6 +42,7 @@ from models import (
     Credential,
     CredentialKind,
     Deduction,
+    Leave,
     Notice,
     Role,
     SpotCheck,
@@ -53,7 +54,7 @@ from models import (
 from tests.conftest import T0, database_of, make_app
 from tests.pages import PNG, log_in
 from views import openapi, uploads
-from workflows import assessment, engine, sweeper
+from workflows import assessment, cover, engine, sweeper
 from workflows.attachments import UploadedFile
 from workflows.rules import current as current_rules
 
@@ -163,6 +164,12 @@ def history(databases, template_db, uploads_folder):
         sweeper.sweep()
         missed = db.session.scalar(select(Deduction.id).where(Deduction.ticket_id == repair))
         assessment.appeal(person("butler"), missed, "The resident was out")
+        # Leave: one asked for, one approved with its substitute (tickets left to hand over).
+        cover.request_leave(person("butler"), None, SEEDED_AT + timedelta(days=3),
+                            SEEDED_AT + timedelta(days=4), reason="Wedding")
+        away = cover.request_leave(person("supervisor"), estate.other_butler, SEEDED_AT,
+                                   SEEDED_AT + timedelta(hours=8), reason="Doctor")
+        cover.approve_leave(person("supervisor"), away.id, estate.relief_butler)
     yield url
     databases.drop(url)
 
@@ -264,7 +271,8 @@ def known_ids(app: Flask) -> dict[str, list]:
             return list(db.session.scalars(select(model.id).order_by(model.id)))
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
-                "item_id": ids(SpotCheckItem), "notice_id": ids(Notice), "area_id": ids(Area),
+                "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
+                "area_id": ids(Area), "leave_id": ids(Leave),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -399,6 +407,26 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
     for entry_id in pending:
         call("supervisor", "POST", f"{API}/deductions/{{entry_id}}/waive", 201,
              path_parameters={"entry_id": entry_id}, body={"reason": "Resident confirmed"})
+    # Leave and who covers an area: the history's leave of the West butler handed over, a new
+    # one asked for, approved and cancelled, and the West area given to the relief butler.
+    leaves = call("supervisor", "GET", f"{API}/leaves", 200).json()["leaves"]
+    running = next(leave for leave in leaves if leave["status"] == "running")
+    handed = call("supervisor", "POST", f"{API}/leaves/{{leave_id}}/hand-over", 200,
+                  path_parameters={"leave_id": running["id"]}, body={}).json()
+    assert handed["handed"] == running["left_with"] != []
+    asked = call("butler", "POST", f"{API}/leaves", 201, body={
+        "starts_at": (SEEDED_AT + timedelta(days=6)).isoformat(),
+        "ends_at": (SEEDED_AT + timedelta(days=7)).isoformat(), "reason": "Moving house"}).json()
+    call("supervisor", "POST", f"{API}/leaves/{{leave_id}}/approve", 200,
+         path_parameters={"leave_id": asked["id"]}, body={"substitute_id": estate.relief_butler})
+    call("butler", "POST", f"{API}/leaves/{{leave_id}}/cancel", 200,
+         path_parameters={"leave_id": asked["id"]})
+    call("butler", "GET", f"{API}/leaves", 200)
+    west = next(area for area in call("butler", "GET", f"{API}/areas", 200).json()["areas"]
+                if area["name"] == "West")
+    call("supervisor", "PUT", f"{API}/areas/{{area_id}}/butler", 200,
+         path_parameters={"area_id": west["id"]},
+         body={"butler_id": estate.relief_butler, "note": "Covers the West from now"})
     call("supervisor", "GET", f"{API}/workflows", 200)
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):

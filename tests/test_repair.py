@@ -442,7 +442,8 @@ def test_a_missed_deadline_is_one_deduction_for_the_assignee_at_its_due_time(
     assert (miss.trigger, miss.actor_id, miss.at, miss.note) == ("deadline_missed", None, due, "")
     assert miss.from_state == miss.to_state == fresh(repair).state
     assert miss.data == {"deadline": name, "seq": 1, "points": points, "article": article,
-                         "butler_id": estate.butler, "recorded_at": the_clock.now().isoformat()}
+                         "butler_id": estate.butler, "covering_for_id": None,
+                         "recorded_at": the_clock.now().isoformat()}
 
 
 def test_a_late_arrival_records_the_miss_at_once_and_a_later_sweep_adds_nothing(

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from flask import (
     Flask,
-    current_app,
     g,
     has_request_context,
     redirect,
@@ -86,11 +85,7 @@ def select_locale() -> str:
     return chosen
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as the property's wall-clock time."""
-    if value is None:
-        return ""
-    return value.astimezone(current_app.config["TZ"]).strftime(fmt)
+local_time = words.local  # a stored UTC time as the property's wall-clock time
 
 
 def time_left(due: datetime | None) -> str:
@@ -141,10 +136,12 @@ def init_app(app: Flask) -> None:
     from views import (
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
+        api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         assessment,
         auth,
         butler,
+        cover,
         errors,
         health,
         notices,
@@ -159,7 +156,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   health):
+                   cover, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

@@ -246,7 +246,10 @@ def _inputs_of(rule: TriggerRule, resident: bool) -> list[str]:
     """The trigger's fields that have an input of their own (a resident's notes are never
     for staff only; details have one input each)."""
     return [field for field in rule.fields
-            if field != "details" and not (resident and field == STAFF_ONLY)]
+            if field != "details" and not (resident and field == STAFF_ONLY)
+            # the reason asked of staff taking the step for the resident, not of the resident
+            and not (resident and rule.on_behalf and field == "reason"
+                     and field not in rule.requires)]
 
 
 def trigger_data(form: FlaskForm, kind: KindRules, rule: TriggerRule) -> dict:

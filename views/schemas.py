@@ -484,6 +484,11 @@ class LineReview(Schema):
     at = time(required=True)
 
 
+class CoveredButler(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+
+
 class Line(Schema):
     """A scorecard line: a missed deadline or a supervisor's finding."""
 
@@ -491,6 +496,11 @@ class Line(Schema):
     source = one_of(SOURCES, required=True)
     butler_id = record_id(required=True, allow_none=True)
     butler = fields.String(required=True, allow_none=True)
+    covering_for = fields.Nested(
+        "CoveredButler", allow_none=True,
+        metadata={"description": "a miss charged to a substitute: the butler on leave they "
+                                 "covered for; absent from cards frozen before leave was "
+                                 "kept"})
     finding_code = fields.String(required=True, allow_none=True)
     deadline = fields.String(required=True, allow_none=True)
     ticket_id = record_id(required=True, allow_none=True)
@@ -676,3 +686,76 @@ class RobotChange(Schema):
     webhook_secret = fields.String(allow_none=True, metadata={
         "description": "DingTalk's signing secret, or the generic webhook's HMAC key; left out: "
                        "kept"})
+
+
+# -- who covers an area: its butler with dates, leave and substitutes (workflows.cover) ----------
+
+LEAVE_STATUSES = ("requested", "approved", "running", "over", "cancelled")  # cover.status
+
+
+class AreaPeriod(Schema):
+    butler = nested(Person)
+    starts_at = time(required=True)
+    ends_at = time("null: still running", required=True, allow_none=True)
+
+
+class Area(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    butler = fields.Nested(Person, required=True, allow_none=True)
+    periods = many(AreaPeriod)
+
+
+class Areas(Schema):
+    areas = many(Area)
+
+
+class AreaButlerChange(Schema):
+    butler_id = record_id("an active butler: the area's butler from now", required=True)
+    note = text("why, for the timeline of each ticket handed over",
+                validate=validate.Length(max=MAX_TEXT))
+
+
+class Leave(Schema):
+    id = record_id(required=True)
+    butler = nested(Person)
+    substitute = fields.Nested(Person, required=True, allow_none=True)
+    starts_at = time(required=True)
+    ends_at = time("exclusive", required=True)
+    reason = fields.String(required=True)
+    status = one_of(LEAVE_STATUSES, required=True)
+    requested_by = nested(Person)
+    requested_at = time(required=True)
+    decided_by = fields.Nested(Person, required=True, allow_none=True)
+    decided_at = time(required=True, allow_none=True)
+    cancelled_by = fields.Nested(Person, required=True, allow_none=True)
+    cancelled_at = time(required=True, allow_none=True)
+    left_with = fields.List(record_id(), required=True, metadata={
+        "description": "open tickets still held by the butler on leave, to hand over"})
+
+
+class Leaves(Schema):
+    leaves = many(Leave)
+
+
+class LeaveRequest(Schema):
+    butler_id = record_id("the butler going on leave; a butler: themself (the default)")
+    starts_at = time(required=True)
+    ends_at = time("after starts_at, in the future", required=True)
+    substitute_id = record_id("an active butler not on leave then (a supervisor names it when "
+                              "approving, if not here)", allow_none=True)
+    reason = text(required=True, validate=validate.Length(1, MAX_TEXT))
+
+
+class LeaveApproval(Schema):
+    substitute_id = record_id("an active butler not on leave then; by default the one asked "
+                              "for", allow_none=True)
+
+
+class HandOver(Schema):
+    note = text(validate=validate.Length(max=MAX_TEXT))
+
+
+class HandedOver(Schema):
+    handed = fields.List(record_id(), required=True)
+    leave = nested(Leave)

@@ -50,6 +50,16 @@ def waiting():
                            tickets=queries.waiting_for_supervisor(current_rules()))
 
 
+@bp.get("/for-residents")
+@role_required("supervisor", "admin")
+def for_residents():
+    """Steps staff took for a resident, newest first, each with its reason: a repair cancelled
+    by its butler, a solution accepted for the resident. Nobody decides here; anyone may look."""
+    return render_template("supervisor/for_residents.html",
+                           steps=queries.steps_for_residents(current_rules()),
+                           shown=queries.ON_BEHALF_SHOWN)
+
+
 @bp.get("/deliveries")
 @role_required("supervisor", "admin")
 def deliveries():

@@ -2,7 +2,9 @@
 in the rules: each trigger names its roles.)
 
 Residents see their own tickets, technicians the ones dispatched to them, butlers those assigned
-to them, in the areas they are responsible for, or registered by them; supervisors and admins all.
+to them, in the areas they are responsible for (their own, and those of a butler they cover for
+on leave), or registered by them; supervisors and admins all. Who answered for a unit at an
+instant is `responsibility`: one rule, in SQL, for the engine, the sweeper, notices and scores.
 """
 from __future__ import annotations
 
@@ -10,14 +12,45 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import aliased
 
-from models import Area, Building, Event, Role, Ticket, Unit, User, db
+from models import (
+    Area,
+    AreaButler,
+    Building,
+    Event,
+    Leave,
+    LeaveStatus,
+    Role,
+    Ticket,
+    Unit,
+    User,
+    UTCDateTime,
+    db,
+)
+from workflows import clock
 from workflows.errors import Forbidden
 
 
 def units_of_butler(butler_id: int):
-    return (select(Unit.id).join(Building).join(Area).where(Area.butler_id == butler_id)
+    """The units of the areas the butler answers for now: their own, and those of a butler they
+    cover for on leave (顶岗), whose queue they keep meanwhile."""
+    covered = select(Leave.butler_id).where(Leave.substitute_id == butler_id,
+                                            _leave_running(Leave, clock.now()))
+    return (select(Unit.id).join(Building).join(Area)
+            .where(or_(Area.butler_id == butler_id, Area.butler_id.in_(covered)))
             .scalar_subquery())
 
 
@@ -43,19 +76,78 @@ def can_see(actor: User, ticket: Ticket) -> bool:
     ) is not None
 
 
-def area_butler_id(unit_id: int) -> int | None:
-    return db.session.scalar(
-        select(Area.butler_id).join(Building).join(Unit).where(Unit.id == unit_id)
-    )
+# -- who answered for a unit, and when -------------------------------------------------------------
+
+def _leave_running(leave, at) -> ColumnElement[bool]:
+    """An approved leave that runs at `at` (from its start, until its end)."""
+    return and_(leave.status == LeaveStatus.APPROVED, leave.starts_at <= at, leave.ends_at > at)
 
 
-def covering_butler_id(unit_id: int, at: datetime) -> int | None:
-    """Who covered the unit's area at `at`: the one answer to "who was responsible here then".
+def _area_butler_then(unit_id, at):
+    """SQL: the butler of the unit's area in the period holding `at` (None: nobody's)."""
+    period, building, unit = aliased(AreaButler), aliased(Building), aliased(Unit)
+    return (select(period.butler_id)
+            .join(building, building.area_id == period.area_id)
+            .join(unit, unit.building_id == building.id)
+            .where(unit.id == unit_id, period.starts_at <= at,
+                   or_(period.ends_at.is_(None), period.ends_at > at))
+            .order_by(period.starts_at.desc()).limit(1).scalar_subquery())
 
-    Areas have one butler each, kept without dates, so today that is the area's butler at any
-    instant; dated assignments, leave cover and duty rotas answer here when they exist.
+
+def _on_leave(butler_id, at, column: str):
+    """SQL: a column (`substitute_id`, `butler_id`) of the approved leave of `butler_id`
+    running at `at`."""
+    leave = aliased(Leave)
+    return (select(getattr(leave, column))
+            .where(leave.butler_id == butler_id, _leave_running(leave, at))
+            .limit(1).scalar_subquery())
+
+
+def responsibility(unit_id, at, holder_id=None):
+    """Who answered for a ticket of the unit at `at`, as SQL: (charged, covering_for).
+
+    The one rule of "who was responsible here then", asked by the engine (a new ticket's
+    assignee), the sweeper (whom a miss is charged to: with the ticket's assignee as
+    `holder_id` and the due time as `at`), the notices and the assessment:
+      - the holder: the ticket's assignee, or, if it has none, the butler of the unit's area in
+        the period holding `at` (workflows.cover changes them, history kept);
+      - if the holder was on approved leave at `at`, their substitute, covering for them.
+    `covering_for` is the butler on leave the one charged was covering for: the holder on
+    leave, or the area's butler on leave when the holder is their substitute (a ticket given to
+    the substitute while they cover). All arguments may be SQL columns or plain values.
     """
-    return area_butler_id(unit_id)
+    area_butler = _area_butler_then(unit_id, at)
+    holder = area_butler if holder_id is None else func.coalesce(holder_id, area_butler)
+    substitute = _on_leave(holder, at, "substitute_id")
+    charged = func.coalesce(substitute, holder)
+    if holder_id is None:
+        covering_for = case((substitute.is_not(None), holder))
+    else:
+        area_substitute = _on_leave(area_butler, at, "substitute_id")
+        covering_for = case((substitute.is_not(None), holder),
+                            (area_substitute == holder_id, area_butler))
+    return charged, covering_for
+
+
+def covering_butler_id(unit_id: int, at: datetime, holder_id: int | None = None) -> int | None:
+    """Who covered the unit's area at `at` (or, given a ticket's `holder_id`, who answered for
+    the ticket then): the one answer to "who was responsible here then" (`responsibility`)."""
+    return responsible(unit_id, at, holder_id)[0]
+
+
+def responsible(unit_id: int, at: datetime,
+                holder_id: int | None = None) -> tuple[int | None, int | None]:
+    """`responsibility` for plain values: (who answered, the butler on leave they covered)."""
+    charged, covering_for = responsibility(
+        literal(unit_id, Integer()), literal(at, UTCDateTime()),
+        None if holder_id is None else literal(holder_id, Integer()))
+    return tuple(db.session.execute(select(charged, covering_for)).one())
+
+
+def substitutes(at: datetime) -> dict[int, int]:
+    """Who covers whom at `at`: {butler on approved leave: their substitute}."""
+    return dict(db.session.execute(select(Leave.butler_id, Leave.substitute_id)
+                                   .where(_leave_running(Leave, at))).all())
 
 
 def supervisors_of(unit_ids: Iterable[int], managers: bool = False) -> dict[int, list[int]]:
@@ -78,7 +170,7 @@ def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:
     if actor.role in (Role.SUPERVISOR, Role.ADMIN):
         return True
     return actor.role == Role.BUTLER and actor.id in (covering_butler_id(unit_id, at),
-                                                      area_butler_id(unit_id))
+                                                      covering_butler_id(unit_id, clock.now()))
 
 
 def answered_for(butler_id: int, ticket: Ticket, at: datetime) -> bool:

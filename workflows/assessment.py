@@ -155,6 +155,9 @@ def line(entry: Deduction) -> dict:
     return {
         "id": entry.id, "source": "finding" if entry.finding_code else "deadline",
         "butler_id": entry.butler_id, "butler": entry.butler.name if entry.butler else None,
+        # A miss charged to a substitute names the butler on leave they covered for (顶岗).
+        "covering_for": {"id": entry.covering_for.id, "name": entry.covering_for.name}
+        if entry.covering_for else None,
         "finding_code": entry.finding_code,
         "deadline": entry.deadline.name if entry.deadline else None,
         "ticket_id": entry.ticket_id, "ticket_title": entry.ticket.title if entry.ticket else None,
@@ -176,6 +179,7 @@ def _lines_query():
     return (select(Deduction)
             .options(joinedload(Deduction.deadline), joinedload(Deduction.ticket),
                      joinedload(Deduction.recorded_by), joinedload(Deduction.butler),
+                     joinedload(Deduction.covering_for),
                      selectinload(Deduction.appeal),
                      selectinload(Deduction.review).joinedload(Review.supervisor),
                      selectinload(Deduction.spot_check_item))

@@ -12,17 +12,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, cast, func, insert, literal, literal_column, null, select, update
 
 from models import (
-    Area,
-    Building,
     Deadline,
     DeadlineStatus,
     Deduction,
     Event,
     Ticket,
-    Unit,
     UTCDateTime,
     db,
 )
+from workflows.access import responsibility
 from workflows.rules import DeadlineRule, KindRules, Rules
 
 RUNNING, PAUSED, MET, MISSED, CANCELLED = (
@@ -138,22 +136,27 @@ def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) ->
     (INSERT ... SELECT): a catch-up writes thousands, and building each row in Python cost more
     than the database spends writing it.
     """
-    butler_id = func.coalesce(Ticket.assignee_id, Area.butler_id)
+    # Whoever answered for the ticket when the deadline fell due: its assignee (the engine
+    # settles due misses before any reassignment, so the assignee now is the one then), or the
+    # butler of the area's period then, or the substitute of either on leave then.
+    butler_id, covering_for_id = responsibility(Ticket.unit_id, Deadline.due_at,
+                                                Ticket.assignee_id)
     # Due before the ticket was even registered (a call registered afterwards): nobody could
     # have acted in time, so the line waits for a supervisor to charge or waive it.
     held = Deadline.due_at <= Ticket.created_at
     rows = (select().select_from(Deadline)
             .join(Ticket, Deadline.ticket_id == Ticket.id)
-            .join(Unit, Ticket.unit_id == Unit.id).join(Building).join(Area)
             .where(Deadline.id.in_([row.id for row in missed]))
             .order_by(Deadline.due_at, Deadline.id))
     db.session.execute(insert(Deduction.__table__).from_select(
-        ["deadline_id", "ticket_id", "butler_id", "points", "article", "missed_at", "recorded_at",
-         "held"],
-        rows.add_columns(Deadline.id, Deadline.ticket_id, butler_id, Deadline.points,
-                         Deadline.article, Deadline.due_at, literal(now, UTCDateTime()), held)))
+        ["deadline_id", "ticket_id", "butler_id", "covering_for_id", "points", "article",
+         "missed_at", "recorded_at", "held"],
+        rows.add_columns(Deadline.id, Deadline.ticket_id, butler_id, covering_for_id,
+                         Deadline.points, Deadline.article, Deadline.due_at,
+                         literal(now, UTCDateTime()), held)))
     data = _json_object(deadline=Deadline.name, seq=Deadline.seq, points=Deadline.points,
                         article=Deadline.article, butler_id=butler_id,
+                        covering_for_id=covering_for_id,
                         recorded_at=cast(literal(now.isoformat()), String))
     db.session.execute(insert(Event.__table__).from_select(
         ["ticket_id", "actor_id", "trigger", "from_state", "to_state", "note", "at", "data"],

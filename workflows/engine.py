@@ -27,7 +27,7 @@ from models.transaction import write
 from workflows import attachments as ticket_files
 from workflows import clock, deadlines, notices, rules
 from workflows import details as ticket_details
-from workflows.access import area_butler_id, may_act_for, visible_to
+from workflows.access import covering_butler_id, may_act_for, visible_to
 from workflows.attachments import UploadedFile
 from workflows.errors import (
     AlreadyRegistered,
@@ -51,6 +51,7 @@ from workflows.rules import KindRules, Rules, TriggerRule
 from workflows.words import duration, listing, span, term
 
 CREATE_TRIGGER = "create"
+REASSIGN = "reassign"  # the trigger that hands a ticket to another butler
 # Ticket attributes that record what someone said (not who holds the ticket): giving the same
 # value again is not a step that "changes nothing".
 RECORDED = {"rating"}
@@ -59,7 +60,8 @@ RECORDED = {"rating"}
 def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
                 unit_id: Any = None, reported_at: Any = None, details: Any = None,
                 attachments: Sequence[UploadedFile] = ()) -> Ticket:
-    """Register a new ticket, assign it to the butler of its area and start its clocks.
+    """Register a new ticket, assign it to whoever covers its area now (the area's butler, or
+    their substitute while they are on leave) and start its clocks.
 
     `details` are what the kind asks for beyond title and description (workflows.details);
     `attachments` the photos and documents sent with it, already stored by the caller.
@@ -73,7 +75,8 @@ def open_ticket(actor: User, kind: str, title: Any, description: Any = "",
         kind_rules = known.kind(new.kind)
         resident_id = actor.id if actor.role == Role.RESIDENT else _resident_of(new.unit_id)
         ticket = Ticket(kind=new.kind, state=kind_rules.initial, unit_id=new.unit_id,
-                        resident_id=resident_id, assignee_id=area_butler_id(new.unit_id),
+                        resident_id=resident_id,
+                        assignee_id=covering_butler_id(new.unit_id, now),
                         created_by_id=actor.id, title=new.title, description=new.description,
                         details=new.details, reported_at=new.reported_at, created_at=now,
                         updated_at=now)
@@ -110,19 +113,46 @@ def fire(ticket_id: int, trigger: str, actor: User, version: Any, *,
     try:
         with write():
             ticket = _lock_visible(ticket_id, actor)
-            step = _validate(known.kind(ticket.kind), ticket, trigger, actor, version, data,
-                             attachments, now)
-            from_state = ticket.state
-            _apply(known, ticket, step, now)
-            event = _record(ticket, actor, trigger, from_state, step.recorded, step.files, now,
-                            note=step.clean.get("note", ""),
-                            staff_only=step.rule.note_for_staff
-                            or step.clean.get(STAFF_ONLY, False))
-            notices.for_step(ticket, step.rule, event, actor, now)
+            _step(known, ticket, trigger, actor, version, data, attachments, now)
     except (StaleDataError, IntegrityError):
         raise StaleVersion(_l("the ticket changed while this was being saved; reload and try "
                               "again")) from None
     return ticket
+
+
+def hand_over(actor: User, ticket_ids: Sequence[int], butler_id: int, note: str,
+              now: datetime) -> list[int]:
+    """Reassign each of the tickets to `butler_id`, as `actor`, each step as `fire` would take
+    it (its due misses recorded first, against whoever held it), inside the caller's write():
+    open work passing to the next butler (an area's new butler, a substitute). Tickets whose
+    state allows no reassignment, or held by `butler_id` already, are left as they are.
+    Returns the ids handed over."""
+    known = rules.current()
+    handed = []
+    for ticket_id in sorted(ticket_ids):
+        ticket = _lock_visible(ticket_id, actor)
+        kind = known.kind(ticket.kind)
+        if ticket.assignee_id == butler_id or REASSIGN not in {
+                t.name for t in kind.triggers_from(ticket.state)}:
+            continue
+        _step(known, ticket, REASSIGN, actor, ticket.version,
+              {"assignee_id": butler_id, "note": note}, (), now)
+        handed.append(ticket.id)
+    return handed
+
+
+def _step(known: Rules, ticket: Ticket, trigger: Any, actor: User, version: Any, data: dict,
+          attachments: Sequence[UploadedFile], now: datetime) -> Event:
+    """Validate, apply and record one trigger on a locked ticket, in the caller's write()."""
+    step = _validate(known.kind(ticket.kind), ticket, trigger, actor, version, data,
+                     attachments, now)
+    from_state = ticket.state
+    _apply(known, ticket, step, now)
+    event = _record(ticket, actor, trigger, from_state, step.recorded, step.files, now,
+                    note=step.clean.get("note", ""),
+                    staff_only=step.rule.note_for_staff or step.clean.get(STAFF_ONLY, False))
+    notices.for_step(ticket, step.rule, event, actor, now)
+    return event
 
 
 def attach(ticket_id: int, actor: User, attachments: Sequence[UploadedFile],
@@ -364,10 +394,7 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
     for name in rule.requires:
         if name not in clean and name not in errors:
             errors[name] = _l("is required")
-    if clean.get(STAFF_ONLY) and actor.role == Role.RESIDENT:
-        errors[STAFF_ONLY] = _l("a resident's note is read by their butler")
-    elif clean.get(STAFF_ONLY) and not clean.get("note"):
-        errors[STAFF_ONLY] = _l("goes with a note")
+    _check_by_whom(rule, clean, actor, errors)
     if "details" in clean:
         # The details given over the ticket's, each checked as when a ticket is opened.
         clean["details"] = ticket_details.revise(kind, ticket.details, clean["details"],
@@ -378,6 +405,18 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
         raise InvalidData(_l("'%(trigger)s' cannot be done with the data given",
                              trigger=term(rule.name, rule.label)), errors)
     return clean
+
+
+def _check_by_whom(rule: TriggerRule, clean: dict, actor: User, errors: dict) -> None:
+    """What depends on who fires it: staff taking a step for the resident give a reason; a note
+    for staff only is staff's, and goes with a note."""
+    if rule.on_behalf and actor.role != Role.RESIDENT and "reason" not in clean \
+            and "reason" not in errors:
+        errors["reason"] = _l("is required: the step is taken for the resident")
+    if clean.get(STAFF_ONLY) and actor.role == Role.RESIDENT:
+        errors[STAFF_ONLY] = _l("a resident's note is read by their butler")
+    elif clean.get(STAFF_ONLY) and not clean.get("note"):
+        errors[STAFF_ONLY] = _l("goes with a note")
 
 
 def _check_promise(kind: KindRules, rule: TriggerRule, promised_at: datetime, now: datetime,

@@ -66,6 +66,14 @@ class Recipients:
         self._tickets: dict[int, Ticket] = {}
         self._area_hooks: dict[int, int | None] = {}  # by unit: its area, if it has a robot
         self._pressing: dict[int, bool] = {}
+        self._away: dict[int, int] | None = None
+
+    def _holder(self, butler_id: int | None) -> int | None:
+        """Who hears what the ticket's butler would: their substitute while they are on leave
+        now (one query for the whole batch)."""
+        if self._away is None:
+            self._away = access.substitutes(self.now)
+        return self._away.get(butler_id, butler_id)
 
     def prepare(self, tickets: Iterable[Ticket]) -> None:
         """Find the supervisors of all these tickets' units at once."""
@@ -79,7 +87,7 @@ class Recipients:
         found: list[int | None] = []
         for audience in audiences:
             if audience == "assignee":
-                found.append(ticket.assignee_id)
+                found.append(self._holder(ticket.assignee_id))
             elif audience == "technician":
                 found.append(ticket.technician_id)
             elif audience == "resident":

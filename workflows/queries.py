@@ -320,3 +320,24 @@ def deadlines_due(now: datetime, after: timedelta, until: timedelta):
                       .joinedload(Unit.building).joinedload(Building.area).joinedload(Area.butler))
              .order_by(Deadline.due_at, Deadline.id))
     return db.session.scalars(query).all()
+
+
+ON_BEHALF_SHOWN = 200  # the newest steps taken for residents on the supervisor's review list
+
+
+def steps_for_residents(rules, limit: int = ON_BEHALF_SHOWN) -> list[Event]:
+    """Steps staff took for a resident (a butler cancelling a repair, accepting a solution for
+    the resident: the rules' `on_behalf` triggers fired by anyone but a resident), newest
+    first, with their ticket and who took them: the supervisor's review list."""
+    taken = [and_(Ticket.kind == name, Event.trigger.in_(
+        [t.name for t in kind.triggers.values() if t.on_behalf]))
+        for name, kind in rules.kinds.items() if any(t.on_behalf for t in kind.triggers.values())]
+    if not taken:
+        return []
+    return list(db.session.scalars(
+        select(Event).join(Ticket).join(User, Event.actor_id == User.id)
+        .where(or_(*taken), User.role != Role.RESIDENT)
+        .options(joinedload(Event.actor), joinedload(Event.ticket).joinedload(Ticket.resident),
+                 joinedload(Event.ticket).joinedload(Ticket.unit).joinedload(Unit.building)
+                 .joinedload(Building.area))
+        .order_by(Event.at.desc(), Event.id.desc()).limit(limit)))

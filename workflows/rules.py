@@ -126,6 +126,9 @@ class TriggerRule:
     notify: tuple[str, ...] = ()   # who is told when it is fired (AUDIENCES)
     note_for_staff: bool = False   # its note is for staff only, always (an escalation's)
     once_per: timedelta | None = None  # fired at most once per this on a ticket (a nudge)
+    # Fired by staff, it is a step taken for the resident (a butler cancelling their repair,
+    # accepting a solution for them): it needs a reason and is on the supervisor's review list.
+    on_behalf: bool = False
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -675,7 +678,7 @@ class _Loader:
         table = f"{kind}.triggers.{name}"
         self._keys(table, entry, {"label", "done", "from", "to", "roles", "requires", "accepts",
                                   "clears", "window", "resident", "notify", "once_per",
-                                  "note_for_staff"},
+                                  "note_for_staff", "on_behalf"},
                    {"label", "done", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
         if not sources:
@@ -685,6 +688,11 @@ class _Loader:
         if not isinstance(roles, list) or not roles or not set(roles) <= FIRING_ROLES:
             self.fail(table, "roles", f"must list some of: {', '.join(sorted(FIRING_ROLES))}")
         requires, accepts = self._trigger_fields(table, entry, roles)
+        on_behalf = self._bool(table, "on_behalf", entry.get("on_behalf", False))
+        if on_behalf and not ("resident" in roles and set(roles) - {"resident"}):
+            self.fail(table, "on_behalf", "is for a step a resident fires that staff may fire too")
+        if on_behalf and "reason" not in requires + accepts:
+            accepts += ("reason",)  # required of staff (workflows.engine)
         window_since, window = None, None
         if "window" in entry:
             w = entry["window"]
@@ -707,6 +715,7 @@ class _Loader:
             note_for_staff=self._bool(table, "note_for_staff", entry.get("note_for_staff", False)),
             once_per=self._duration(table, "once_per", entry["once_per"])
             if "once_per" in entry else None,
+            on_behalf=on_behalf,
         )
 
     def _destination(self, table: str, to: Any, states: dict):

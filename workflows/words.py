@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -94,6 +94,15 @@ NAMES = {
     "sending": _l("being sent"),
     "sent": _l("sent"),
     "failed": _l("failed"),
+    # leave and who covers it (workflows.cover)
+    "starts_at": _l("from"),
+    "ends_at": _l("until"),
+    "substitute_id": _l("substitute"),
+    "requested": _l("asked for"),
+    "approved": _l("approved"),
+    "running": _l("under way"),
+    "over": _l("over"),
+    "cancelled": _l("cancelled"),
 }
 
 
@@ -119,6 +128,13 @@ def term(key: Any, text: dict[str, str] | None = None) -> LazyString:
     a field. To a program (the API, the CLI) it is the rules' own word (`dispatch`); on a page
     its label in the reader's language (Dispatch a technician, 派工) or its name."""
     return LazyString(_term, str(key), text)
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the property's wall-clock time (a page's, a message's)."""
+    if value is None:
+        return ""
+    return value.astimezone(current_app.config["TZ"]).strftime(fmt)
 
 
 def rules_word(key: Any) -> str:

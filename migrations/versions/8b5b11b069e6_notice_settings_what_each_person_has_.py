@@ -5,7 +5,7 @@ replaces the one switch notify_email: a person who had it on keeps every kind, o
 users.sms_for lists those texted to their phone (none at first: each text costs the company).
 
 Revision ID: 8b5b11b069e6
-Revises: 0b9d908db89d
+Revises: 142ddb3e2ac3
 Create Date: 2026-12-01 16:41:50.578919
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '8b5b11b069e6'
-down_revision = '0b9d908db89d'
+down_revision = '142ddb3e2ac3'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,64 @@
+"""The forms of the leave and area pages (views.cover): they take the inputs apart; the checks
+are workflows.cover's, shown next to the inputs they name."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import Optional
+
+from models import Role
+from views.forms import LOCAL_FORMAT, Form
+from workflows import queries
+
+
+def _butlers(field: SelectField) -> None:
+    field.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(b.id), b.name) for b in queries.staff(Role.BUTLER)]
+
+
+class LeaveForm(Form):
+    butler_id = SelectField(_l("Butler going on leave"), validate_choice=False)
+    starts_at = DateTimeLocalField(_l("From (property time)"), format=LOCAL_FORMAT,
+                                   validators=[Optional()])
+    ends_at = DateTimeLocalField(_l("Until (property time)"), format=LOCAL_FORMAT,
+                                 validators=[Optional()])
+    substitute_id = SelectField(_l("Substitute (optional: the supervisor names one)"),
+                                validate_choice=False)
+    reason = TextAreaField(_l("Reason"))
+
+
+class ApproveForm(Form):
+    substitute_id = SelectField(_l("Substitute"), validate_choice=False)
+
+
+class HandOverForm(Form):
+    note = TextAreaField(_l("Note for the timeline (optional)"))
+
+
+class AreaButlerForm(Form):
+    butler_id = SelectField(_l("New butler"), validate_choice=False)
+    note = TextAreaField(_l("Note for the timeline of each ticket handed over (optional)"))
+
+
+def leave_form(**kwargs) -> LeaveForm:
+    form = LeaveForm(prefix="leave", **kwargs)
+    _butlers(form.butler_id)
+    _butlers(form.substitute_id)
+    return form
+
+
+def approve_form(leave_id: int, **kwargs) -> ApproveForm:
+    form = ApproveForm(prefix=f"approve-{leave_id}", **kwargs)
+    _butlers(form.substitute_id)
+    return form
+
+
+def hand_over_form(leave_id: int, **kwargs) -> HandOverForm:
+    return HandOverForm(prefix=f"hand-over-{leave_id}", **kwargs)
+
+
+def area_butler_form(area_id: int, **kwargs) -> AreaButlerForm:
+    form = AreaButlerForm(prefix=f"area-{area_id}", **kwargs)
+    _butlers(form.butler_id)
+    return form
