@@ -190,7 +190,7 @@ def test_a_resident_adds_a_floor_plan_and_it_is_listed_and_served(app, client, e
         "name": "floor-plan.png", "content_type": "image/png", "size": len(PNG),
         "kind": "floor_plan", "step": "attach", "added_at": "2026-11-16T01:00:00+00:00",
         "added_by": {"id": estate.resident, "name": "Resident", "username": "resident",
-                     "email": None}}
+                     "email": None, "phone": "138 0000 0101"}}
     assert added["url"] == f"{API}/tickets/{ticket['id']}/attachments/{added['id']}"
     assert len(stored_files(uploads)) == 1
 

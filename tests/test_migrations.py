@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -87,13 +88,16 @@ def test_a_database_holding_tickets_with_files_is_migrated_down_and_up(empty_app
 def test_the_migration_of_dated_butlers_gives_each_areas_butler_a_period(empty_app):
     """An area's butler before periods were kept has answered for it since before the records,
     and still does."""
-    from models import SINCE_RECORDS, Area, AreaButler, User
+    from models import SINCE_RECORDS, AreaButler
 
     flask_migrate.upgrade(revision="0b9d908db89d")
-    db.session.execute(db.insert(User.__table__).values(
+    users = sa.table("users", *map(sa.column, ("id", "username", "name", "role",
+                                                "password_hash", "active")))
+    areas = sa.table("areas", *map(sa.column, ("id", "name", "butler_id")))
+    db.session.execute(users.insert().values(
         id=1, username="b", name="B", role="butler", password_hash="x", active=True))
-    db.session.execute(db.insert(Area.__table__).values(id=1, name="East", butler_id=1))
-    db.session.execute(db.insert(Area.__table__).values(id=2, name="West", butler_id=None))
+    db.session.execute(areas.insert().values(id=1, name="East", butler_id=1))
+    db.session.execute(areas.insert().values(id=2, name="West", butler_id=None))
     db.session.commit()
 
     flask_migrate.upgrade()
@@ -101,3 +105,23 @@ def test_the_migration_of_dated_butlers_gives_each_areas_butler_a_period(empty_a
     periods = db.session.scalars(db.select(AreaButler)).all()
     assert [(p.area_id, p.butler_id, p.starts_at, p.ends_at) for p in periods] == [
         (1, 1, SINCE_RECORDS, None)]
+
+
+def test_the_one_email_switch_becomes_every_kind_or_none(empty_app):
+    """Before kinds were chosen, one switch said whether to email at all: on keeps every kind,
+    off keeps none; nobody is texted until they choose it."""
+    flask_migrate.upgrade(revision="142ddb3e2ac3")
+    users = sa.table("users", *map(sa.column, ("id", "username", "name", "role",
+                                                "password_hash", "active", "notify_email")))
+    for user_id, wanted in ((1, True), (2, False)):
+        db.session.execute(users.insert().values(
+            id=user_id, username=f"u{user_id}", name="U", role="butler", password_hash="x",
+            active=True, notify_email=wanted))
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    from models import User
+    assert [(u.email_for, u.sms_for) for u in db.session.scalars(
+        db.select(User).order_by(User.id))] == [(["new", "step", "warning", "missed"], []),
+                                                ([], [])]

@@ -18,7 +18,7 @@ down_revision = '142ddb3e2ac3'
 branch_labels = None
 depends_on = None
 
-EVERY_KIND = '["new", "step", "warning", "missed"]'
+EVERY_KIND = ["new", "step", "warning", "missed"]
 
 
 def upgrade():
@@ -34,11 +34,9 @@ def upgrade():
         batch_op.add_column(sa.Column('quiet_until', sa.Time(), nullable=True))
     users = sa.table('users', sa.column('email_for', sa.JSON()), sa.column('sms_for', sa.JSON()),
                      sa.column('notify_email', sa.Boolean()))
-    op.execute(users.update().values(sms_for=sa.literal('[]').cast(sa.JSON())))
-    op.execute(users.update().where(users.c.notify_email).values(
-        email_for=sa.literal(EVERY_KIND).cast(sa.JSON())))
-    op.execute(users.update().where(sa.not_(users.c.notify_email)).values(
-        email_for=sa.literal('[]').cast(sa.JSON())))
+    op.execute(users.update().values(sms_for=[]))
+    op.execute(users.update().where(users.c.notify_email).values(email_for=EVERY_KIND))
+    op.execute(users.update().where(sa.not_(users.c.notify_email)).values(email_for=[]))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('email_for', existing_type=sa.JSON(), nullable=False)
         batch_op.alter_column('sms_for', existing_type=sa.JSON(), nullable=False)
