@@ -136,7 +136,10 @@ def test_a_resident_nudges_at_most_once_in_half_an_hour(desk, estate, clock):
     ticket = desk.open("resident").id
     desk.fire(ticket, "nudge", "resident")
     assert told(ticket)[-1] == (told(ticket)[-1][0], estate.butler)
-    clock.shift(timedelta(minutes=29))
+    clock.shift(timedelta(seconds=20))
+    error = refused(ticket, Conflict, lambda: desk.fire(ticket, "nudge", "resident"))
+    assert "was done just now; it can be done again in 29 min" in error.message
+    clock.shift(timedelta(minutes=29) - timedelta(seconds=20))
     error = refused(ticket, Conflict, lambda: desk.fire(ticket, "nudge", "resident"))
     assert "done 29 min ago; it can be done again in 1 min" in error.message
     clock.shift(timedelta(minutes=1))

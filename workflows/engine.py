@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -344,9 +344,12 @@ def _refuse_too_soon(ticket: Ticket, rule: TriggerRule, now: datetime) -> None:
     last = db.session.scalar(select(func.max(Event.at)).where(Event.ticket_id == ticket.id,
                                                               Event.trigger == rule.name))
     if last is not None and now - last < rule.once_per:
+        named, left = term(rule.name, rule.label), span(rule.once_per - (now - last))
+        if now - last < timedelta(minutes=1):
+            raise Conflict(_l("'%(trigger)s' was done just now; it can be done again in "
+                              "%(left)s", trigger=named, left=left))
         raise Conflict(_l("'%(trigger)s' was done %(ago)s ago; it can be done again in "
-                          "%(left)s", trigger=term(rule.name, rule.label),
-                          ago=span(now - last), left=span(rule.once_per - (now - last))))
+                          "%(left)s", trigger=named, ago=span(now - last), left=left))
 
 
 def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any):

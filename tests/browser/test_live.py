@@ -56,6 +56,17 @@ def test_a_new_repair_reaches_the_butlers_open_queue_without_a_reload(app, estat
     assert butler.evaluate("window.stillThisPage") is True
 
 
+def test_the_notices_page_shows_a_new_notice_without_a_reload(app, estate, clock, login):
+    butler = login("butler")
+    butler.goto("/notices/")
+    expect(butler.locator("li.notice")).to_have_count(0)
+    butler.evaluate("window.stillThisPage = true")
+    ticket = open_ticket(app, "resident", title="Kitchen tap leaking")
+    expect(butler.locator("li.notice.is-unread")).to_have_count(1, timeout=6000)
+    expect(butler.locator("li.notice")).to_contain_text(f"#{ticket} Kitchen tap leaking")
+    assert butler.evaluate("window.stillThisPage") is True
+
+
 def test_a_tab_whose_login_ended_says_it_no_longer_updates(app, estate, clock, login):
     butler = login("butler")
     butler.goto("/queue/")
