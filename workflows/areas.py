@@ -20,6 +20,7 @@ from sqlalchemy import select
 from models import Area, Channel, Notice, NoticeStatus, Role, User, db
 from models.transaction import write
 from workflows.errors import Forbidden, InvalidData, NotFound
+from workflows.fields import record_id
 
 FORMATS = ("wecom", "dingtalk", "generic")
 MAX_URL = 500
@@ -61,7 +62,7 @@ def set_webhook(actor: User, area_id: Any, url: Any, format: Any, secret: Any) -
     """Give an area its own robot (a blank address: none). Nothing is saved unless all is right;
     a secret left blank keeps the one set before."""
     _supervisor_only(actor)
-    area = db.session.get(Area, area_id) if isinstance(area_id, int) else None
+    area = db.session.get(Area, record_id(area_id)) if record_id(area_id) else None
     if area is None:
         raise NotFound(_l("no such area"))
     address = url.strip() if isinstance(url, str) else ""
