@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, insert, literal, literal_column, null, select, update
+from sqlalchemy import (
+    String,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    true,
+    update,
+)
 
 from models import (
     Area,
@@ -23,6 +34,7 @@ from models import (
     UTCDateTime,
     db,
 )
+from workflows import notices
 from workflows.rules import DeadlineRule, KindRules, Rules
 
 RUNNING, PAUSED, MET, MISSED, CANCELLED = (
@@ -104,21 +116,25 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     if not candidates:
         return 0, True
     wanted = {c.ticket_id for c in candidates}
-    kinds = dict(db.session.execute(  # of the tickets locked
-        select(Ticket.id, Ticket.kind).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
-        .with_for_update(skip_locked=ticket_id is None and not wait)
-    ).all())
+    tickets = {t.id: t for t in db.session.execute(  # of the tickets locked
+        select(*notices.TICKET_COLUMNS).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
+        .with_for_update(skip_locked=ticket_id is None and not wait))}
     missed = db.session.execute(
         update(Deadline)
-        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in kinds]),
+        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in tickets]),
                Deadline.status == RUNNING)
         # From its due time a miss has something to tell: the escalation (workflows.notices).
         .values(status=MISSED, notice_at=Deadline.due_at)
-        .returning(Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.seq, Deadline.due_at)
+        # Missed just now, so outstanding (a literal: the bound comparison read false here).
+        .returning(*notices.DEADLINE_COLUMNS, true().label("outstanding"), Deadline.seq)
     ).all()
     # A repeating deadline armed its next period, which may be due too: the caller goes again.
-    armed = _write_misses(rules, missed, kinds, now) if missed else 0
-    skipped = len(kinds) < len(wanted)
+    armed = _write_misses(rules, missed, tickets, now) if missed else 0
+    if missed and ticket_id is None:
+        # A sweep tells of its misses now. A step that records its ticket's misses goes on to
+        # do the step, which may end them: the sweeper's notice pass tells what is left undone.
+        notices.tell(rules, missed, tickets, now)
+    skipped = len(tickets) < len(wanted)
     return len(missed), len(candidates) < batch_size and not armed and not skipped
 
 
@@ -131,7 +147,7 @@ def settle(rules: Rules, now: datetime, ticket_id: int) -> int:
     return total
 
 
-def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) -> int:
+def _write_misses(rules: Rules, missed, tickets: dict, now: datetime) -> int:
     """Insert the deductions and events of the misses, and the next period of repeating ones.
 
     The deductions and events are made by the database from the deadline and ticket rows
@@ -162,7 +178,7 @@ def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) ->
                          data)))
     next_periods = []
     for row in missed:
-        rule = rules.kind(kinds[row.ticket_id]).deadlines.get(row.name)
+        rule = rules.kind(tickets[row.ticket_id].kind).deadlines.get(row.name)
         if rule is not None and rule.repeats:
             next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
                                      status=RUNNING, armed_at=row.due_at,
