@@ -59,6 +59,39 @@ the 10 k data set, same machine, before and after each change:
   SQLite's plan and time are unchanged.
 """
 
+THIRD_ROUND = """\
+### Fixed in the third round (after the security and notifications work)
+
+The first full run after that work (same machine, 10 k and 1 M tickets) found:
+
+- **The month page, all butlers' scorecards, 1,175 ms at 1 M against 60 ms at 10 k (19×; 24.5
+  ms before).** Its query plans named one statement: `assessment._anything_to_draw` (may the
+  month's spot-check be drawn: is there a repair or complaint closed in the month?) took 1.45 s.
+  With no index on the events' state or time, SQLite went through every repair and every
+  complaint (`ix_tickets_kind_state`, kind = ?) and each one's events, oldest first, until it met
+  one closed in the month: at 1 M tickets nearly the whole history. Fix, in `models/tickets.py`:
+  `Index("ix_events_to_state_at", "to_state", "at")`, so the search starts from the month's
+  entries into a closing state (0.2 ms at 1 M); the spot-check draw, which reads the whole
+  population by the same condition, gains the same way. Migration `5e2a7c4d9b10`.
+- **One sweep recording 10,000 misses, 6.7 s (goal ≤ 1 s; 0.71 s before the notices).** Almost
+  all of it was the notices pass (`workflows.notices.make_due`): each batch's notices went in as
+  one multi-row INSERT … VALUES of 1,000 rows through the ORM's bulk path, which compiled a new
+  statement of 11,000 bound values every time (about 0.5 s a batch in a profile), and the pass
+  read every just-missed deadline and its ticket again, as ORM objects, in transactions of its
+  own. Fix: the notices are one `executemany` of one Core statement (`ON CONFLICT (key) DO
+  NOTHING`, the unique key keeping each notice once); a sweep tells of its misses in the very
+  transaction that records them, from the rows the `UPDATE … RETURNING` and the ticket locks
+  already gave (`notices.tell`, called by `deadlines.record_misses`); the notices pass reads plain
+  rows, not ORM objects. A step that records its own ticket's misses still leaves them to the
+  notices pass, since the step may end them. See figure 2 above for this run.
+- **The logins benchmark counted 6 errors**: all were `409` answers to the *writers*' creates,
+  not logins: the load generator (`bench/loadgen.py`) sent the same title for the same unit again
+  within 10 minutes, and the engine refuses such a repeat as the same request sent twice
+  (`repeat_within`, on purpose). Its titles now carry a serial. The same repeats made every
+  request of the last paced run fail, whose empty latencies then broke this note
+  (`KeyError: 'p99_ms'`); a run with no successful request now reports NaN instead.
+"""
+
 CRASH = """\
 ### An interpreter crash, found and guarded against (not a benchmark figure)
 
@@ -80,7 +113,7 @@ that crashed 30 times without a crash.
 def notes(report) -> list[str]:
     data = report.data
     postgres = data.get("database") == "PostgreSQL"
-    out = [BEFORE, SECOND_ROUND]
+    out = [BEFORE, SECOND_ROUND, THIRD_ROUND]
     misses = []
     http = data.get("http")
     if http:
