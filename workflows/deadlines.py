@@ -103,7 +103,8 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     and by id, so lockers never deadlock. On PostgreSQL a sweeper skips tickets another writer
     holds, unless told to `wait`: that writer may be another sweeper that read its batch before
     this one's deadlines were armed, so skipped tickets mean "not done yet", and a caller that
-    got nothing but skipped tickets waits for them the next time.
+    got nothing but skipped tickets waits for them the next time; one whose candidates another
+    writer recorded meanwhile looks again before it says none is left.
     A deadline that repeats arms its next period from the missed due time, so a long outage
     yields one miss per period, each with its own due time.
     """
@@ -119,10 +120,10 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     tickets = {t.id: t for t in db.session.execute(  # of the tickets locked
         select(*notices.TICKET_COLUMNS).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
         .with_for_update(skip_locked=ticket_id is None and not wait))}
+    locked = [c.id for c in candidates if c.ticket_id in tickets]
     missed = db.session.execute(
         update(Deadline)
-        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in tickets]),
-               Deadline.status == RUNNING)
+        .where(Deadline.id.in_(locked), Deadline.status == RUNNING)
         # From its due time a miss has something to tell: the escalation (workflows.notices).
         .values(status=MISSED, notice_at=Deadline.due_at)
         # Missed just now, so outstanding (a literal: the bound comparison read false here).
@@ -135,7 +136,10 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
         # do the step, which may end them: the sweeper's notice pass tells what is left undone.
         notices.tell(rules, missed, tickets, now)
     skipped = len(tickets) < len(wanted)
-    return len(missed), len(candidates) < batch_size and not armed and not skipped
+    # Candidates another writer recorded while this one waited for their tickets: it may have
+    # armed their next periods, due too, after the candidates were read. Go again to see.
+    taken = len(missed) < len(locked)
+    return len(missed), len(candidates) < batch_size and not (armed or skipped or taken)
 
 
 def settle(rules: Rules, now: datetime, ticket_id: int) -> int:
