@@ -27,8 +27,11 @@ import itertools
 import json
 import os
 import random
+import secrets
 import time
 from urllib.parse import urlsplit
+
+RUN = secrets.token_hex(4)  # this run's, in every title
 
 
 class Connection:
@@ -120,7 +123,9 @@ async def client(number: int, args, deadline: float, measure_from: float, result
     interval = args.clients / args.iterations_per_s if args.mode == "paced" else 0.0
     next_start = time.perf_counter() + rng.random() * interval
     units = args.units
-    serial = itertools.count()  # never the same words twice: a repeat is refused (409)
+    # Never the same words twice, nor those of an earlier run (the same clients pick the same
+    # units): a repeat within the rules' repeat_within is refused as sent already (409).
+    serial = itertools.count()
     while True:
         if args.mode == "paced":
             delay = next_start - time.perf_counter()
@@ -137,7 +142,7 @@ async def client(number: int, args, deadline: float, measure_from: float, result
             start = scheduled
             status, body = await connection.request(
                 "POST", "/api/v1/tickets",
-                {"kind": "repair", "title": f"压测 Load test {number} {next(serial)}",
+                {"kind": "repair", "title": f"压测 Load test {RUN} {number}.{next(serial)}",
                  "unit_id": rng.choice(units)},
                 args.token)
             created = time.perf_counter()
