@@ -71,7 +71,7 @@ sweep: $(VENV)/.runtime catalogs
 notify: $(VENV)/.runtime catalogs
 	$(FLASK) notify
 
-## bench: the benchmarks (not part of `make test`), 6-10 minutes; writes bench/results.md.
+## bench: the benchmarks (not part of `make test`), about 15 minutes; writes bench/results.md.
 ## SQLite temp files by default (data sets cached in bench/.cache); DATABASE_URL=postgresql+psycopg://…
 ## for PostgreSQL; BENCH_ARGS="--only sweep,pages --sizes 10000,100000" for a part (bench/__main__.py)
 .PHONY: bench

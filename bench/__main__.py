@@ -3,7 +3,7 @@ bench/results.md.
 
     python -m bench                          # everything, SQLite (temporary copies of cached data)
     python -m bench --only sweep,pages       # some of: sweep, pages, misses, http, logins,
-                                             # detection
+                                             # detection, notices
     python -m bench --sizes 10000,100000     # other data set sizes (the first is the baseline)
     DATABASE_URL=postgresql+psycopg://... python -m bench   # on PostgreSQL (schemas bench_*),
                                                             # into bench/results-postgresql.md
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.common import BENCH, NOW, REPO, SCORECARD_MONTH, cpu_speed_reference, machine, ms
 
-ALL = ("sweep", "pages", "misses", "http", "logins", "detection")
+ALL = ("sweep", "pages", "misses", "http", "logins", "detection", "notices")
 
 
 def log(message: str) -> None:
@@ -402,6 +402,71 @@ def run_detection(report: Report, backend: Backend, size: int, workdir: Path) ->
         f"miss itself): {result['late_registrations']}."]), "5")
 
 
+def run_notices(report: Report, backend: Backend, size: int, workdir: Path) -> None:
+    from bench import notices
+    from workflows import delivery
+
+    log("notices: the outbox's cost, a backlog of 10,000, delivery lag with the loops ...")
+    url, info, how = backend.dataset(size, "notices_lag")
+    backlog_url, _info, _how = backend.dataset(size, "notices_backlog")
+    cost_url, _info, _how = backend.dataset(size, "notices_cost")
+    result = report.data["notices"] = notices.run(url, backlog_url, cost_url, info, workdir,
+                                                  log=log)
+    lag, sent, cost = result["lag"], result["backlog"], result["cost"]
+    ok = lag["arrived"] == lag["notices"] > 0
+    report.figure("7", "delivery lag p99 (due → at the SMTP server / webhook receiver), "
+                  "loops of `make serve`, under load",
+                  f"{lag['p99_s']:.2f} s (p50 {lag['p50_s']:.2f} s, max {lag['max_s']:.2f} s)",
+                  "≤ 5 s", lag["p99_s"] <= 5 and ok,
+                  "" if ok else f"only {lag['arrived']} of {lag['notices']} arrived")
+    report.figure("7", f"{sent['count']:,} email notices due at once: ButlerDesk's worker / a "
+                  "bare smtplib send of the same messages",
+                  f"{sent['desk_per_s'] / sent['bare_per_s']:.0%} ({sent['desk_per_s']:.0f} / "
+                  f"{sent['bare_per_s']:.0f} messages/s)", "(info: against a bare send)",
+                  None if sent["received"] == sent["count"] else False,
+                  f"{sent['received']:,} of {sent['count']:,} arrived")
+    report.figure("7", "create + fire with notices / without",
+                  f"{ratio_text(cost['ratio'])} ({cost['with_ms']:.1f} / "
+                  f"{cost['without_ms']:.1f} ms)", "≤ 1.2×", cost["ratio"] <= 1.2)
+    report.section("\n".join([
+        "## 7. Notices", "",
+        f"Each on a copy of the {size:,} data set ({how}), SQLite's or PostgreSQL's as above.", "",
+        "**Delivery lag.** `flask --app app sweep --every 5` and `flask --app app notify --every "
+        "2` run as processes, as `make serve` runs them, beside one gunicorn server (its "
+        "settings) that a paced create + fire load keeps busy at "
+        f"{lag['rate']:.0f} requests/s (8 clients: a repair registered and dispatched every "
+        f"{2 / lag['rate']:.1f} s, far more than an estate's day; each create and dispatch also "
+        "tells the group webhook, so the worker has that to send too). "
+        f"{lag['tickets']} back-dated repairs miss their on-site deadline at random moments over "
+        f"{lag['spread_s']:.0f} s; every miss tells the supervisors (given "
+        "addresses for the run) by email and the group webhook in WeCom's format. The receivers "
+        "are an aiosmtpd server and an HTTP receiver (those of tests/servers.py) in the "
+        "benchmark's process. Lag = arrival − the deadline's due time, of every escalation "
+        "sent.", "",
+        "| notices | arrived | p50 | p99 | max |", "|---|---|---|---|---|",
+        f"| {lag['notices']} | {lag['arrived']} | {lag['p50_s']:.2f} s | {lag['p99_s']:.2f} s | "
+        f"{lag['max_s']:.2f} s |", "",
+        f"The load answered {lag['load_rps']:.0f} requests/s meanwhile, with "
+        f"{lag['load_errors']} error(s); {lag['late_registrations']} repair(s) were registered "
+        "after their own due time.", "",
+        f"**A backlog.** {sent['count']:,} email notices (to one supervisor, of as many tickets) "
+        "are made pending and due at once, then `workflows.delivery.deliver()` sends them all "
+        "(one worker, in-process, batches of "
+        f"{delivery.BATCH}: claim, read, send, record); then "
+        "the same messages, built beforehand, are sent again with bare smtplib, one connection "
+        "each as the worker does, to the same server.", "",
+        "| sender | messages | time | messages/s |", "|---|---|---|---|",
+        f"| ButlerDesk's worker | {sent['sent']:,} | {sent['desk_s']:.1f} s | "
+        f"{sent['desk_per_s']:.0f} |",
+        f"| bare smtplib | {sent['count']:,} | {sent['bare_s']:.1f} s | "
+        f"{sent['bare_per_s']:.0f} |", "",
+        "**What the outbox costs a step.** create + fire (a repair, then dispatch) through the "
+        "Flask test client, one at a time, with the notices made as usual (`for_new`, "
+        "`for_step`: the rows, in the step's transaction) and with both doing nothing, taken "
+        f"turn about, median of {cost['repeat']} each: {cost['with_ms']:.1f} ms with, "
+        f"{cost['without_ms']:.1f} ms without ({ratio_text(cost['ratio'])})."]), "7")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description=__doc__.split("\n\n")[0].replace("\n", " "))
@@ -453,6 +518,11 @@ def main() -> None:
                 run_detection(report, backend, sizes[0], workdir)
             except Exception:
                 failed.append(("detection", traceback.format_exc()))
+        if "notices" in only:
+            try:
+                run_notices(report, backend, sizes[0], workdir)
+            except Exception:
+                failed.append(("notices", traceback.format_exc()))
     finally:
         if not args.keep:
             backend.cleanup()

@@ -196,20 +196,27 @@ def get_token(url: str, username: str, password: str) -> str:
         return json.loads(answer.read())["token"]
 
 
+def test_client(database_url: str, info: dict):
+    """(app, Flask test client, headers with butler01's bearer token) on the data set."""
+    from bench.common import make_app
+
+    app = make_app(database_url)
+    client = app.test_client()
+    token = client.post("/api/v1/tokens", json={"username": "butler01",
+                                                "password": info["password"]}).json["token"]
+    return app, client, {"Authorization": f"Bearer {token}"}
+
+
 def in_process(database_url: str, info: dict, repeat: int = 60) -> dict:
     """create + fire through the Flask test client, one at a time (no HTTP, no concurrency): the
     SQL statements each call runs and the time the application itself takes."""
     from sqlalchemy import event
 
-    from bench.common import collected_between, make_app
+    from bench.common import collected_between
     from models import db
 
     serial = itertools.count()
-    app = make_app(database_url)
-    client = app.test_client()
-    token = client.post("/api/v1/tokens", json={"username": "butler01",
-                                                "password": info["password"]}).json["token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    app, client, headers = test_client(database_url, info)
     statements: list[str] = []
     with app.app_context():
         engine = db.engine

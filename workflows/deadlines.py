@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, insert, literal, literal_column, null, select, update
+from sqlalchemy import (
+    String,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    true,
+    update,
+)
 
 from models import (
     Deadline,
@@ -20,6 +31,7 @@ from models import (
     UTCDateTime,
     db,
 )
+from workflows import notices
 from workflows.access import responsibility
 from workflows.rules import DeadlineRule, KindRules, Rules
 
@@ -89,7 +101,8 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     and by id, so lockers never deadlock. On PostgreSQL a sweeper skips tickets another writer
     holds, unless told to `wait`: that writer may be another sweeper that read its batch before
     this one's deadlines were armed, so skipped tickets mean "not done yet", and a caller that
-    got nothing but skipped tickets waits for them the next time.
+    got nothing but skipped tickets waits for them the next time; one whose candidates another
+    writer recorded meanwhile looks again before it says none is left.
     A deadline that repeats arms its next period from the missed due time, so a long outage
     yields one miss per period, each with its own due time.
     """
@@ -102,22 +115,29 @@ def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
     if not candidates:
         return 0, True
     wanted = {c.ticket_id for c in candidates}
-    kinds = dict(db.session.execute(  # of the tickets locked
-        select(Ticket.id, Ticket.kind).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
-        .with_for_update(skip_locked=ticket_id is None and not wait)
-    ).all())
+    tickets = {t.id: t for t in db.session.execute(  # of the tickets locked
+        select(*notices.TICKET_COLUMNS).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
+        .with_for_update(skip_locked=ticket_id is None and not wait))}
+    locked = [c.id for c in candidates if c.ticket_id in tickets]
     missed = db.session.execute(
         update(Deadline)
-        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in kinds]),
-               Deadline.status == RUNNING)
+        .where(Deadline.id.in_(locked), Deadline.status == RUNNING)
         # From its due time a miss has something to tell: the escalation (workflows.notices).
         .values(status=MISSED, notice_at=Deadline.due_at)
-        .returning(Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.seq, Deadline.due_at)
+        # Missed just now, so outstanding (a literal: the bound comparison read false here).
+        .returning(*notices.DEADLINE_COLUMNS, true().label("outstanding"), Deadline.seq)
     ).all()
     # A repeating deadline armed its next period, which may be due too: the caller goes again.
-    armed = _write_misses(rules, missed, kinds, now) if missed else 0
-    skipped = len(kinds) < len(wanted)
-    return len(missed), len(candidates) < batch_size and not armed and not skipped
+    armed = _write_misses(rules, missed, tickets, now) if missed else 0
+    if missed and ticket_id is None:
+        # A sweep tells of its misses now. A step that records its ticket's misses goes on to
+        # do the step, which may end them: the sweeper's notice pass tells what is left undone.
+        notices.tell(rules, missed, tickets, now)
+    skipped = len(tickets) < len(wanted)
+    # Candidates another writer recorded while this one waited for their tickets: it may have
+    # armed their next periods, due too, after the candidates were read. Go again to see.
+    taken = len(missed) < len(locked)
+    return len(missed), len(candidates) < batch_size and not (armed or skipped or taken)
 
 
 def settle(rules: Rules, now: datetime, ticket_id: int) -> int:
@@ -129,7 +149,7 @@ def settle(rules: Rules, now: datetime, ticket_id: int) -> int:
     return total
 
 
-def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) -> int:
+def _write_misses(rules: Rules, missed, tickets: dict, now: datetime) -> int:
     """Insert the deductions and events of the misses, and the next period of repeating ones.
 
     The deductions and events are made by the database from the deadline and ticket rows
@@ -165,7 +185,7 @@ def _write_misses(rules: Rules, missed, kinds: dict[int, str], now: datetime) ->
                          data)))
     next_periods = []
     for row in missed:
-        rule = rules.kind(kinds[row.ticket_id]).deadlines.get(row.name)
+        rule = rules.kind(tickets[row.ticket_id].kind).deadlines.get(row.name)
         if rule is not None and rule.repeats:
             next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
                                      status=RUNNING, armed_at=row.due_at,

@@ -8,7 +8,9 @@ CONFLICT DO NOTHING: an engine's step and any number of sweepers make each notic
 - A step or a new ticket: `for_step`, `for_new`, called by the engine inside its transaction.
 - What time causes: `make_due`, called by the sweeper. A deadline's `notice_at` is when it next
   has something to tell (its first warning when armed; its due time once missed), read through
-  an index, so the pass costs what is due, never a scan of the tickets.
+  an index, so the pass costs what is due, never a scan of the tickets. The misses a sweep
+  records are told at once, in the transaction that records them (`tell`, called by
+  workflows.deadlines.record_misses), without being read again.
 
 Delivery is not here: workflows.delivery sends the pending rows and may fail and retry without
 touching the cause.
@@ -166,11 +168,16 @@ def quiet_until(person: User, now: datetime) -> datetime | None:
 # -- making them -----------------------------------------------------------------------------------
 
 def _insert(rows: list[dict]) -> None:
-    """Insert notices; one whose key exists (made by another sweeper) is left as it is."""
+    """Insert notices; one whose key exists (made by another sweeper) is left as it is.
+
+    One statement run for all the rows (executemany), through Core: a sweep's catch-up makes
+    tens of thousands, and compiling a multi-row VALUES or the ORM's bulk path per row cost
+    ten times what the database spends writing them."""
+    if not rows:
+        return
     dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
-    for start in range(0, len(rows), 1000):  # within the database's limit of bound values
-        db.session.execute(dialect.insert(Notice).values(rows[start:start + 1000])
-                           .on_conflict_do_nothing(index_elements=[Notice.key]))
+    db.session.connection().execute(
+        dialect.insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
 def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: dict,
@@ -282,6 +289,14 @@ def next_notice_at(rule: DeadlineRule, deadline: Deadline, now: datetime) -> dat
     return min(times) if times else None
 
 
+# What the audiences of a ticket and its notices read: locked and read as plain rows, for a
+# whole batch, by the sweeper's passes.
+TICKET_COLUMNS = (Ticket.id, Ticket.kind, Ticket.unit_id, Ticket.assignee_id, Ticket.technician_id,
+                  Ticket.resident_id, Ticket.updated_at)
+DEADLINE_COLUMNS = (Deadline.id, Deadline.ticket_id, Deadline.name, Deadline.status,
+                    Deadline.due_at, Deadline.notice_at)
+
+
 def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
              wait: bool = False) -> tuple[int, bool]:
     """Make one batch of the notices time has caused by `now`; returns how many deadlines were
@@ -297,15 +312,21 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
     if not candidates:
         return 0, True
     wanted = {c.ticket_id for c in candidates}
-    tickets = {t.id: t for t in db.session.scalars(
-        select(Ticket).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
+    tickets = {t.id: t for t in db.session.execute(
+        select(*TICKET_COLUMNS).where(Ticket.id.in_(wanted)).order_by(Ticket.id)
         .with_for_update(skip_locked=not wait))}
-    due = db.session.scalars(  # read again under the locks: a step may have just moved them
-        select(Deadline).where(Deadline.id.in_([c.id for c in candidates
-                                                if c.ticket_id in tickets]),
-                               Deadline.notice_at <= now)
-        .execution_options(populate_existing=True)).all()
-    done = len(candidates) < batch_size and len(tickets) == len(wanted)
+    due = db.session.execute(  # read again under the locks: a step may have just moved them
+        select(*DEADLINE_COLUMNS, Deadline.outstanding.label("outstanding"))
+        .where(Deadline.id.in_([c.id for c in candidates if c.ticket_id in tickets]),
+               Deadline.notice_at <= now)).all()
+    tell(rules, due, tickets, now)
+    return len(due), len(candidates) < batch_size and len(tickets) == len(wanted)
+
+
+def tell(rules: Rules, due, tickets: dict, now: datetime) -> None:
+    """Make what each of these deadlines (DEADLINE_COLUMNS rows and `outstanding`, their
+    notice_at passed) has to tell at `now`, and move each one's notice_at on; `tickets`
+    (TICKET_COLUMNS rows, by id) are theirs, locked."""
     told = Recipients(now)
     told.prepare(tickets.values())
     causes, moves = [], []
@@ -325,7 +346,6 @@ def make_due(rules: Rules, now: datetime, batch_size: int = BATCH,
             update(Deadline.__table__)
             .where(Deadline.id == bindparam("d_id"), Deadline.notice_at == bindparam("was"))
             .values(notice_at=bindparam("next")), moves)
-    return len(due), done
 
 
 # -- what they say ---------------------------------------------------------------------------------
