@@ -412,7 +412,7 @@ def run_notices(report: Report, backend: Backend, size: int, workdir: Path) -> N
     cost_url, _info, _how = backend.dataset(size, "notices_cost")
     result = report.data["notices"] = notices.run(url, backlog_url, cost_url, info, workdir,
                                                   log=log)
-    lag, sent, cost = result["lag"], result["backlog"], result["cost"]
+    lag, sent, cost, poll = result["lag"], result["backlog"], result["cost"], result["poll"]
     ok = lag["arrived"] == lag["notices"] > 0
     report.figure("7", "delivery lag p99 (due → at the SMTP server / webhook receiver), "
                   "loops of `make serve`, under load",
@@ -428,6 +428,10 @@ def run_notices(report: Report, backend: Backend, size: int, workdir: Path) -> N
     report.figure("7", "create + fire with notices / without",
                   f"{ratio_text(cost['ratio'])} ({cost['with_ms']:.1f} / "
                   f"{cost['without_ms']:.1f} ms)", "≤ 1.2×", cost["ratio"] <= 1.2)
+    report.figure("7", "a live page's poll, nothing new (304) / reloading the queue",
+                  f"{poll['poll_ms'] / poll['reload_ms']:.0%} ({poll['poll_ms']:.1f} / "
+                  f"{poll['reload_ms']:.1f} ms): one core keeps {poll['tabs_per_core']:,.0f} "
+                  "tabs live at a poll every 4 s", "(info: polling, not SSE)", None)
     report.section("\n".join([
         "## 7. Notices", "",
         f"Each on a copy of the {size:,} data set ({how}), SQLite's or PostgreSQL's as above.", "",
@@ -464,7 +468,14 @@ def run_notices(report: Report, backend: Backend, size: int, workdir: Path) -> N
         "Flask test client, one at a time, with the notices made as usual (`for_new`, "
         "`for_step`: the rows, in the step's transaction) and with both doing nothing, taken "
         f"turn about, median of {cost['repeat']} each: {cost['with_ms']:.1f} ms with, "
-        f"{cost['without_ms']:.1f} ms without ({ratio_text(cost['ratio'])})."]), "7")
+        f"{cost['without_ms']:.1f} ms without ({ratio_text(cost['ratio'])}).", "",
+        "**Polling, not server-sent events.** A page is kept live by `static/js/live.js`: "
+        "GET /notices/unread every 4 s with the last ETag, a 304 when nothing is new. "
+        f"Median of {poll['repeat']} through the test client, turn about with the queue page it "
+        f"spares reloading: {poll['poll_ms']:.1f} ms a poll, {poll['reload_ms']:.1f} ms a "
+        f"queue page, so one core keeps about {poll['tabs_per_core']:,.0f} open tabs live. An "
+        "event stream would hold one of gunicorn's sync workers per open tab for as long as it "
+        "is open (a handful per server), so polling it is."]), "7")
 
 
 def main() -> None:

@@ -227,11 +227,37 @@ def outbox_cost(database_url: str, info: dict, repeat: int = 60) -> dict:
             "repeat": repeat}
 
 
+def poll_cost(database_url: str, info: dict, repeat: int = 300) -> dict:
+    """What keeping a page live costs: the bell's poll with its ETag when nothing is new (a
+    304), against the queue page it spares reloading, through the test client, turn about."""
+    from bench.http import test_client
+    from models import db
+
+    app, client, headers = test_client(database_url, info)
+    etag = client.get("/notices/unread", headers=headers).headers["ETag"]
+
+    def poll():
+        answer = client.get("/notices/unread", headers={**headers, "If-None-Match": etag})
+        assert answer.status_code == 304, answer.status_code
+
+    def reload():
+        assert client.get("/queue/", headers=headers).status_code == 200
+
+    samples = interleaved({"poll": poll, "reload": reload}, repeat=repeat, warmup=10)
+    with app.app_context():
+        db.engine.dispose()
+    poll_ms, reload_ms = median(samples["poll"]) * 1000, median(samples["reload"]) * 1000
+    return {"poll_ms": poll_ms, "reload_ms": reload_ms, "repeat": repeat,
+            "tabs_per_core": 4000 / poll_ms}  # live.js polls every 4 s
+
+
 def run(database_url: str, backlog_url: str, cost_url: str, info: dict, workdir: Path,
         log=print) -> dict:
     log("  what the outbox adds to create + fire (test client, turn about) ...")
     cost = outbox_cost(cost_url, info)
+    log("  what a live page's poll costs, against reloading the queue ...")
+    poll = poll_cost(cost_url, info)
     log("  10,000 email notices due at once, then a bare smtplib send of the same ...")
     sent = backlog(backlog_url, info)
     lag = delivery_lag(database_url, info, workdir, log=log)
-    return {"lag": lag, "backlog": sent, "cost": cost}
+    return {"lag": lag, "backlog": sent, "cost": cost, "poll": poll}

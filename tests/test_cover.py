@@ -11,15 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from models import Area, AreaButler, Event, Leave, Ticket, db
+from models import Area, AreaButler, Event, Leave, Notice, Ticket, db
 from tests.api import API, assert_error, token_for
 from tests.conftest import T0, Desk, database_of, make_app
 from tests.helpers import deductions, fresh, told
 from tests.pages import csrf_token, field_html, flashes
-from workflows import assessment, cover, sweeper
+from workflows import assessment, cover, notices, sweeper
 from workflows import clock as the_clock
 from workflows.access import can_see, covering_butler_id
 from workflows.errors import Conflict, Forbidden, InvalidData
+from workflows.rules import current as current_rules
 
 HOUR = timedelta(hours=1)
 
@@ -62,6 +63,11 @@ def test_on_leave_a_new_repair_goes_to_the_substitute_whose_card_gets_the_miss_a
     assert line["covering_for"] == {"id": estate.butler, "name": "Butler"}
     assert cards[estate.butler]["lines"] == []
     assert cards[estate.butler]["score"] == 100
+    # The supervisor is told whom the miss is charged to, and that they were covering.
+    [escalation] = db.session.scalars(select(Notice).where(
+        Notice.cause == "escalation", Notice.user_id == estate.supervisor)).all()
+    said = notices.words(escalation, current_rules(), "en").text
+    assert "Butler: Relief_Butler, covering for Butler." in said
 
 
 def test_the_scorecard_page_says_the_line_was_covering(app, estate, clock, browser):
@@ -406,3 +412,36 @@ def test_two_overlapping_leaves_asked_at_once_one_is_recorded_the_other_conflict
                if status == 409)
     with app.app_context():
         assert count(Leave) == 1
+
+
+def test_tickets_handed_over_before_the_leave_begins_are_the_substitutes_own_not_cover(
+        desk, estate, clock):
+    """Handed over the evening before: the substitute holds them from then, and a miss before
+    the leave begins is hers, but not "covering" for a butler who was still at work."""
+    repair = desk.open("resident")
+    leave = away(estate, starts=T0 + 24 * HOUR, ends=T0 + 48 * HOUR)
+    cover.hand_over_leave(estate.user("supervisor"), leave.id)
+    clock.shift(timedelta(minutes=25))
+    sweeper.sweep()
+    [miss] = deductions(repair.id)
+    assert (miss.butler_id, miss.covering_for_id) == (estate.relief_butler, None)
+
+
+def test_cover_for_one_butler_is_not_taken_for_cover_of_another(desk, estate, clock):
+    """The relief butler covers the West butler now, and holds the East butler's tickets handed
+    over before his leave tomorrow: an East miss is hers, covering nobody. (West's period is the
+    newest: a subquery that lost its ticket read West's butler, on leave, and called it cover.)"""
+    supervisor = estate.user("supervisor")
+    west = db.session.scalar(select(Area.id).where(Area.name == "West"))
+    cover.set_area_butler(supervisor, west, estate.relief_butler, "")
+    clock.shift(timedelta(minutes=1))
+    cover.set_area_butler(supervisor, west, estate.other_butler, "")
+    desk.open("west_resident")
+    repair = desk.open("resident")
+    leave = away(estate, starts=T0 + 24 * HOUR, ends=T0 + 48 * HOUR)
+    away(estate, who="other_butler", starts=T0, ends=T0 + 8 * HOUR)
+    cover.hand_over_leave(supervisor, leave.id)
+    clock.shift(timedelta(minutes=25))
+    sweeper.sweep()
+    [miss] = deductions(repair.id)
+    assert (miss.butler_id, miss.covering_for_id) == (estate.relief_butler, None)

@@ -91,7 +91,10 @@ def _area_butler_then(unit_id, at):
             .join(unit, unit.building_id == building.id)
             .where(unit.id == unit_id, period.starts_at <= at,
                    or_(period.ends_at.is_(None), period.ends_at > at))
-            .order_by(period.starts_at.desc()).limit(1).scalar_subquery())
+            .order_by(period.starts_at.desc()).limit(1)
+            # Nested in another subquery (a leave's), the ticket's and deadline's columns still
+            # name the outer query's rows, not tables of its own to join every row of.
+            .correlate_except(period, building, unit).scalar_subquery())
 
 
 def _on_leave(butler_id, at, column: str):
@@ -100,7 +103,7 @@ def _on_leave(butler_id, at, column: str):
     leave = aliased(Leave)
     return (select(getattr(leave, column))
             .where(leave.butler_id == butler_id, _leave_running(leave, at))
-            .limit(1).scalar_subquery())
+            .limit(1).correlate_except(leave).scalar_subquery())
 
 
 def responsibility(unit_id, at, holder_id=None):

@@ -34,6 +34,7 @@ from models import (
     Channel,
     Deadline,
     DeadlineStatus,
+    Deduction,
     Event,
     Notice,
     NoticeStatus,
@@ -389,6 +390,9 @@ def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
             technician = event and (event.data or {}).get("technician_id")
             if technician and (named := db.session.get(User, technician)):
                 text += "\n" + _("Technician: %(name)s", name=named.name)
+            reason = event and (event.data or {}).get("reason")
+            if reason:
+                text += "\n" + _("Reason: %(reason)s", reason=reason)
             shown = event and event.note and (not event.staff_only or
                                               (notice.user is None or notice.user.is_staff))
             if shown:
@@ -403,13 +407,26 @@ def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
             subject = _("Missed: %(step)s, %(about)s", step=step, about=about)
             text = _("%(step)s of %(about)s (%(where)s) was due at %(due)s and is not done. "
                      "Butler: %(butler)s.", step=step, about=about, where=where, due=due,
-                     butler=ticket.assignee.name if ticket.assignee else "—")
+                     butler=_charged(data, ticket))
         else:  # a higher level, or a reminder: still not done
             subject = _("Still not done: %(step)s, %(about)s", step=step, about=about)
             text = _("%(step)s of %(about)s (%(where)s) was due at %(due)s and is still not "
                      "done. Butler: %(butler)s.", step=step, about=about, where=where, due=due,
-                     butler=ticket.assignee.name if ticket.assignee else "—")
+                     butler=_charged(data, ticket))
         return Words(subject=subject, text=text, path=path)
+
+
+def _charged(data: dict, ticket: Ticket) -> str:
+    """Who a miss is charged to (and whom they covered for): the line on the scorecard, not
+    whoever holds the ticket by the time it is read."""
+    line = db.session.scalar(select(Deduction).where(
+        Deduction.deadline_id == data.get("deadline_id")))
+    if line is None or line.butler is None:
+        return ticket.assignee.name if ticket.assignee else "—"
+    if line.covering_for is not None:
+        return _("%(name)s, covering for %(away)s", name=line.butler.name,
+                 away=line.covering_for.name)
+    return line.butler.name
 
 
 def _local(iso: str | None) -> str:
