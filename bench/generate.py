@@ -71,6 +71,8 @@ TITLES = {
                    "卫生间改造 Bathroom refit", "墙面粉刷 Repainting"],
 }
 FINDING_CODES = ("1", "2", "3-bonus", "5", "7")
+EVERY_KIND = '["new", "step", "warning", "missed"]'  # each person's emailed kinds, as stored
+SINCE_RECORDS = "2000-01-01 00:00:00.000000"  # models.estate.SINCE_RECORDS, as stored
 
 # -- times ------------------------------------------------------------------------------------
 
@@ -320,13 +322,15 @@ def pick(rng: random.Random, choices) -> str:
 class Estate:
     def __init__(self, password_hash: str):
         self.staff, self.residents, self.areas, self.buildings, self.units = [], [], [], [], []
+        self.area_periods: list[tuple] = []
         uid = 0
 
         def user(username, role, name, unit_id=None, rows=None):
             nonlocal uid
             uid += 1
             (self.staff if rows is None else rows).append(
-                (uid, username, name, role, password_hash, f"138{uid:08d}", unit_id, 1))
+                (uid, username, name, role, password_hash, f"138{uid:08d}", unit_id, 1,
+                 EVERY_KIND, "[]"))
             return uid
 
         self.admin = user("admin", "admin", "系统管理员 Admin")
@@ -344,6 +348,8 @@ class Estate:
         building_id = unit_id = 0
         for a in range(AREAS):
             self.areas.append((a + 1, f"片区{a + 1:02d} Area {a + 1}", self.area_butlers[a]))
+            # Each butler has answered for their area since before the records (models.estate).
+            self.area_periods.append((a + 1, a + 1, self.area_butlers[a], SINCE_RECORDS))
             for b in range(BUILDINGS_PER_AREA):
                 building_id += 1
                 self.buildings.append((building_id, a + 1, f"{a * BUILDINGS_PER_AREA + b + 1}栋"))
@@ -362,8 +368,9 @@ class Estate:
 # -- writers ----------------------------------------------------------------------------------
 
 COLUMNS = {
-    "users": "id username name role password_hash phone unit_id active",
+    "users": "id username name role password_hash phone unit_id active email_for sms_for",
     "areas": "id name butler_id",
+    "area_butlers": "id area_id butler_id starts_at",
     "buildings": "id area_id name",
     "units": "id building_id number",
     "tickets": "id kind state unit_id resident_id assignee_id technician_id created_by_id title "
@@ -513,6 +520,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
     estate = Estate(generate_password_hash(PASSWORD))
     writer.insert("users", estate.staff)
     writer.insert("areas", estate.areas)
+    writer.insert("area_butlers", estate.area_periods)
     writer.insert("buildings", estate.buildings)
     writer.insert("units", estate.units)
     writer.insert("users", estate.residents)
