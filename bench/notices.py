@@ -67,7 +67,7 @@ def _told_by_mail(app) -> None:
 
     with app.app_context():
         db.session.execute(update(User).where(User.role == Role.SUPERVISOR)
-                           .values(email=SUPERVISORS_EMAIL, notify_email=True))
+                           .values(email=SUPERVISORS_EMAIL))  # every kind, as generated
         db.session.commit()
         db.session.remove()
 
