@@ -272,6 +272,9 @@ def test_a_supervisor_approves_with_a_substitute_and_hands_over_on_the_page(
                                     reason="Ill").id
     page = browser("supervisor")
     listing = page.get("/cover/leave")
+    offered = field_html(listing.text, f"approve-{leave}-substitute_id")
+    assert f'value="{estate.relief_butler}"' in offered
+    assert f'value="{estate.butler}"' not in offered  # nobody covers themself
     sent = page.post(f"/cover/leave/{leave}/approve", data={
         "csrf_token": csrf_token(listing.text), f"approve-{leave}-substitute_id": estate.butler})
     assert sent.status_code == 422

@@ -33,7 +33,7 @@ def _leave_page(form=None, failed: tuple[int, str, object] | None = None, status
                else []}
         if supervisor and state == "requested":
             row["forms"]["approve"] = approve_form(
-                leave.id, formdata=None,
+                leave.id, leave.butler_id, formdata=None,
                 substitute_id=str(leave.substitute_id or ""))
         if row["left_with"]:
             row["forms"]["hand_over"] = hand_over_form(leave.id, formdata=None)

@@ -12,9 +12,10 @@ from views.forms import LOCAL_FORMAT, Form
 from workflows import queries
 
 
-def _butlers(field: SelectField) -> None:
+def _butlers(field: SelectField, but: int | None = None) -> None:
+    """The active butlers to choose from (but the one going on leave: nobody covers themself)."""
     field.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(b.id), b.name) for b in queries.staff(Role.BUTLER)]
+        SelectChoice(str(b.id), b.name) for b in queries.staff(Role.BUTLER) if b.id != but]
 
 
 class LeaveForm(Form):
@@ -48,9 +49,10 @@ def leave_form(**kwargs) -> LeaveForm:
     return form
 
 
-def approve_form(leave_id: int, **kwargs) -> ApproveForm:
+def approve_form(leave_id: int, away: int | None = None, **kwargs) -> ApproveForm:
+    """Approving a leave of the butler `away`, with a substitute other than them."""
     form = ApproveForm(prefix=f"approve-{leave_id}", **kwargs)
-    _butlers(form.substitute_id)
+    _butlers(form.substitute_id, but=away)
     return form
 
 

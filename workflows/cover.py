@@ -227,6 +227,9 @@ def _open_tickets():
 
 def _butler(value: Any, key: str, errors: dict) -> int | None:
     """An active butler's id, or None with errors[key] saying why not."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors[key] = _l("choose a butler")
+        return None
     try:
         return FIELDS["assignee_id"].parse(value, {})
     except ValueError as exc:
