@@ -32,6 +32,7 @@ from workflows.deadlines import MISS_TRIGGER
 from workflows.errors import InvalidData, NotFound
 from workflows.fields import MAX_ID, STAFF_ONLY, record_id, whole_number
 from workflows.rules import current as current_rules
+from workflows.words import clock_time
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -196,11 +197,7 @@ def user_json(user: User) -> dict:
     """A person as they see themself: with where and when their notices go."""
     return {**person(user, viewer=user), "role": user.role, "unit_id": user.unit_id,
             "email_for": user.email_for, "sms_for": user.sms_for,
-            "quiet_from": _hhmm(user.quiet_from), "quiet_until": _hhmm(user.quiet_until)}
-
-
-def _hhmm(at) -> str | None:
-    return at.strftime("%H:%M") if at else None
+            "quiet_from": clock_time(user.quiet_from), "quiet_until": clock_time(user.quiet_until)}
 
 
 def credential_json(credential: Credential) -> dict:

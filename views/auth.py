@@ -37,6 +37,7 @@ from views.forms import Form, show_refusal
 from views.limits import failed, limit_logins, password_limit
 from workflows import accounts
 from workflows.errors import NotFound, WorkflowError
+from workflows.words import clock_time
 
 bp = Blueprint("auth", __name__)
 
@@ -159,10 +160,6 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _hhmm(at) -> str:
-    return at.strftime("%H:%M") if at else ""
-
-
 def _account_page(form: PasswordForm | None = None, status: int = 200,
                   settings: NoticeSettingsForm | None = None):
     g.page_url = url_for("auth.account")
@@ -170,7 +167,8 @@ def _account_page(form: PasswordForm | None = None, status: int = 200,
     settings = settings or NoticeSettingsForm(
         formdata=None, prefix="notices", email=current_user.email, phone=current_user.phone,
         email_for=current_user.email_for, sms_for=current_user.sms_for,
-        quiet_from=_hhmm(current_user.quiet_from), quiet_until=_hhmm(current_user.quiet_until))
+        quiet_from=clock_time(current_user.quiet_from) or "",
+        quiet_until=clock_time(current_user.quiet_until) or "")
     return render_template("account.html", form=form or PasswordForm(formdata=None),
                            settings=settings.narrowed_to(current_user),
                            logins=accounts.live(current_user),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, has_request_context, request
@@ -135,6 +135,11 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(current_app.config["TZ"]).strftime(fmt)
+
+
+def clock_time(at: time | None) -> str | None:
+    """A time of day as typed and shown, "22:00" (None: none)."""
+    return at.strftime("%H:%M") if at else None
 
 
 def rules_word(key: Any) -> str:
