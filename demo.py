@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 
-from models import SINCE_RECORDS, Area, AreaButler, Building, Role, Unit, User, db
+from models import SINCE_RECORDS, Area, AreaButler, Building, Estate, Role, Unit, User, db
 from views import uploads
 from workflows import assessment, clock, cover, engine
 
@@ -71,8 +71,9 @@ def seed() -> None:
         "supervisor": _user("supervisor", Role.SUPERVISOR, "陈静 Chen Jing"),
         "admin": _user("admin", Role.ADMIN, "系统管理员 Admin"),
     }
-    areas = [Area(name="东区 East", butler=staff["butler"]),
-             Area(name="西区 West", butler=staff["butler2"])]
+    estate = Estate(name="阳光花园 Sunny Garden")
+    areas = [Area(estate=estate, name="东区 East", butler=staff["butler"]),
+             Area(estate=estate, name="西区 West", butler=staff["butler2"])]
     units = []
     for number in range(1, 7):
         building = Building(area=areas[(number - 1) // 3], name=f"{number}栋")

@@ -347,7 +347,7 @@ class Estate:
         self.unit_resident: list[int] = []
         building_id = unit_id = 0
         for a in range(AREAS):
-            self.areas.append((a + 1, f"片区{a + 1:02d} Area {a + 1}", self.area_butlers[a]))
+            self.areas.append((a + 1, 1, f"片区{a + 1:02d} Area {a + 1}", self.area_butlers[a]))
             # Each butler has answered for their area since before the records (models.estate).
             self.area_periods.append((a + 1, a + 1, self.area_butlers[a], SINCE_RECORDS))
             for b in range(BUILDINGS_PER_AREA):
@@ -369,7 +369,8 @@ class Estate:
 
 COLUMNS = {
     "users": "id username name role password_hash phone unit_id active email_for sms_for",
-    "areas": "id name butler_id",
+    "estates": "id name",
+    "areas": "id estate_id name butler_id",
     "area_butlers": "id area_id butler_id starts_at",
     "buildings": "id area_id name",
     "units": "id building_id number",
@@ -519,6 +520,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
     rules = load_rules(REPO / "workflows" / "rules.toml")
     estate = Estate(generate_password_hash(PASSWORD))
     writer.insert("users", estate.staff)
+    writer.insert("estates", [(1, "基准小区 Bench estate")])
     writer.insert("areas", estate.areas)
     writer.insert("area_butlers", estate.area_periods)
     writer.insert("buildings", estate.buildings)

@@ -1,5 +1,5 @@
-"""The estate: responsibility areas (片区) with their butler (and who it was when), buildings and
-units."""
+"""Estates (项目/小区) and what is in them: responsibility areas (片区) with their butler (and
+who it was when), buildings and units. Every unit, so every ticket, is in one estate."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -11,11 +11,22 @@ from models import db
 from models.people import User
 
 
-class Area(db.Model):
-    __tablename__ = "areas"
+class Estate(db.Model):
+    __tablename__ = "estates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+
+    areas: Mapped[list[Area]] = relationship(back_populates="estate", order_by="Area.name")
+
+
+class Area(db.Model):
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("estate_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
     # The butler responsible for the area (首问负责制: new tickets go to them).
     # use_alter: areas, units and users refer to each other in a cycle (an area's butler, a
     # resident's unit), so this key is added once both tables exist.
@@ -28,6 +39,7 @@ class Area(db.Model):
     webhook_format: Mapped[str | None] = mapped_column(String(10))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
 
+    estate: Mapped[Estate] = relationship(back_populates="areas")
     butler: Mapped[User | None] = relationship()
     buildings: Mapped[list[Building]] = relationship(back_populates="area",
                                                      order_by="Building.name")
@@ -58,6 +70,10 @@ class Unit(db.Model):
     @property
     def area(self) -> Area:
         return self.building.area
+
+    @property
+    def estate(self) -> Estate:
+        return self.building.area.estate
 
     @property
     def label(self) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
+import models
 from app import create_app
 from models import SINCE_RECORDS, Area, AreaButler, Building, Role, Unit, User, db
 from tests.servers import mailbox, webhook  # noqa: F401 (fixtures)
@@ -68,7 +69,9 @@ def _build_estate() -> Estate:
     probe.set_password(PASSWORD)
     hashed = probe.password_hash
     butler, other = person("butler", Role.BUTLER), person("other_butler", Role.BUTLER)
-    east, west = Area(name="East", butler=butler), Area(name="West", butler=other)
+    estate = models.Estate(name="Garden")
+    east, west = (Area(estate=estate, name="East", butler=butler),
+                  Area(estate=estate, name="West", butler=other))
     b1, b4 = Building(area=east, name="1栋"), Building(area=west, name="4栋")
     unit_a, unit_b, unit_w = (Unit(building=b1, number="101"), Unit(building=b1, number="102"),
                               Unit(building=b4, number="101"))

@@ -61,12 +61,13 @@ def test_a_database_holding_tickets_with_files_is_migrated_down_and_up(empty_app
     so SQLite must not refuse the drop (a pulled change upgrades a used database)."""
     from datetime import UTC, datetime
 
-    from models import Area, Attachment, Building, Event, Ticket, Unit, User
+    from models import Area, Attachment, Building, Estate, Event, Ticket, Unit, User
 
     flask_migrate.upgrade()
     now = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
     resident = User(username="r", name="R", role="resident", password_hash="x")
-    unit = Unit(building=Building(area=Area(name="East"), name="1"), number="101")
+    unit = Unit(building=Building(area=Area(estate=Estate(name="E"), name="East"),
+                                       name="1"), number="101")
     ticket = Ticket(kind="repair", state="reported", unit=unit, resident=resident, title="Tap",
                     description="", details={}, reported_at=now, created_at=now, updated_at=now)
     event = Event(ticket=ticket, actor=resident, trigger="create", to_state="reported", note="",
