@@ -28,8 +28,9 @@ class Role(StrEnum):
 STAFF_ROLES = frozenset({Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})
 
 # The kinds of notice a person chooses to have emailed: a new request, a step on a ticket, a
-# warning before a deadline, a miss (its escalation and reminders).
-NOTICE_KINDS = ("new", "step", "warning", "missed")
+# warning before a deadline, a miss (its escalation and reminders), a leave (asked for, approved
+# with its substitute, withdrawn).
+NOTICE_KINDS = ("new", "step", "warning", "missed", "leave")
 
 
 class User(UserMixin, db.Model):

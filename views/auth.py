@@ -63,7 +63,8 @@ def _kinds_field(text) -> SelectMultipleField:
     return SelectMultipleField(text, choices=[
         SelectChoice("new", _l("New requests")), SelectChoice("step", _l("Steps on my tickets")),
         SelectChoice("warning", _l("Warnings before a deadline")),
-        SelectChoice("missed", _l("Missed deadlines"))],
+        SelectChoice("missed", _l("Missed deadlines")),
+        SelectChoice("leave", _l("Leave and cover"))],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), validate_choice=False)
 
 

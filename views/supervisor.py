@@ -15,7 +15,7 @@ from models import NoticeStatus
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, diagrams, queries
+from workflows import areas, assessment, clock, cover, diagrams, queries
 from workflows.errors import WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
@@ -45,8 +45,9 @@ def overdue():
 @role_required("supervisor", "admin")
 def waiting():
     """What waits for a supervisor's decision: lines appealed or held for review in any month,
-    and tickets escalated to the supervisor."""
+    leave to approve, and tickets escalated to the supervisor."""
     return render_template("supervisor/waiting.html", lines=assessment.undecided(),
+                           leaves=cover.to_decide(),
                            tickets=queries.waiting_for_supervisor(current_rules()))
 
 

@@ -159,11 +159,15 @@ def supervisors_of(unit_ids: Iterable[int], managers: bool = False) -> dict[int,
 
     One company, one estate today: every active supervisor, for every unit; an estate's own
     supervisors answer here once estates have them."""
+    return dict.fromkeys(unit_ids, supervisors(managers))
+
+
+def supervisors(managers: bool = False) -> list[int]:
+    """Every active supervisor (only those marked as managers, with `managers`)."""
     query = select(User.id).where(User.role == Role.SUPERVISOR, User.active).order_by(User.id)
     if managers:
         query = query.where(User.is_manager)
-    everyone = list(db.session.scalars(query))
-    return dict.fromkeys(unit_ids, everyone)
+    return list(db.session.scalars(query))
 
 
 def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from models import Area, AreaButler, Building, Leave, LeaveStatus, Role, Ticket, Unit, User, db
 from models.transaction import write
-from workflows import clock, engine, rules
+from workflows import clock, engine, notices, rules
 from workflows.assessment import _require_supervisor, _text
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import FIELDS, parse_time, record_id
@@ -101,6 +101,23 @@ def leaves(actor: User) -> list[Leave]:
     return list(db.session.scalars(query))
 
 
+def to_decide() -> list[Leave]:
+    """Leave asked for and not yet decided, that has not ended: the supervisor's to approve,
+    the soonest first."""
+    return list(db.session.scalars(
+        select(Leave).options(joinedload(Leave.butler), joinedload(Leave.requested_by))
+        .where(Leave.status == LeaveStatus.REQUESTED, Leave.ends_at > clock.now())
+        .order_by(Leave.starts_at, Leave.id)))
+
+
+def away_now() -> dict[int, Leave]:
+    """The approved leave running now, by the butler away."""
+    now = clock.now()
+    return {leave.butler_id: leave for leave in db.session.scalars(
+        select(Leave).options(joinedload(Leave.substitute))
+        .where(Leave.status == LeaveStatus.APPROVED, Leave.starts_at <= now, Leave.ends_at > now))}
+
+
 def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
                   substitute_id: Any = None, reason: Any = "") -> Leave:
     """A butler asks for leave from `starts_at` until `ends_at` (a supervisor may for them, and
@@ -135,6 +152,7 @@ def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
                       requested_at=now)
         db.session.add(leave)
         db.session.flush()
+        notices.for_leave(leave, "requested", actor, now)
     return leave
 
 
@@ -163,6 +181,7 @@ def approve_leave(actor: User, leave_id: Any, substitute_id: Any = None) -> Leav
         _refuse_clashes(leave.butler_id, substitute, leave.starts_at, leave.ends_at, leave.id)
         leave.substitute_id, leave.status = substitute, LeaveStatus.APPROVED
         leave.decided_by_id, leave.decided_at = actor.id, now
+        notices.for_leave(leave, "approved", actor, now)
     return leave
 
 
@@ -181,6 +200,7 @@ def cancel_leave(actor: User, leave_id: Any) -> Leave:
         else:
             leave.status = LeaveStatus.CANCELLED
         leave.cancelled_by_id, leave.cancelled_at = actor.id, now
+        notices.for_leave(leave, "cancelled", actor, now)
     return leave
 
 

@@ -36,6 +36,7 @@ from models import (
     DeadlineStatus,
     Deduction,
     Event,
+    Leave,
     Notice,
     NoticeStatus,
     Ticket,
@@ -48,6 +49,7 @@ from workflows.rules import DeadlineRule, Rules, TriggerRule
 from workflows.words import briefly, label, span
 
 NEW, STEP, WARNING, ESCALATION, REMINDER = "new", "step", "warning", "escalation", "reminder"
+LEAVE = "leave"  # a leave asked for, approved (its substitute named) or withdrawn
 MISSED = "missed"  # what a person chooses for escalations and reminders alike
 # An email about a clock that runs out within this is sent at once, even in quiet hours.
 URGENT = timedelta(hours=1)
@@ -181,18 +183,19 @@ def _insert(rows: list[dict]) -> None:
         dialect.insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
-def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: dict,
+def _rows(cause_key: str, cause: str, ticket: Ticket | None, people: list[User], data: dict,
           told: Recipients, skip: int | None = None) -> list[dict]:
     """The rows telling `people` (but not `skip`, who caused it) of one cause: in the app, and
     by email and text for those who chose this kind of notice there (held through their quiet
-    hours unless a clock is pressing); and, when staff are told, one row for each group robot: the
-    installation's and the ticket's area's."""
+    hours unless a clock of the ticket is pressing); and, when staff are told, one row for each
+    group robot: the installation's and the ticket's area's."""
     now, rows = told.now, []
 
     def row(key: str, user_id: int | None, channel: str, extra: dict | None = None,
             at: datetime = now) -> dict:
         delivered = channel == Channel.IN_APP  # the row is the delivery
-        return dict(key=key, user_id=user_id, channel=channel, ticket_id=ticket.id, cause=cause,
+        return dict(key=key, user_id=user_id, channel=channel, cause=cause,
+                    ticket_id=ticket.id if ticket else None,
                     data={**data, **(extra or {})}, created_at=now, attempts=0,
                     status=NoticeStatus.SENT if delivered else NoticeStatus.PENDING,
                     sent_at=now if delivered else None, next_try_at=None if delivered else at)
@@ -209,13 +212,13 @@ def _rows(cause_key: str, cause: str, ticket: Ticket, people: list[User], data: 
              and kind in (person.sms_for or ()))) if wanted]
         if chosen:
             held = quiet_until(person, now)
-            at = held if held and not told.pressing(ticket) else now
+            at = held if held and not (ticket and told.pressing(ticket)) else now
             rows.extend(row(f"{cause_key}:{person.id}:{channel}", person.id, channel, at=at)
                         for channel in chosen)
     if any(p.is_staff for p in told_people):
         if current_app.config.get("WEBHOOK_URL"):
             rows.append(row(f"{cause_key}:group:{Channel.WEBHOOK}", None, Channel.WEBHOOK))
-        area = told.area_hook(ticket)
+        area = told.area_hook(ticket) if ticket else None
         if area is not None:
             rows.append(row(f"{cause_key}:area:{Channel.WEBHOOK}", None, Channel.WEBHOOK,
                             {"area_id": area}))
@@ -237,6 +240,28 @@ def for_step(ticket: Ticket, rule: TriggerRule, event: Event, actor: User, now: 
     _insert(_rows(f"step:{event.id}", STEP, ticket, recipients(ticket, rule.notify, told),
                   {"kind": ticket.kind, "trigger": rule.name, "event_id": event.id,
                    "actor_id": actor.id}, told, skip=actor.id))
+
+
+def for_leave(leave: Leave, what: str, actor: User, now: datetime) -> None:
+    """Tell of a leave: a request (the supervisors, and the butler when asked for them), its
+    approval (the butler and whoever asked; the substitute that they now cover), its withdrawal
+    (the butler, the substitute, and the supervisors when the butler withdrew it)."""
+    supervisors = access.supervisors()
+    audiences = {
+        "requested": [(what, supervisors + [leave.butler_id])],
+        "approved": [(what, [leave.butler_id, leave.requested_by_id]),
+                     ("named", [leave.substitute_id])],
+        "cancelled": [(what, [leave.butler_id, leave.substitute_id]
+                       + (supervisors if actor.id == leave.butler_id else []))],
+    }[what]
+    told, rows = Recipients(now), []
+    for said, ids in audiences:
+        people = told.people(list(dict.fromkeys(i for i in ids if i is not None)))
+        rows += _rows(f"leave:{leave.id}:{said}", LEAVE, None, people,
+                      {"leave_id": leave.id, "what": said, "actor_id": actor.id,
+                       "starts_at": leave.starts_at.isoformat(),
+                       "ends_at": leave.ends_at.isoformat()}, told, skip=actor.id)
+    _insert(rows)
 
 
 # -- what time causes ------------------------------------------------------------------------------
@@ -367,6 +392,8 @@ def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
     """What a notice says, in its reader's language (or `language`)."""
     with force_locale(language or language_of(notice.user)):
         data: dict[str, Any] = notice.data or {}
+        if notice.cause == LEAVE:
+            return _leave_words(data)
         ticket = notice.ticket
         kind = rules.kind(ticket.kind)
         about = _("%(kind)s #%(id)d %(title)s", kind=label(kind.label), id=ticket.id,
@@ -414,6 +441,31 @@ def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
                      "done. Butler: %(butler)s.", step=step, about=about, where=where, due=due,
                      butler=_charged(data, ticket))
         return Words(subject=subject, text=text, path=path)
+
+
+def _leave_words(data: dict) -> Words:
+    leave = db.session.get(Leave, data["leave_id"])
+    actor = db.session.get(User, data.get("actor_id"))
+    names = dict(actor=actor.name if actor else "", butler=leave.butler.name,
+                 substitute=leave.substitute.name if leave.substitute else "—",
+                 when=f"{_local(data['starts_at'])} – {_local(data['ends_at'])}")
+    subject, text = {
+        "requested": (_("Leave asked for: %(butler)s, %(when)s", **names),
+                      _("%(actor)s asked for leave for %(butler)s, %(when)s. Reason: %(reason)s",
+                        reason=leave.reason, **names)),
+        "approved": (_("Leave approved: %(butler)s, %(when)s", **names),
+                     _("%(actor)s approved the leave of %(butler)s, %(when)s. %(substitute)s "
+                       "covers: new requests of the areas go to them.", **names)),
+        "named": (_("You cover for %(butler)s, %(when)s", **names),
+                  _("%(actor)s named you to cover for %(butler)s, %(when)s: new requests of "
+                    "their areas come to you, and deadlines falling due then are yours.",
+                    **names)),
+        "cancelled": (_("Leave withdrawn: %(butler)s, %(when)s", **names),
+                      _("%(actor)s withdrew the leave of %(butler)s, %(when)s (or ended it "
+                        "early): from now on the butler answers for their areas again.",
+                        **names)),
+    }[data["what"]]
+    return Words(subject=subject, text=text, path=f"/cover/leave#leave-{leave.id}")
 
 
 def _charged(data: dict, ticket: Ticket) -> str:
