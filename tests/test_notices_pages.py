@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import event, select
 
 from models import Notice, User, db
+from models.people import NOTICE_KINDS
 from tests.pages import bell, csrf_token, field_html, fire_form, flashes, open_ticket
 from workflows import inbox
 
@@ -177,7 +178,7 @@ def test_a_bad_email_address_is_said_next_to_it_and_kept(app, browser):
     field = field_html(sent.text, "notices-email")
     assert "is not an email address" in field and 'value="li at example"' in field
     assert 'class="error-summary"' in sent.text and 'href="#notices-email"' in sent.text
-    assert settings_of(app, "resident")[:2] == (None, ["new", "step", "warning", "missed"])
+    assert settings_of(app, "resident")[:2] == (None, list(NOTICE_KINDS))
 
 
 def test_a_blank_address_means_the_bell_only(app, browser):

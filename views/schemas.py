@@ -23,7 +23,7 @@ MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
 LINE_STATUSES = ("counted", "appealed", "held", "waived", "upheld")  # workflows.assessment.line
 SOURCES = ("deadline", "finding")
-NOTICE_CAUSES = ("new", "step", "warning", "escalation", "reminder")  # workflows.notices
+NOTICE_CAUSES = ("new", "step", "warning", "escalation", "reminder", "leave")  # workflows.notices
 
 
 class RulesName(fields.String):
@@ -631,7 +631,8 @@ class Notification(Schema):
     id = record_id(required=True)
     cause = one_of(NOTICE_CAUSES, "new: a ticket came in; step: a step was taken; warning: a "
                    "deadline is near; escalation: a deadline was missed; reminder: it is still "
-                   "not done", required=True)
+                   "not done; leave: a leave asked for, approved or withdrawn (no ticket)",
+                   required=True)
     ticket_id = record_id(required=True, allow_none=True)
     subject = fields.String(required=True)
     url = text("the page it is about, from the site's root", required=True)
