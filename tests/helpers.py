@@ -1,9 +1,12 @@
 """Reading the database back in workflow tests, and checking that a refusal changed nothing."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
+from app import create_app
 from models import Deadline, Deduction, Event, Notice, NoticeStatus, Ticket, db
 
 
@@ -91,3 +94,39 @@ def unsent(app) -> int:
 def no_horizontal_scroll(page) -> bool:
     """Whether a browser page fits its window's width (nothing to scroll sideways)."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+# -- the rules file --------------------------------------------------------------------------------
+
+RULES = Path(__file__).resolve().parent.parent / "workflows" / "rules.toml"
+
+
+def edited(tmp_path: Path, table: str, old: str, new: str | None) -> tuple[Path, int]:
+    """A copy of the default rules with line `old` of [table] replaced by `new` (None: removed).
+
+    Returns the copy and the number of the line changed (of the table's header, if removed).
+    """
+    lines = RULES.read_text(encoding="utf-8").splitlines()
+    header = lines.index(f"[{table}]")
+    for number in range(header + 1, len(lines)):
+        assert not lines[number].startswith("["), f"{old!r} is not in [{table}]"
+        if lines[number] == old:
+            break
+    if new is None:
+        del lines[number]
+        number = header
+    else:
+        lines[number] = new
+    path = tmp_path / "rules.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, number + 1
+
+
+def start_refused(tmp_path: Path, rules_file: Path) -> str:
+    """Start the app on `rules_file`; it must refuse. Returns what it says."""
+    with pytest.raises(SystemExit) as stopped:
+        create_app({"TESTING": True, "RULES_FILE": str(rules_file),
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
+    message = stopped.value.code
+    assert isinstance(message, str)  # printed on stderr, exit status 1
+    return message

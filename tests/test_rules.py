@@ -15,44 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
+from tests.helpers import edited, start_refused
 from workflows.rules import load_rules, parse_duration
 from workflows.words import duration as format_duration
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "workflows" / "rules.toml"
 TEXT = RULES.read_text(encoding="utf-8")
-
-
-def edited(tmp_path: Path, table: str, old: str, new: str | None) -> tuple[Path, int]:
-    """A copy of the default rules with line `old` of [table] replaced by `new` (None: removed).
-
-    Returns the copy and the number of the line changed (of the table's header, if removed).
-    """
-    lines = TEXT.splitlines()
-    header = lines.index(f"[{table}]")
-    for number in range(header + 1, len(lines)):
-        assert not lines[number].startswith("["), f"{old!r} is not in [{table}]"
-        if lines[number] == old:
-            break
-    if new is None:
-        del lines[number]
-        number = header
-    else:
-        lines[number] = new
-    path = tmp_path / "rules.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path, number + 1
-
-
-def start(tmp_path: Path, rules_file: Path) -> str:
-    """Start the app on `rules_file`; it must refuse. Returns what it says."""
-    with pytest.raises(SystemExit) as stopped:
-        create_app({"TESTING": True, "RULES_FILE": str(rules_file),
-                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
-    message = stopped.value.code
-    assert isinstance(message, str)  # printed on stderr, exit status 1
-    return message
 
 
 # -- the defaults ---------------------------------------------------------------------------------
@@ -177,7 +146,7 @@ def test_a_broken_line_stops_start_up_naming_the_line_the_entry_and_the_field(
         tmp_path, table, old, new, field, says):
     broken, line = edited(tmp_path, table, old, new)
 
-    message = start(tmp_path, broken)
+    message = start_refused(tmp_path, broken)
 
     assert message.startswith(
         f"ButlerDesk cannot start: rules.toml:{line}: [{table}] {field}: "), message
@@ -190,7 +159,7 @@ def test_a_state_without_a_text_for_the_resident_stops_start_up(tmp_path):
     broken.write_text(TEXT.replace(block, ""), encoding="utf-8")
     line = TEXT.splitlines().index("[repair]") + 1
 
-    message = start(tmp_path, broken)
+    message = start_refused(tmp_path, broken)
 
     assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair] no "
                        "[repair.resident.cancelled]: every state needs the text a resident reads "
@@ -204,7 +173,7 @@ def test_a_resident_text_names_only_what_it_may(tmp_path):
         'zh = "我们正在安排维修工，将于 {due} 前上门。" }',
         'due = { en = "We are sending a technician; they are due by {when}.", '
         'zh = "我们正在安排维修工，将于 {due} 前上门。" }')
-    assert start(tmp_path, broken) == (
+    assert start_refused(tmp_path, broken) == (
         f"ButlerDesk cannot start: rules.toml:{line}: [repair.resident.reported] due: en: "
         "unknown {when} (it may name: due, technician)")
 
@@ -218,7 +187,7 @@ def test_a_state_no_trigger_reaches_stops_start_up(tmp_path):
         "[repair.resident.cancelled]", '[repair.resident.lost]\ntext = { en = "?", zh = "?" }\n\n'
         "[repair.resident.cancelled]")
     broken.write_text(text, encoding="utf-8")
-    assert "[repair.states] lost: no trigger leads to 'lost' from 'reported'" in start(
+    assert "[repair.states] lost: no trigger leads to 'lost' from 'reported'" in start_refused(
         tmp_path, broken)
 
 
@@ -229,15 +198,15 @@ def test_kinds_sharing_a_detail_name_must_share_the_detail(tmp_path):
                         + "\n[repair.triggers.dispatch]")
     broken = tmp_path / "rules.toml"
     broken.write_text(text, encoding="utf-8")
-    assert ("[repair.details.workers] differs from [renovation.details.workers]" in
-            start(tmp_path, broken)) or ("[renovation.details.workers] differs from "
-                                         "[repair.details.workers]" in start(tmp_path, broken))
+    said = start_refused(tmp_path, broken)
+    assert ("[repair.details.workers] differs from [renovation.details.workers]" in said
+            or "[renovation.details.workers] differs from [repair.details.workers]" in said)
 
 
 def test_a_missing_field_names_the_entry_at_its_header(tmp_path):
     broken, line = edited(tmp_path, "repair.deadlines.on_site", 'within = "20m"', None)
 
-    message = start(tmp_path, broken)
+    message = start_refused(tmp_path, broken)
 
     assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair.deadlines.on_site] "
                        "missing field 'within'")
@@ -247,7 +216,7 @@ def test_a_missing_field_names_the_entry_at_its_header(tmp_path):
 def test_a_state_with_a_deadline_needs_the_text_read_once_it_is_late(tmp_path):
     late = next(line for line in TEXT.splitlines() if line.startswith("late = { en = \"We are"))
     broken, line = edited(tmp_path, "repair.resident.reported", late, None)
-    assert start(tmp_path, broken).startswith(
+    assert start_refused(tmp_path, broken).startswith(
         f"ButlerDesk cannot start: rules.toml:{line}: [repair.resident.reported] late: "
         "`deadline`, `due` and `late` go together")
 
@@ -256,13 +225,13 @@ def test_a_trigger_a_resident_fires_needs_the_words_they_read_once_done(tmp_path
     done = 'done = { en = "Your request is cancelled.", zh = "您的请求已取消。" }'
     broken, _line = edited(tmp_path, "repair.triggers.cancel.resident", done, None)
     assert "[repair.triggers.cancel.resident] done: a trigger a resident fires needs the words " \
-        "the resident reads once it is done" in start(tmp_path, broken)
+        "the resident reads once it is done" in start_refused(tmp_path, broken)
 
 
 def test_a_step_clears_only_what_the_ticket_keeps(tmp_path):
     broken, line = edited(tmp_path, "repair.triggers.reopen",
                           'clears = ["rating", "technician_id"]', 'clears = ["reason"]')
-    assert start(tmp_path, broken) == (
+    assert start_refused(tmp_path, broken) == (
         f"ButlerDesk cannot start: rules.toml:{line}: [repair.triggers.reopen] clears: 'reason' "
         "is not kept on the ticket (kept: rating, technician_id, assignee_id, title, "
         "description, details)")
@@ -271,7 +240,7 @@ def test_a_step_clears_only_what_the_ticket_keeps(tmp_path):
 def test_a_file_that_is_not_toml_names_the_line(tmp_path):
     broken, line = edited(tmp_path, "repair.deadlines.on_site", 'within = "20m"', "within = 20m")
 
-    message = start(tmp_path, broken)
+    message = start_refused(tmp_path, broken)
 
     assert message.startswith("ButlerDesk cannot start: rules.toml: not valid TOML: "), message
     assert f"line {line}" in message
@@ -280,7 +249,7 @@ def test_a_file_that_is_not_toml_names_the_line(tmp_path):
 def test_a_missing_rules_file_stops_start_up(tmp_path):
     missing = tmp_path / "nowhere" / "rules.toml"
 
-    message = start(tmp_path, missing)
+    message = start_refused(tmp_path, missing)
 
     assert message == (f"ButlerDesk cannot start: {missing}: cannot read the rules file "
                        "(No such file or directory)")
@@ -294,7 +263,7 @@ def test_states_given_as_a_value_instead_of_a_table_is_a_clear_refusal(tmp_path)
     broken.write_text(text, encoding="utf-8")
     line = text.splitlines().index('states = "reported"') + 1
 
-    message = start(tmp_path, broken)
+    message = start_refused(tmp_path, broken)
 
     assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair] states: "
                        "must be a table of states")
@@ -305,7 +274,7 @@ def test_a_final_flag_that_is_not_true_or_false_is_refused(tmp_path):
                           'closed     = { en = "Closed", zh = "已关闭", final = true }',
                           'closed     = { en = "Closed", zh = "已关闭", final = "no" }')
 
-    message = start(tmp_path, broken)
+    message = start_refused(tmp_path, broken)
 
     # not read as true: "no" would otherwise have made the state final
     assert message == (f"ButlerDesk cannot start: rules.toml:{line}: [repair.states] closed: "

@@ -173,6 +173,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["briefly"] = words.briefly
     app.jinja_env.globals["person_name"] = _person_name
     app.jinja_env.globals["rules_word"] = words.rules_word
+    app.jinja_env.globals["span"] = words.span
     app.jinja_env.filters["colon"] = words.colon
     app.jinja_env.globals["countdown_text"] = words.countdown
     app.jinja_env.globals["countdown_formats"] = words.countdown_formats

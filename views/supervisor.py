@@ -54,10 +54,12 @@ def waiting():
 @bp.get("/for-residents")
 @role_required("supervisor", "admin")
 def for_residents():
-    """Steps staff took for a resident, newest first, each with its reason: a repair cancelled
-    by its butler, a solution accepted for the resident. Nobody decides here; anyone may look."""
-    return render_template("supervisor/for_residents.html",
-                           steps=queries.steps_for_residents(current_rules()),
+    """Steps staff took for a resident, newest first, each with its reason, the clocks it
+    stopped (and how close they were) and the resident's objection: a repair cancelled by its
+    butler, a solution accepted for the resident. Nobody decides here; anyone may look."""
+    steps = queries.steps_for_residents(current_rules())
+    return render_template("supervisor/for_residents.html", steps=steps,
+                           answered=queries.answered(current_rules(), steps),
                            shown=queries.ON_BEHALF_SHOWN)
 
 

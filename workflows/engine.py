@@ -195,7 +195,21 @@ def allowed_triggers(ticket: Ticket, actor: User) -> list[TriggerRule]:
     kind = rules.current().kind(ticket.kind)
     now = clock.now()
     return [t for t in kind.triggers_from(ticket.state) if actor.role in t.roles
-            and (t.window is None or window_ends(ticket, t) > now)]
+            and (t.window is None or window_ends(ticket, t) > now) and _answerable(ticket, t)]
+
+
+def _answerable(ticket: Ticket, rule: TriggerRule) -> bool:
+    """Whether an objection (`objects_to`) has its step to answer: the one that brought the
+    ticket into its state was that step, taken by staff for the resident. Any other trigger:
+    True."""
+    if rule.objects_to is None:
+        return True
+    last = db.session.scalar(
+        select(Event).where(Event.ticket_id == ticket.id, Event.to_state == ticket.state,
+                            or_(Event.from_state.is_(None), Event.from_state != ticket.state))
+        .order_by(Event.at.desc(), Event.id.desc()).limit(1))
+    return (last is not None and last.trigger == rule.objects_to
+            and last.actor_id not in (None, ticket.resident_id))
 
 
 def window_ends(ticket: Ticket, rule: TriggerRule) -> datetime | None:
@@ -311,6 +325,10 @@ def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, versio
                           trigger=term(rule.name, rule.label), duration=duration(rule.window),
                           state=_state(kind, rule.window_since)))
     _refuse_too_soon(ticket, rule, now)
+    if not _answerable(ticket, rule):
+        raise Conflict(_l("'%(trigger)s' answers '%(step)s' when staff did it for the resident; "
+                          "they did not", trigger=term(rule.name, rule.label),
+                          step=term(rule.objects_to, kind.triggers[rule.objects_to].label)))
     changes = {FIELDS[name].ticket_attribute: value for name, value in clean.items()
                if FIELDS[name].ticket_attribute}
     staying = rule.dest is None and not rule.dest_by

@@ -129,6 +129,9 @@ class TriggerRule:
     # Fired by staff, it is a step taken for the resident (a butler cancelling their repair,
     # accepting a solution for them): it needs a reason and is on the supervisor's review list.
     on_behalf: bool = False
+    # The resident's objection to this `on_behalf` step when staff took it for them: offered
+    # only while that step is the one that brought the ticket where it is.
+    objects_to: str | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -515,11 +518,7 @@ class _Loader:
             states[state] = StateRule(state, label, **flags)
         if not isinstance(entry["initial"], str) or entry["initial"] not in states:
             self.fail(name, "initial", f"unknown state '{entry['initial']}'")
-        triggers = {
-            t: self.trigger(name, t, self._table(f"{name}.triggers", t, v, "trigger fields"),
-                            states)
-            for t, v in self._table(name, "triggers", entry["triggers"], "triggers").items()
-        }
+        triggers = self.triggers(name, entry["triggers"], states)
         deadlines = {
             d: self.deadline(name, d, self._table(f"{name}.deadlines", d, v, "deadline fields"),
                              states, triggers)
@@ -564,6 +563,28 @@ class _Loader:
             spot_check=spot_check,
             machine=machine,
         )
+
+    def triggers(self, kind: str, entry: Any, states: dict) -> dict[str, TriggerRule]:
+        triggers = {
+            t: self.trigger(kind, t, self._table(f"{kind}.triggers", t, v, "trigger fields"),
+                            states)
+            for t, v in self._table(kind, "triggers", entry, "triggers").items()
+        }
+        for t in triggers.values():
+            if t.objects_to is not None:
+                self._objection(f"{kind}.triggers.{t.name}", t, triggers)
+        return triggers
+
+    def _objection(self, table: str, rule: TriggerRule, triggers: dict[str, TriggerRule]):
+        """An objection answers an `on_behalf` step of the kind, from where that step leads."""
+        step = triggers.get(rule.objects_to)
+        if step is None or not step.on_behalf:
+            named = [t.name for t in triggers.values() if t.on_behalf]
+            self.fail(table, "objects_to", f"'{rule.objects_to}' is not a step taken for the "
+                                           f"resident (on_behalf: {', '.join(named) or 'none'})")
+        if step.dest is None or set(rule.sources) != {step.dest}:
+            self.fail(table, "from", f"an objection to '{step.name}' is made from where it leads: "
+                                     f"from = [\"{step.dest}\"]")
 
     def next_step(self, table: str, entry: Any, deadlines: dict) -> NextStep:
         entry = self._table(table, None, entry, "text, due, late, deadline and your_turn")
@@ -678,7 +699,7 @@ class _Loader:
         table = f"{kind}.triggers.{name}"
         self._keys(table, entry, {"label", "done", "from", "to", "roles", "requires", "accepts",
                                   "clears", "window", "resident", "notify", "once_per",
-                                  "note_for_staff", "on_behalf"},
+                                  "note_for_staff", "on_behalf", "objects_to"},
                    {"label", "done", "from", "to", "roles"})
         sources = tuple(sorted(self._states(table, "from", entry["from"], states)))
         if not sources:
@@ -693,6 +714,12 @@ class _Loader:
             self.fail(table, "on_behalf", "is for a step a resident fires that staff may fire too")
         if on_behalf and "reason" not in requires + accepts:
             accepts += ("reason",)  # required of staff (workflows.engine)
+        objects_to = entry.get("objects_to")
+        if objects_to is not None and not isinstance(objects_to, str):
+            self.fail(table, "objects_to", "must name a trigger of the kind")
+        if objects_to is not None and (set(roles) != {"resident"} or "reason" not in requires):
+            self.fail(table, "objects_to", 'an objection is the resident\'s own, with a reason: '
+                                           'roles = ["resident"], requires = ["reason"]')
         window_since, window = None, None
         if "window" in entry:
             w = entry["window"]
@@ -715,7 +742,7 @@ class _Loader:
             note_for_staff=self._bool(table, "note_for_staff", entry.get("note_for_staff", False)),
             once_per=self._duration(table, "once_per", entry["once_per"])
             if "once_per" in entry else None,
-            on_behalf=on_behalf,
+            on_behalf=on_behalf, objects_to=objects_to,
         )
 
     def _destination(self, table: str, to: Any, states: dict):
