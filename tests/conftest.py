@@ -50,6 +50,7 @@ class Estate:
     technician: int
     other_technician: int
     supervisor: int
+    admin: int             # the company's
     unit_a: int
     unit_b: int
     unit_w: int
@@ -86,6 +87,7 @@ def _build_estate() -> Estate:
         technician=person("technician", Role.TECHNICIAN),
         other_technician=person("other_technician", Role.TECHNICIAN),
         supervisor=person("supervisor", Role.SUPERVISOR),
+        admin=person("admin", Role.ADMIN),
     )
     db.session.commit()
     return Estate(butler=butler.id, other_butler=other.id,

@@ -8,6 +8,7 @@ gateway is on its own network (and for the tests' local receivers).
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from models import Area, Channel, Notice, NoticeStatus, Role, User, db
 from models.transaction import write
+from workflows import audit
 from workflows.errors import Forbidden, InvalidData, NotFound
 from workflows.fields import record_id
 
@@ -83,12 +85,24 @@ def set_webhook(actor: User, area_id: Any, url: Any, format: Any, secret: Any) -
         raise InvalidData(_l("the webhook was not saved"), problems)
     with write():
         area = db.session.get(Area, area.id)
+        before = _robot(area)
         if area.webhook_url and not address:
             _give_up_waiting(area.id)
         area.webhook_url = address or None
         area.webhook_format = kind if address else None
         area.webhook_secret = (key or area.webhook_secret) if address else None
+        audit.record(actor, "changed", area, before, _robot(area), estate_id=area.estate_id)
     return area
+
+
+def _robot(area: Area) -> dict:
+    """An area's robot as the audit log keeps it: its host and a fingerprint of the address
+    (which holds the robot's key), never the address or the secret themselves."""
+    url = area.webhook_url
+    return {"webhook_host": urlsplit(url).hostname if url else None,
+            "webhook_fingerprint": hashlib.sha256(url.encode()).hexdigest()[:12] if url else None,
+            "webhook_format": area.webhook_format,
+            "webhook_secret_set": bool(area.webhook_secret)}
 
 
 def _give_up_waiting(area_id: int) -> None:

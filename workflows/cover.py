@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from models import Area, AreaButler, Building, Leave, LeaveStatus, Role, Ticket, Unit, User, db
 from models.transaction import write
-from workflows import clock, engine, notices, rules
+from workflows import audit, clock, engine, notices, rules
 from workflows.assessment import _require_supervisor, _text
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import FIELDS, parse_time, record_id
@@ -76,6 +76,8 @@ def set_area_butler(actor: User, area_id: Any, butler_id: Any, note: Any = "") -
         period = AreaButler(area_id=area.id, butler_id=butler, starts_at=now, set_by_id=actor.id)
         db.session.add(period)
         outgoing, area.butler_id = area.butler_id, butler
+        audit.record(actor, "changed", area, {"butler_id": outgoing}, {"butler_id": butler},
+                     estate_id=area.estate_id, note=note)
         if outgoing is not None:
             held = db.session.scalars(
                 select(Ticket.id).join(Unit).join(Building)
