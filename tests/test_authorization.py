@@ -24,7 +24,6 @@ from models import (
     CredentialKind,
     Notice,
     NoticeStatus,
-    Role,
     SpotCheck,
     SpotCheckItem,
     Ticket,
@@ -47,6 +46,7 @@ TICKET = {"anonymous": "L", "resident": "AN", "butler": "AN", "technician": "AN"
           "supervisor": "AA", "admin": "AA"}
 CREDENTIAL = {"anonymous": "L", **{role: "AN" for role in ROLES[1:]}}
 NOTICE = CREDENTIAL  # one's own notice, or someone else's (404)
+UNIT = {"resident": "FF", "butler": "AF", "technician": "FF", "supervisor": "AA", "admin": "AA"}
 
 
 def logged_in(allowed: dict[str, str]) -> dict[str, str]:
@@ -118,6 +118,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("cover.hand_over", "POST"): logged_in(SUPERVISORS),
     ("cover.areas", "GET"): logged_in(SUPERVISORS),
     ("cover.set_butler", "POST"): logged_in(SUPERVISORS),
+    ("search.find", "GET"): logged_in(STAFF_ONLY),
+    # a unit: one of the butler's areas, one of another's
+    ("search.unit", "GET"): logged_in(UNIT),
     # the API
     ("api_docs", "GET"): EVERYONE,
     ("api.openapi_document", "GET"): EVERYONE,
@@ -161,6 +164,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
                                              "technician": "FF", "supervisor": "AA",
                                              "admin": "AA"}),
     ("api.hand_over", "POST"): logged_in(SUPERVISORS),
+    ("api.find", "GET"): LOGGED_IN,
+    ("api.get_unit", "GET"): logged_in(UNIT),
     ("api.list_notifications", "GET"): LOGGED_IN,
     ("api.read_notification", "POST"): NOTICE,
     ("api.read_all_notifications", "POST"): LOGGED_IN,
@@ -191,10 +196,6 @@ def scene(app, estate, tmp_path, clock):
     app.config["UPLOAD_FOLDER"] = str(tmp_path)
     with app.app_context():
         desk = Desk(estate)
-        admin = User(username="admin", name="Admin", role=Role.ADMIN,
-                     password_hash=estate.user("butler").password_hash)
-        db.session.add(admin)
-        db.session.commit()
         photo = UploadedFile(_store(app, PNG), "own.png", "image/png", len(PNG))
         own = desk.open("resident", attachments=[photo]).id
         desk.fire(own, "dispatch", "butler", technician_id=estate.technician)
@@ -223,9 +224,10 @@ def scene(app, estate, tmp_path, clock):
         people = {name: getattr(estate, name) for name in ("resident", "butler", "technician",
                                                            "supervisor", "other_butler",
                                                            "west_resident")}
-        people["admin"] = admin.id
+        people["admin"] = estate.admin
         notices = {name: _notice(person, own) for name, person in people.items()}
     return {"tickets": {"own": own, "other": other}, "attachments": attachments,
+            "units": {"own": estate.unit_a, "other": estate.unit_w},
             "lines": lines, "evidence": evidence, "item": item, "people": people,
             "notices": notices, "leaves": leaves, "area": area}
 
@@ -249,6 +251,7 @@ def _values(scene, role: str, whose: str) -> dict:
             "butler_id": scene["people"][butler], "name": scene["evidence"][butler],
             "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
             "leave_id": scene["leaves"][butler], "area_id": scene["area"],
+            "unit_id": scene["units"][whose],
             "filename": "style.css", "trigger": TRIGGER[role],
             "action": ACTION.get(role, "appeal"),
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"

@@ -44,10 +44,10 @@ from models import (
     Deduction,
     Leave,
     Notice,
-    Role,
     SpotCheck,
     SpotCheckItem,
     Ticket,
+    Unit,
     User,
     db,
 )
@@ -135,10 +135,6 @@ def history(databases, template_db, uploads_folder):
     url, estate = databases.copy_of(template_db[0]), template_db[1]
     app = make_app(url, UPLOAD_FOLDER=str(uploads_folder))
     with time_machine.travel(IN_OCTOBER, tick=False) as traveller, database_of(app):
-        admin = User(username="admin", name="Admin", role=Role.ADMIN)
-        admin.password_hash = person("supervisor").password_hash
-        db.session.add(admin)
-        db.session.commit()
         late = engine.open_ticket(person("resident"), "repair", "Tap leaking").id
         traveller.shift(timedelta(minutes=25))
         sweeper.sweep()
@@ -272,7 +268,7 @@ def known_ids(app: Flask) -> dict[str, list]:
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
-                "area_id": ids(Area), "leave_id": ids(Leave),
+                "area_id": ids(Area), "leave_id": ids(Leave), "unit_id": ids(Unit),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -378,6 +374,9 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
         call(who, "GET", f"{API}/tickets", 200, query={"kind": "repair", "assignee": "me"})
     for who in ("resident", "butler", "technician", "supervisor"):
         call(who, "GET", f"{API}/tickets/{{ticket_id}}", 200, path_parameters=path)
+    call("supervisor", "GET", f"{API}/search", 200, query={"q": "Kitchen"})
+    call("butler", "GET", f"{API}/units/{{unit_id}}", 200,
+         path_parameters={"unit_id": estate.unit_a})
 
     clock.shift(timedelta(minutes=30))  # the repair's technician is late
     with api.app_context():

@@ -138,6 +138,7 @@ def init_app(app: Flask) -> None:
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
+        api_search,  # noqa: F401  (adds search and the units to api.bp)
         assessment,
         auth,
         butler,
@@ -146,6 +147,7 @@ def init_app(app: Flask) -> None:
         health,
         notices,
         resident,
+        search,
         security,
         supervisor,
         tickets,
@@ -156,7 +158,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, health):
+                   cover, search, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

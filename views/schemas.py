@@ -760,3 +760,33 @@ class HandOver(Schema):
 class HandedOver(Schema):
     handed = fields.List(record_id(), required=True)
     leave = nested(Leave)
+
+
+# -- search and units -----------------------------------------------------------------------------
+
+class SearchQuery(Schema):
+    q = text("a ticket's number (#42), a unit (its building and number, or the number alone), "
+             "a resident's name or phone "
+             "(4 digits or more), or words of a title or description; 2 characters at least",
+             required=True)
+
+
+class Resident(Person):
+    active = fields.Boolean(required=True, metadata={
+        "description": "false: the account cannot log in"})
+
+
+class UnitFound(Unit):
+    residents = many(Resident)
+
+
+class SearchResult(Schema):
+    query = text("the text searched, as it was read (spaces collapsed)", required=True)
+    tickets = many(TicketSummary)
+    units = many(UnitFound)
+    more = fields.Boolean(required=True, metadata={
+        "description": "more tickets match than are answered (50): search more precisely"})
+
+
+class UnitPage(UnitFound):
+    tickets = many(TicketSummary)
