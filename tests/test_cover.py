@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from models import Area, AreaButler, Event, Leave, Notice, Ticket, db
+from models import Area, AreaButler, Estate, Event, Leave, Notice, Ticket, db
 from tests.api import API, assert_error, token_for
 from tests.conftest import T0, Desk, database_of, make_app
 from tests.helpers import deductions, fresh, told
@@ -200,6 +200,22 @@ def test_approving_checks_the_substitute_against_their_own_leave(desk, estate, c
     with pytest.raises(Forbidden):
         cover.approve_leave(estate.user("butler"), leave.id, estate.relief_butler)
     assert db.session.get(Leave, leave.id).status == "requested"
+
+
+def test_a_substitute_from_another_estate_is_refused_and_a_relief_butler_may_cover(desk, estate,
+                                                                                  clock):
+    hill = Estate(name="Hill")  # the West, other_butler's area, is in another estate
+    db.session.add(hill)
+    db.session.flush()
+    db.session.execute(update(Area).where(Area.name == "West").values(estate_id=hill.id))
+    db.session.commit()
+    leave = cover.request_leave(estate.user("butler"), None, T0, T0 + HOUR, reason="Dentist")
+
+    with pytest.raises(InvalidData) as refused:
+        cover.approve_leave(estate.user("supervisor"), leave.id, estate.other_butler)
+    assert refused.value.fields == {"substitute_id": "is a butler of another estate"}
+    assert cover.approve_leave(estate.user("supervisor"), leave.id,
+                               estate.relief_butler).status == "approved"
 
 
 def test_the_api_asks_approves_lists_and_cancels_leave(client, estate, clock):

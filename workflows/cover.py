@@ -142,8 +142,7 @@ def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
         substitute = None
         if substitute_id not in (None, ""):
             substitute = _butler(substitute_id, "substitute_id", errors)
-            if substitute is not None and substitute == butler:
-                errors["substitute_id"] = _l("must be another butler")
+            _check_substitute(butler, substitute, errors)
         reason = _text(reason, "reason", errors)
         if errors:
             raise InvalidData(_l("the leave cannot be recorded as given"), errors)
@@ -173,8 +172,7 @@ def approve_leave(actor: User, leave_id: Any, substitute_id: Any = None) -> Leav
         if substitute_id in (None, ""):
             errors["substitute_id"] = _l("is required")
         substitute = _butler(substitute_id, "substitute_id", errors) if not errors else None
-        if substitute is not None and substitute == leave.butler_id:
-            errors["substitute_id"] = _l("must be another butler")
+        _check_substitute(leave.butler_id, substitute, errors)
         if errors:
             raise InvalidData(_l("the leave cannot be approved as given"), errors)
         if leave.ends_at <= now:
@@ -257,6 +255,23 @@ def _butler(value: Any, key: str, errors: dict) -> int | None:
     except ValueError as exc:
         errors[key] = exc.args[0]
         return None
+
+
+def _check_substitute(butler: int | None, substitute: int | None, errors: dict) -> None:
+    """A substitute is another butler, of the same estate: when both answer for areas, some of
+    them are in one estate (a relief butler without areas may cover anywhere)."""
+    if substitute is None or butler is None:
+        return
+    if substitute == butler:
+        errors["substitute_id"] = _l("must be another butler")
+        return
+
+    def estates(person: int) -> set[int]:
+        return set(db.session.scalars(select(Area.estate_id).where(Area.butler_id == person)))
+
+    theirs, mine = estates(substitute), estates(butler)
+    if theirs and mine and not theirs & mine:
+        errors["substitute_id"] = _l("is a butler of another estate")
 
 
 def _time(value: Any, key: str, errors: dict) -> datetime | None:
