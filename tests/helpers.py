@@ -1,6 +1,10 @@
 """Reading the database back in workflow tests, and checking that a refusal changed nothing."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import func, select
 
@@ -91,3 +95,15 @@ def unsent(app) -> int:
 def no_horizontal_scroll(page) -> bool:
     """Whether a browser page fits its window's width (nothing to scroll sideways)."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def at_once(calls: list[Callable]) -> list:
+    """Run the calls in threads released together (a barrier): their results, in order."""
+    start = threading.Barrier(len(calls))
+
+    def run(call):
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))

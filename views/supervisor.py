@@ -72,12 +72,12 @@ def decide_extension(extension_id: int, decision: str):
     refusal of the decision shows the page again with what was typed."""
     if decision not in DECISIONS:
         abort(404)
-    make_form, decide, done = DECISIONS[decision]
+    make_form, decide, said, done = DECISIONS[decision]
     form = make_form(extension_id)
     if not form.validate():
         return _waiting_page((extension_id, decision, form), 422)
     try:
-        decide(current_user, extension_id, form.data[FIELD[decision]])
+        decide(current_user, extension_id, form.data[said])
     except WorkflowError as exc:
         if isinstance(exc, NotFound):
             abort(404)
@@ -87,13 +87,13 @@ def decide_extension(extension_id: int, decision: str):
     return redirect(url_for(".waiting", _anchor="more-time"))
 
 
+# Each decision: its form, the workflow's function, the input it takes, what the page says.
 DECISIONS = {
-    "approve": (extension_forms.approve_form, extensions.approve,
+    "approve": (extension_forms.approve_form, extensions.approve, "note",
                 _l("More time given: the step is due at the new time.")),
-    "refuse": (extension_forms.refuse_form, extensions.refuse,
+    "refuse": (extension_forms.refuse_form, extensions.refuse, "reason",
                _l("Request refused: the deadline stays as it was.")),
 }
-FIELD = {"approve": "note", "refuse": "reason"}
 
 
 @bp.get("/for-residents")
