@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
-from models import Deduction, Extension, Ticket, db
+from models import Deduction, Extension, Notice, Ticket, db
 from tests.api import API, assert_error, token_for
 from tests.conftest import T0, Desk, database_copy, database_of, make_app
 from tests.helpers import (
@@ -24,8 +25,9 @@ from tests.helpers import (
     told,
 )
 from tests.pages import csrf_token, field_html, flashes
-from workflows import assessment, extensions, sweeper
+from workflows import assessment, extensions, notices, sweeper
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
+from workflows.rules import current as current_rules
 
 HOUR = timedelta(hours=1)
 RULES_FILE = Path(__file__).resolve().parent.parent / "workflows" / "rules.toml"
@@ -622,3 +624,21 @@ def test_an_approval_while_the_clock_is_paused_gives_that_much_more_when_it_runs
         assert deadline(complaint, "reply").due_at == T0 + 2 * HOUR + 59 * HOUR
         approved = events(complaint)[-2]
         assert (approved.trigger, approved.data["paused"]) == ("extension_approved", True)
+
+
+def test_the_notices_say_who_asked_for_which_step_from_when_to_when(desk, estate, clock):
+    repair = on_site(desk)
+    asked = ask(estate, repair.id)
+    extensions.refuse(estate.user("supervisor"), asked.id, "Use the spare valve")
+    said = {n.user_id: notices.words(n, current_rules(), "en") for n in db.session.scalars(
+        select(Notice).where(Notice.cause == "extension", Notice.channel == "inapp"))}
+    to_supervisor, to_butler = said[estate.supervisor], said[estate.butler]
+    assert to_supervisor.subject == f"More time asked: Completion, Repair #{repair.id} Tap leaking"
+    assert "Butler asks to move Completion" in to_supervisor.text
+    assert "from 2026-11-17 09:00 to 2026-11-18 09:00" in to_supervisor.text
+    assert f"Reason: {PART}" in to_supervisor.text and to_supervisor.path == "/supervisor/waiting"
+    assert "it stays due at 2026-11-17 09:00" in to_butler.text
+    assert "Reason: Use the spare valve" in to_butler.text
+    assert to_butler.path == f"/tickets/{repair.id}"
+    first = db.session.scalars(select(Notice).where(Notice.cause == "extension")).first()
+    assert notices.words(first, current_rules(), "zh").subject.startswith("申请延期：完工")
