@@ -16,7 +16,7 @@ from flask import current_app
 
 from models import SINCE_RECORDS, Area, AreaButler, Building, Estate, Role, Unit, User, db
 from views import uploads
-from workflows import assessment, clock, cover, engine
+from workflows import assessment, clock, cover, engine, extensions
 
 PASSWORD = "demo"
 LOGINS = """Demo logins (password: demo)
@@ -169,6 +169,9 @@ def _demo_tickets(resident: User, neighbours: list[User], staff: dict[str, User]
     for trigger, actor, data in [("dispatch", butler, {"technician_id": technician.id}),
                                  ("arrive", technician, {}), ("complete", technician, {})]:
         done = engine.fire(done.id, trigger, actor, done.version, **data)
+    # The resident is away: more time asked for the follow-up, for the supervisor to decide.
+    extensions.request_extension(butler, done.id, "follow_up", now + timedelta(hours=96),
+                                 "业主出差，周五回来再回访。 The resident is away until Friday.")
 
     complaint = engine.open_ticket(neighbours[3], "complaint", "楼上装修噪音 Noise from upstairs",
                                    "每天早上七点开始施工。")

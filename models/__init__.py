@@ -54,6 +54,7 @@ db = SQLAlchemy(model_class=Base)
 from models.audit import AuditEntry  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
+from models.extensions import Extension, ExtensionStatus  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
 from models.leave import Leave, LeaveStatus  # noqa: E402
 from models.notices import Channel, Notice, NoticeStatus  # noqa: E402
@@ -83,7 +84,7 @@ __all__ = [
     "Leave", "LeaveStatus",
     "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
-    "Deduction", "Appeal", "Review", "SQLiteConnection",
+    "Deduction", "Appeal", "Review", "SQLiteConnection", "Extension", "ExtensionStatus",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",
 ]
 

@@ -22,6 +22,7 @@ class DeadlineStatus(StrEnum):
     MET = "met"
     MISSED = "missed"      # a deduction exists for it
     CANCELLED = "cancelled"  # the ticket left the steps the deadline watches (e.g. cancelled)
+    EXTENDED = "extended"  # moved by an approved extension: the next arming has the new due time
 
 
 class Deadline(db.Model):

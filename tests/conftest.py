@@ -187,6 +187,18 @@ def database_of(app):
             db.engine.dispose()
 
 
+@contextmanager
+def database_copy(databases, template_db, **config):
+    """An app on a copy of the template database of its own, in its context, dropped when done:
+    one for each Hypothesis example (a function-scoped fixture would be shared by them all)."""
+    url = databases.copy_of(template_db[0])
+    try:
+        with database_of(make_app(url, **config)):
+            yield
+    finally:
+        databases.drop(url)
+
+
 @pytest.fixture(scope="session")
 def template_db(databases):
     """The schema, built by the migrations, and the small estate: (database URL, Estate)."""

@@ -1,6 +1,9 @@
 """Reading the database back in workflow tests, and checking that a refusal changed nothing."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,13 @@ def start_refused(tmp_path: Path, rules_file: Path) -> str:
     message = stopped.value.code
     assert isinstance(message, str)  # printed on stderr, exit status 1
     return message
+def at_once(calls: list[Callable]) -> list:
+    """Run the calls in threads released together (a barrier): their results, in order."""
+    start = threading.Barrier(len(calls))
+
+    def run(call):
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))

@@ -33,7 +33,7 @@ from models import (
 from tests.conftest import T0, Desk
 from tests.pages import PNG, csrf_token
 from views import uploads
-from workflows import accounts, assessment, cover, sweeper
+from workflows import accounts, assessment, cover, extensions, sweeper
 from workflows.attachments import UploadedFile
 
 ROLES = ("anonymous", "resident", "butler", "technician", "supervisor", "admin")
@@ -166,6 +166,22 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.hand_over", "POST"): logged_in(SUPERVISORS),
     ("api.find", "GET"): LOGGED_IN,
     ("api.get_unit", "GET"): logged_in(UNIT),
+    # more time for a deadline: asked for on one's own ticket, on someone else's
+    ("extensions.ask", "POST"): logged_in({"resident": "FF", "butler": "AN", "technician": "FF",
+                                           "supervisor": "AA", "admin": "AA"}),
+    ("extensions.cancel", "POST"): logged_in({"resident": "FF", "butler": "AN",
+                                              "technician": "FF", "supervisor": "FF",
+                                              "admin": "FF"}),
+    ("supervisor.decide_extension", "POST"): logged_in(SUPERVISORS),
+    ("api.request_extension", "POST"): logged_in({"resident": "FN", "butler": "AN",
+                                                  "technician": "FN", "supervisor": "AA",
+                                                  "admin": "AA"}),
+    ("api.list_extensions", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.approve_extension", "POST"): logged_in(SUPERVISORS),
+    ("api.refuse_extension", "POST"): logged_in(SUPERVISORS),
+    ("api.cancel_extension", "POST"): logged_in({"resident": "FN", "butler": "AN",
+                                                 "technician": "FN", "supervisor": "FF",
+                                                 "admin": "FF"}),
     ("api.list_notifications", "GET"): LOGGED_IN,
     ("api.read_notification", "POST"): NOTICE,
     ("api.read_all_notifications", "POST"): LOGGED_IN,
@@ -217,6 +233,9 @@ def scene(app, estate, tmp_path, clock):
         leaves = {who: cover.request_leave(estate.user(who), None, T0 + timedelta(days=1),
                                            T0 + timedelta(days=2), reason="Family").id
                   for who in ("butler", "other_butler")}
+        asked = {who: extensions.request_extension(estate.user(who), ticket, "completion",
+                                                   T0 + timedelta(days=2), "A part").id
+                 for who, ticket in (("butler", own), ("other_butler", other))}
         area = db.session.scalar(db.select(Area.id).order_by(Area.id))
         attachments = {ticket: db.session.get(Ticket, ticket).attachments[0].id
                        for ticket in (own, other)}
@@ -229,7 +248,7 @@ def scene(app, estate, tmp_path, clock):
     return {"tickets": {"own": own, "other": other}, "attachments": attachments,
             "units": {"own": estate.unit_a, "other": estate.unit_w},
             "lines": lines, "evidence": evidence, "item": item, "people": people,
-            "notices": notices, "leaves": leaves, "area": area}
+            "notices": notices, "leaves": leaves, "area": area, "extensions": asked}
 
 
 def _notice(user_id: int, ticket_id: int) -> int:
@@ -252,6 +271,8 @@ def _values(scene, role: str, whose: str) -> dict:
             "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
             "leave_id": scene["leaves"][butler], "area_id": scene["area"],
             "unit_id": scene["units"][whose],
+            "extension_id": scene["extensions"][butler], "deadline": "completion",
+            "decision": "approve",
             "filename": "style.css", "trigger": TRIGGER[role],
             "action": ACTION.get(role, "appeal"),
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"

@@ -42,6 +42,7 @@ from models import (
     Credential,
     CredentialKind,
     Deduction,
+    Extension,
     Leave,
     Notice,
     SpotCheck,
@@ -54,7 +55,7 @@ from models import (
 from tests.conftest import T0, database_of, make_app
 from tests.pages import PNG, log_in
 from views import openapi, uploads
-from workflows import assessment, cover, engine, sweeper
+from workflows import assessment, cover, engine, extensions, sweeper
 from workflows.attachments import UploadedFile
 from workflows.rules import current as current_rules
 
@@ -166,6 +167,9 @@ def history(databases, template_db, uploads_folder):
         away = cover.request_leave(person("supervisor"), estate.other_butler, SEEDED_AT,
                                    SEEDED_AT + timedelta(hours=8), reason="Doctor")
         cover.approve_leave(person("supervisor"), away.id, estate.relief_butler)
+        # More time asked for the drain's repair, waiting for the supervisor.
+        extensions.request_extension(person("butler"), repair, "completion",
+                                     T0 + timedelta(hours=48), "Waiting for a part")
     yield url
     databases.drop(url)
 
@@ -269,6 +273,7 @@ def known_ids(app: Flask) -> dict[str, list]:
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
                 "area_id": ids(Area), "leave_id": ids(Leave), "unit_id": ids(Unit),
+                "extension_id": ids(Extension),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -426,6 +431,22 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
     call("supervisor", "PUT", f"{API}/areas/{{area_id}}/butler", 200,
          path_parameters={"area_id": west["id"]},
          body={"butler_id": estate.relief_butler, "note": "Covers the West from now"})
+    # More time: the history's request approved; then one asked for and refused, and one
+    # withdrawn by the butler who asked.
+    [waited] = call("supervisor", "GET", f"{API}/extensions", 200,
+                    query={"status": "pending"}).json()["extensions"]
+    call("supervisor", "POST", f"{API}/extensions/{{extension_id}}/approve", 200,
+         path_parameters={"extension_id": waited["id"]}, body={"note": "Part on order"})
+    for who, decision, body in (("supervisor", "refuse", {"reason": "Fit the spare"}),
+                                ("butler", "cancel", None)):
+        asked = call("butler", "POST", f"{API}/tickets/{{ticket_id}}/extensions", 201,
+                     path_parameters={"ticket_id": waited["ticket_id"]},
+                     body={"deadline": "completion", "reason": "Still waiting",
+                           "due_at": (T0 + timedelta(hours=50)).isoformat()}).json()
+        call(who, "POST", f"{API}/extensions/{{extension_id}}/{decision}", 200,
+             path_parameters={"extension_id": asked["id"]},
+             **({"body": body} if body else {}))
+    call("butler", "GET", f"{API}/extensions", 200, query={"ticket_id": waited["ticket_id"]})
     call("supervisor", "GET", f"{API}/workflows", 200)
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):

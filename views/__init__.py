@@ -137,6 +137,7 @@ def init_app(app: Flask) -> None:
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
+        api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         api_search,  # noqa: F401  (adds search and the units to api.bp)
         assessment,
@@ -144,6 +145,7 @@ def init_app(app: Flask) -> None:
         butler,
         cover,
         errors,
+        extensions,
         health,
         notices,
         resident,
@@ -158,7 +160,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, search, health):
+                   cover, extensions, search, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

@@ -30,6 +30,8 @@ from workflows import attachments as ticket_files
 from workflows.access import scorecard_of
 from workflows.deadlines import MISS_TRIGGER
 from workflows.errors import InvalidData, NotFound
+from workflows.extensions import APPROVED as EXTENSION_APPROVED
+from workflows.extensions import STAFF_EVENTS
 from workflows.fields import MAX_ID, STAFF_ONLY, record_id, whole_number
 from workflows.rules import current as current_rules
 from workflows.words import clock_time
@@ -160,12 +162,17 @@ def ticket_json(ticket: Ticket, actor: User, *, with_events: bool = True) -> dic
 
 
 def _without_scoring(data: dict) -> None:
-    """Residents see when things are due and whether they are late, not the butlers' points."""
+    """Residents see when things are due and whether they are late, not the butlers' points,
+    nor what staff asked each other about more time (an approval: the new time, no more)."""
     for deadline in data["deadlines"]:
         del deadline["points"], deadline["article"]
+    if "events" in data:
+        data["events"] = [e for e in data["events"] if e["trigger"] not in STAFF_EVENTS]
     for event in data.get("events", []):
         if event["trigger"] == MISS_TRIGGER:
             event["data"] = {"deadline": event["data"]["deadline"]}
+        elif event["trigger"] == EXTENSION_APPROVED:
+            event["data"] = {k: event["data"][k] for k in ("deadline", "due_before", "due_at")}
 
 
 def deduction_json(deduction: Deduction) -> dict:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from models import CredentialKind, DeadlineStatus, MonthAction, ReviewOutcome, Role, SpotCheckResult
+from models import (
+    CredentialKind,
+    DeadlineStatus,
+    ExtensionStatus,
+    MonthAction,
+    ReviewOutcome,
+    Role,
+    SpotCheckResult,
+)
 from models.people import NOTICE_KINDS
 from views.uploads import FILE_TYPES
 from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
@@ -23,7 +31,8 @@ MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
 LINE_STATUSES = ("counted", "appealed", "held", "waived", "upheld")  # workflows.assessment.line
 SOURCES = ("deadline", "finding")
-NOTICE_CAUSES = ("new", "step", "warning", "escalation", "reminder", "leave")  # workflows.notices
+NOTICE_CAUSES = ("new", "step", "warning", "escalation", "reminder",  # workflows.notices
+                 "leave", "extension")
 
 
 class RulesName(fields.String):
@@ -631,7 +640,8 @@ class Notification(Schema):
     id = record_id(required=True)
     cause = one_of(NOTICE_CAUSES, "new: a ticket came in; step: a step was taken; warning: a "
                    "deadline is near; escalation: a deadline was missed; reminder: it is still "
-                   "not done; leave: a leave asked for, approved or withdrawn (no ticket)",
+                   "not done; leave: a leave asked for, approved or withdrawn (no ticket); "
+                   "extension: more time was asked for a deadline, or decided on",
                    required=True)
     ticket_id = record_id(required=True, allow_none=True)
     subject = fields.String(required=True)
@@ -790,3 +800,50 @@ class SearchResult(Schema):
 
 class UnitPage(UnitFound):
     tickets = many(TicketSummary)
+# -- more time for a deadline (workflows.extensions) ----------------------------------------------
+
+class Extension(Schema):
+    id = record_id(required=True)
+    ticket_id = record_id(required=True)
+    deadline = fields.String(required=True, metadata={"description": "the deadline's name"})
+    deadline_seq = fields.Integer(required=True, metadata={
+        "description": "the arming asked about (an approval arms the next one)"})
+    due_before = time("when the deadline was due when asked", required=True)
+    due_at = time("the due time asked for", required=True)
+    reason = fields.String(required=True)
+    status = one_of(ExtensionStatus, "pending: waits for a supervisor; approved; refused; "
+                    "cancelled: withdrawn by whoever asked; lapsed: the step was done (or the "
+                    "ticket ended) first", required=True)
+    requested_by = nested(Person)
+    requested_at = time(required=True)
+    decided_by = fields.Nested(Person, required=True, allow_none=True)
+    decided_at = time(required=True, allow_none=True)
+    decision_reason = fields.String(required=True, metadata={
+        "description": "a refusal's reason, or an approval's note"})
+    waived_deduction_id = record_id("the miss waived by the approval (the deadline fell due "
+                                    "while the request waited)", required=True, allow_none=True)
+
+
+class Extensions(Schema):
+    extensions = many(Extension)
+
+
+class ExtensionQuery(Schema):
+    status = one_of(ExtensionStatus)
+    ticket_id = record_id()
+
+
+class ExtensionRequest(Schema):
+    deadline = fields.String(required=True, metadata={
+        "description": "the name of a running deadline whose rule has extend_up_to"})
+    due_at = time("in the future, later than the deadline is due now, and at most its "
+                  "extend_up_to after that", required=True)
+    reason = text(required=True, validate=validate.Length(1, MAX_TEXT))
+
+
+class ExtensionApproval(Schema):
+    note = text(validate=validate.Length(max=MAX_TEXT), allow_none=True)
+
+
+class ExtensionRefusal(Schema):
+    reason = text(required=True, validate=validate.Length(1, MAX_TEXT))

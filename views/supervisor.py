@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,11 +21,12 @@ from wtforms import PasswordField, SelectField, URLField
 from wtforms.fields import SelectChoice
 
 from models import NoticeStatus
+from views import extension_forms
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, cover, diagrams, queries
-from workflows.errors import WorkflowError
+from workflows import areas, assessment, clock, cover, diagrams, extensions, queries
+from workflows.errors import NotFound, WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
 from workflows.words import span
@@ -41,14 +51,51 @@ def overdue():
         month=month, cards=cards)
 
 
+def _waiting_page(failed=None, status: int = 200):
+    return render_template("supervisor/waiting.html", lines=assessment.undecided(),
+                           leaves=cover.to_decide(),
+                           tickets=queries.waiting_for_supervisor(current_rules()),
+                           **extension_forms.for_waiting(failed)), status
+
+
 @bp.get("/waiting")
 @role_required("supervisor", "admin")
 def waiting():
     """What waits for a supervisor's decision: lines appealed or held for review in any month,
-    leave to approve, and tickets escalated to the supervisor."""
-    return render_template("supervisor/waiting.html", lines=assessment.undecided(),
-                           leaves=cover.to_decide(),
-                           tickets=queries.waiting_for_supervisor(current_rules()))
+    leave to approve, requests for more time on a deadline, and tickets escalated to the
+    supervisor."""
+    return _waiting_page()
+
+
+@bp.post("/extensions/<int:extension_id>/<decision>")
+@role_required("supervisor", "admin")
+def decide_extension(extension_id: int, decision: str):
+    """Approve (with an optional note) or refuse (with a reason) a request for more time; a
+    refusal of the decision shows the page again with what was typed."""
+    if decision not in DECISIONS:
+        abort(404)
+    make_form, decide, said, done = DECISIONS[decision]
+    form = make_form(extension_id)
+    if not form.validate():
+        return _waiting_page((extension_id, decision, form), 422)
+    try:
+        decide(current_user, extension_id, form.data[said])
+    except WorkflowError as exc:
+        if isinstance(exc, NotFound):
+            abort(404)
+        show_refusal(form, exc)
+        return _waiting_page((extension_id, decision, form), exc.status)
+    flash(str(done), "success")
+    return redirect(url_for(".waiting", _anchor="more-time"))
+
+
+# Each decision: its form, the workflow's function, the input it takes, what the page says.
+DECISIONS = {
+    "approve": (extension_forms.approve_form, extensions.approve, "note",
+                _l("More time given: the step is due at the new time.")),
+    "refuse": (extension_forms.refuse_form, extensions.refuse, "reason",
+               _l("Request refused: the deadline stays as it was.")),
+}
 
 
 @bp.get("/for-residents")

@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 from wtforms.fields import SelectChoice
 
 from models import Role
-from views import local_time, uploads
+from views import extension_forms, local_time, uploads
 from views.forms import (
     FILE_KIND_LABELS,
     add_files_form,
@@ -92,9 +92,10 @@ def _trigger_form(kind: KindRules, rule, **kwargs):
 
 
 def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: int = 200,
-            adding=None):
+            adding=None, asking=None):
     """Render the ticket page; `failed` is the trigger form that was refused, with its errors,
-    `adding` the form adding files, when it was refused."""
+    `adding` the form adding files, when it was refused, `asking` (deadline, form) the request
+    for more time (views.extensions)."""
     ticket = queries.ticket_detail(ticket_id, current_user)
     if ticket is None:
         abort(404)
@@ -146,7 +147,8 @@ def _detail(ticket_id: int, failed: tuple[str, object] | None = None, status: in
                        if e.to_state == ticket.state and e.from_state != e.to_state), None)
         return render_template("resident/ticket.html", next=next_step(ticket, clock.now(), rated),
                                rated=rated, latest=latest, **context), status
-    return render_template("tickets/detail.html", **context), status
+    return render_template("tickets/detail.html", **context,
+                           **extension_forms.for_ticket(ticket, asking)), status
 
 
 def _new_form():

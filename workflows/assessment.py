@@ -404,11 +404,18 @@ def appeal(actor: User, entry_id: Any, reason: Any) -> Appeal:
 def review(actor: User, entry_id: Any, outcome: str, reason: Any) -> Review:
     """A supervisor waives a line (it stops counting, and stays visible) or upholds it."""
     with _write():
-        entry, reason = _decide(actor, entry_id, DECIDING[outcome], reason,
-                                _l("a line is %(outcome)s with a reason", outcome=term(outcome)))
-        made = Review(deduction_id=entry.id, supervisor_id=actor.id, outcome=outcome,
-                      reason=reason, created_at=clock.now())
-        db.session.add(made)
+        return record_review(actor, entry_id, outcome, reason)
+
+
+def record_review(actor: User, entry_id: Any, outcome: str, reason: Any) -> Review:
+    """`review` inside the caller's write(): an approved extension waives the miss it makes
+    moot (workflows.extensions), with the same checks (a closed month refuses it)."""
+    entry, reason = _decide(actor, entry_id, DECIDING[outcome], reason,
+                            _l("a line is %(outcome)s with a reason", outcome=term(outcome)))
+    made = Review(deduction_id=entry.id, supervisor_id=actor.id, outcome=outcome,
+                  reason=reason, created_at=clock.now())
+    db.session.add(made)
+    db.session.flush()
     return made
 
 

@@ -27,6 +27,8 @@ from models import (
     DeadlineStatus,
     Deduction,
     Event,
+    Extension,
+    ExtensionStatus,
     Ticket,
     UTCDateTime,
     db,
@@ -35,9 +37,9 @@ from workflows import notices
 from workflows.access import responsibility
 from workflows.rules import DeadlineRule, KindRules, Rules
 
-RUNNING, PAUSED, MET, MISSED, CANCELLED = (
+RUNNING, PAUSED, MET, MISSED, CANCELLED, EXTENDED = (
     DeadlineStatus.RUNNING, DeadlineStatus.PAUSED, DeadlineStatus.MET,
-    DeadlineStatus.MISSED, DeadlineStatus.CANCELLED,
+    DeadlineStatus.MISSED, DeadlineStatus.CANCELLED, DeadlineStatus.EXTENDED,
 )
 MISS_TRIGGER = "deadline_missed"
 
@@ -197,6 +199,31 @@ def _write_misses(rules: Rules, missed, tickets: dict, now: datetime) -> int:
     return len(next_periods)
 
 
+def extend(rule: DeadlineRule, current: Deadline, granted: timedelta,
+           now: datetime) -> Deadline:
+    """Give a step `granted` more time (an approved extension, workflows.extensions), its
+    ticket's due misses recorded already: the arming `current` ends (`extended`; a miss of it is
+    closed instead, its line waived by the caller) and the next one is armed, due `granted`
+    after `current` was, or, paused, with that much more left on its clock. A new arming rather
+    than a moved one, so its warnings are made afresh (their keys name the arming)."""
+    paused = current.status == PAUSED
+    if current.status != MISSED:
+        current.status = EXTENDED
+    current.closed_at, current.notice_at = now, None
+    due = None if paused else current.due_at + granted
+    moved = Deadline(ticket_id=current.ticket_id, name=current.name,
+                     seq=_next_seq(current.ticket_id, current.name),
+                     status=PAUSED if paused else RUNNING, armed_at=now, due_at=due,
+                     remaining_seconds=current.remaining_seconds + int(granted.total_seconds())
+                     if paused else None,
+                     notice_at=None if paused else rule.first_notice_at(due),
+                     # The points of the arming it moves, not of rules changed since.
+                     points=current.points, article=current.article)
+    db.session.add(moved)
+    db.session.flush()
+    return moved
+
+
 def _json_object(**fields):
     """A JSON object built by the database, its keys in this order."""
     build = func.json_build_object if db.engine.dialect.name == "postgresql" else func.json_object
@@ -217,6 +244,11 @@ def _close(ticket_id: int, name: str, current: Deadline | None, status: str, now
     """End the open deadline of `name` (if any) and any earlier miss of it still outstanding."""
     if current is not None:
         current.status, current.closed_at, current.notice_at = status, now, None
+        # More time asked for a step now done (or moot) is no longer anyone's to decide.
+        db.session.execute(
+            update(Extension).where(Extension.deadline_id == current.id,
+                                    Extension.status == ExtensionStatus.PENDING)
+            .values(status=ExtensionStatus.LAPSED, decided_at=now))
     db.session.execute(
         update(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.name == name,
                                   Deadline.outstanding)

@@ -50,6 +50,7 @@ from workflows.words import briefly, label, span
 
 NEW, STEP, WARNING, ESCALATION, REMINDER = "new", "step", "warning", "escalation", "reminder"
 LEAVE = "leave"  # a leave asked for, approved (its substitute named) or withdrawn
+EXTENSION = "extension"  # more time asked for a deadline (延期), and the supervisor's decision
 MISSED = "missed"  # what a person chooses for escalations and reminders alike
 # An email about a clock that runs out within this is sent at once, even in quiet hours.
 URGENT = timedelta(hours=1)
@@ -149,7 +150,7 @@ def recipients(ticket: Ticket, audiences: Iterable[str], told: Recipients) -> li
 
 def notice_kind(cause: str) -> str:
     """Which of the kinds a person chooses from (models.people.NOTICE_KINDS) a cause is."""
-    return MISSED if cause in (ESCALATION, REMINDER) else cause
+    return MISSED if cause in (ESCALATION, REMINDER) else STEP if cause == EXTENSION else cause
 
 
 def quiet_until(person: User, now: datetime) -> datetime | None:
@@ -262,6 +263,17 @@ def for_leave(leave: Leave, what: str, actor: User, now: datetime) -> None:
                        "starts_at": leave.starts_at.isoformat(),
                        "ends_at": leave.ends_at.isoformat()}, told, skip=actor.id)
     _insert(rows)
+def for_extension(ticket: Ticket, event: Event, audiences: Iterable[str], also: Iterable[int],
+                  actor: User, now: datetime) -> None:
+    """Tell of a request for more time (the supervisors) or of its decision (whoever asked, and
+    the ticket's butler): `audiences` as in the rules, `also` people by id; never the actor."""
+    told = Recipients(now)
+    ids = list(dict.fromkeys([*told.ids(ticket, audiences), *also]))
+    _insert(_rows(f"extension:{event.id}", EXTENSION, ticket, told.people(ids),
+                  {"kind": ticket.kind, "event_id": event.id, "actor_id": actor.id,
+                   **{k: event.data.get(k) for k in ("extension_id", "deadline", "due_before",
+                                                       "due_at")},
+                   "decision": event.trigger}, told, skip=actor.id))
 
 
 # -- what time causes ------------------------------------------------------------------------------
@@ -435,6 +447,10 @@ def words(notice: Notice, rules: Rules, language: str | None = None) -> Words:
             text = _("%(step)s of %(about)s (%(where)s) was due at %(due)s and is not done. "
                      "Butler: %(butler)s.", step=step, about=about, where=where, due=due,
                      butler=_charged(data, ticket))
+        elif notice.cause == EXTENSION:
+            subject, text = _extension_words(data, about, where, step, due)
+            if data.get("decision") == "extension_requested":
+                path = "/supervisor/waiting"
         else:  # a higher level, or a reminder: still not done
             subject = _("Still not done: %(step)s, %(about)s", step=step, about=about)
             text = _("%(step)s of %(about)s (%(where)s) was due at %(due)s and is still not "
@@ -466,6 +482,29 @@ def _leave_words(data: dict) -> Words:
                         **names)),
     }[data["what"]]
     return Words(subject=subject, text=text, path=f"/cover/leave#leave-{leave.id}")
+def _extension_words(data: dict, about: str, where: str, step: str, due: str) -> tuple[str, str]:
+    """What a notice of more time asked for (or of its decision) says: who, which step, from
+    when to when, and the reason given (staff hear of these; the reason is for staff)."""
+    event = db.session.get(Event, data.get("event_id"))
+    actor = db.session.get(User, data.get("actor_id"))
+    who, before = actor.name if actor else "", _local(data.get("due_before"))
+    decision = data.get("decision")
+    if decision == "extension_requested":
+        subject = _("More time asked: %(step)s, %(about)s", step=step, about=about)
+        text = _("%(name)s asks to move %(step)s of %(about)s (%(where)s) from %(old)s to "
+                 "%(new)s.", name=who, step=step, about=about, where=where, old=before, new=due)
+    elif decision == "extension_approved":
+        subject = _("More time given: %(step)s, %(about)s", step=step, about=about)
+        text = _("%(name)s moved %(step)s of %(about)s (%(where)s) from %(old)s to %(new)s.",
+                 name=who, step=step, about=about, where=where, old=before, new=due)
+    else:
+        subject = _("More time refused: %(step)s, %(about)s", step=step, about=about)
+        text = _("%(name)s did not move %(step)s of %(about)s (%(where)s) to %(new)s: it stays "
+                 "due at %(old)s.", name=who, step=step, about=about, where=where, old=before,
+                 new=due)
+    if event is not None and event.note:
+        text += "\n" + _("Reason: %(reason)s", reason=event.note)
+    return subject, text
 
 
 def _charged(data: dict, ticket: Ticket) -> str:

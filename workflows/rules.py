@@ -164,6 +164,9 @@ class DeadlineRule:
     escalate: tuple[Escalation, ...] = ()    # who hears of a miss, and when after it
     remind_every: timedelta | None = None    # a miss still outstanding is told again
     remind: tuple[str, ...] = ()
+    # How far a supervisor may move it on request (延期, workflows.extensions): the new due time
+    # at most this long after the current one. None: it cannot be moved.
+    extend_up_to: timedelta | None = None
 
     def first_notice_at(self, due_at: datetime) -> datetime | None:
         """When a clock due at `due_at` first has something to tell: its first warning."""
@@ -791,7 +794,7 @@ class _Loader:
         lists = ("starts_in", "met_in", "paused_in", "cancelled_in")
         self._keys(table, entry, {"label", "rearmed_by", "due_from", "repeats", "within", "points",
                                   "article", "warn_before", "warn", "escalate", "remind_every",
-                                  "remind", *lists},
+                                  "remind", "extend_up_to", *lists},
                    {"label", "starts_in", "within", "points", "article"})
         found = {key: self._states(table, key, entry.get(key, []), states) for key in lists}
         if not found["starts_in"]:
@@ -814,13 +817,21 @@ class _Loader:
         if warn_before and warn_before[0] >= within:
             self.fail(table, "warn_before", "a warning comes before the deadline: each must be "
                                             "shorter than `within`")
+        repeats = self._bool(table, "repeats", entry.get("repeats", False))
+        extend_up_to = None
+        if "extend_up_to" in entry:
+            extend_up_to = self._duration(table, "extend_up_to", entry["extend_up_to"])
+            if repeats:
+                # Each period is armed from the last due time: moving one would move them all.
+                self.fail(table, "extend_up_to", "a deadline that repeats cannot be extended "
+                                                 "(each period is armed from the one before)")
         defaults = self.defaults
         return DeadlineRule(
             name=name, label=self._label(table, "label", entry["label"]),
             starts_in=found["starts_in"], met_in=found["met_in"], paused_in=found["paused_in"],
             cancelled_in=found["cancelled_in"], rearmed_by=frozenset(rearmed_by), due_from=due_from,
-            repeats=self._bool(table, "repeats", entry.get("repeats", False)),
-            within=within, points=points, article=self._int(table, "article", entry["article"]),
+            repeats=repeats, within=within, points=points,
+            article=self._int(table, "article", entry["article"]),
             warn_before=tuple(warn_before),
             warn=self._audiences(table, "warn", entry["warn"]) if "warn" in entry
             else defaults.warn,
@@ -830,6 +841,7 @@ class _Loader:
             if "remind_every" in entry else defaults.remind_every,
             remind=self._audiences(table, "remind", entry["remind"]) if "remind" in entry
             else defaults.remind,
+            extend_up_to=extend_up_to,
         )
 
 

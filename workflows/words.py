@@ -103,6 +103,15 @@ NAMES = {
     "running": _l("under way"),
     "over": _l("over"),
     "cancelled": _l("cancelled"),
+    # more time for a deadline (workflows.extensions), and what became of a deadline
+    "deadline": _l("deadline"),
+    "due_at": _l("new due time"),
+    "refused": _l("refused"),
+    "lapsed": _l("no longer needed"),
+    "met": _l("met"),
+    "missed": _l("missed"),
+    "paused": _l("paused"),
+    "extended": _l("moved"),
 }
 
 

@@ -19,7 +19,7 @@ from models import Attachment, Deduction, Ticket, User, db
 from tests.browser.conftest import screenshot
 from tests.pages import JPEG, PDF
 from views import uploads
-from workflows import assessment, engine, sweeper
+from workflows import assessment, engine, extensions, sweeper
 from workflows.attachments import UploadedFile
 
 # 09:00 on 2 December in Shanghai: November is over, its spot-check may be drawn, and every
@@ -72,6 +72,10 @@ def long_text(app, estate, clock, tmp_path) -> dict:
         _fire(repair, "dispatch", "butler", technician_id=estate.technician,
               note=unbroken("DispatchNote"))
         _fire(repair, "arrive", "technician", note=unbroken("ArriveNote"))
+        asked = extensions.request_extension(_user("butler"), repair, "completion",
+                                             datetime(2026, 11, 18, 1, 0, tzinfo=UTC),
+                                             unbroken("ExtensionReason"))
+        extensions.approve(_user("supervisor"), asked.id, unbroken("ApprovalNote"))
         engine.attach(repair, resident, [_file(PDF, "pdf", unbroken("LaterFileName") + ".pdf")],
                       kind="document")
         ids["repair"] = repair
@@ -131,6 +135,9 @@ def long_text(app, estate, clock, tmp_path) -> dict:
                                             make_finding=True)
         # Opened now: due on site within minutes, so the supervisor's "at risk" lists have a row.
         ids["soon"] = engine.open_ticket(_user("resident"), "repair", unbroken("SoonTitle")).id
+        extensions.request_extension(_user("butler"), ids["soon"], "completion",
+                                     EARLY_DECEMBER + timedelta(hours=48),
+                                     unbroken("PendingExtensionReason"))
         assert db.session.scalar(db.select(db.func.count()).select_from(Attachment)) == 3
     return ids
 
@@ -184,12 +191,12 @@ PAGES = {
                  ("account", "/account")],
     "butler": [("queue", "/queue/"), ("ticket", "/tickets/{repair}"),
                ("renovation", "/tickets/{renovation}"), ("complaint", "/tickets/{complaint}"),
-               ("scorecard", "/assessment/me?month={month}")],
+               ("scorecard", "/assessment/me?month={month}"), ("more-time", "/tickets/{soon}")],
     "technician": [("queue", "/queue/"), ("ticket", "/tickets/{repair}")],
     "supervisor": [("overdue", "/supervisor/overdue"), ("month", "/assessment/?month={month}"),
                    ("card", "/assessment/butlers/{butler}?month={month}"),
                    ("spot-checks", "/assessment/spot-checks?month={month}"),
-                   ("finding", "/assessment/findings/new"),
+                   ("finding", "/assessment/findings/new"), ("waiting", "/supervisor/waiting"),
                    ("ticket", "/tickets/{renovation}")],
 }
 
