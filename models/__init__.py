@@ -51,6 +51,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+from models.calendar import ClosedDay, EstateCalendar, OfficeHours  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
@@ -78,7 +79,8 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
-    "Estate", "Area", "AreaButler", "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
+    "Estate", "EstateCalendar", "OfficeHours", "ClosedDay", "Area", "AreaButler",
+    "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
     "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection",

@@ -30,6 +30,10 @@ STAY = "="  # `to = "="`: the trigger records something and the state does not c
 # Who a notice may go to (workflows.notices.recipients says who each one is for a ticket).
 AUDIENCES = ("assignee", "technician", "resident", "supervisor", "manager", "area")
 FIRING_ROLES = {Role.RESIDENT, Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR}
+# What a deadline counts (`calendar`): every minute, or only the estate's office hours on working
+# days (workflows.calendars).
+OFFICE = "office"
+CALENDARS = ("calendar", OFFICE)
 _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -161,6 +165,7 @@ class DeadlineRule:
     escalate: tuple[Escalation, ...] = ()    # who hears of a miss, and when after it
     remind_every: timedelta | None = None    # a miss still outstanding is told again
     remind: tuple[str, ...] = ()
+    calendar: str = CALENDARS[0]             # "office": `within` counts office time only
 
     def first_notice_at(self, due_at: datetime) -> datetime | None:
         """When a clock due at `due_at` first has something to tell: its first warning."""
@@ -764,7 +769,7 @@ class _Loader:
         lists = ("starts_in", "met_in", "paused_in", "cancelled_in")
         self._keys(table, entry, {"label", "rearmed_by", "due_from", "repeats", "within", "points",
                                   "article", "warn_before", "warn", "escalate", "remind_every",
-                                  "remind", *lists},
+                                  "remind", "calendar", *lists},
                    {"label", "starts_in", "within", "points", "article"})
         found = {key: self._states(table, key, entry.get(key, []), states) for key in lists}
         if not found["starts_in"]:
@@ -787,6 +792,7 @@ class _Loader:
         if warn_before and warn_before[0] >= within:
             self.fail(table, "warn_before", "a warning comes before the deadline: each must be "
                                             "shorter than `within`")
+        calendar = self._calendar(table, entry)
         defaults = self.defaults
         return DeadlineRule(
             name=name, label=self._label(table, "label", entry["label"]),
@@ -803,7 +809,21 @@ class _Loader:
             if "remind_every" in entry else defaults.remind_every,
             remind=self._audiences(table, "remind", entry["remind"]) if "remind" in entry
             else defaults.remind,
+            calendar=calendar,
         )
+
+    def _calendar(self, table: str, entry: dict) -> str:
+        calendar = entry.get("calendar", CALENDARS[0])
+        if calendar not in CALENDARS:
+            self.fail(table, "calendar", f"{calendar!r} is not one of: "
+                                         f"{', '.join(repr(c) for c in CALENDARS)}")
+        if calendar == OFFICE and "due_from" in entry:
+            self.fail(table, "calendar", "a deadline due at a time given with the step "
+                                         "(due_from) is due then: office time does not apply")
+        if calendar == OFFICE and str(entry["within"]).strip().endswith("d"):
+            self.fail(table, "within", "in office time give working hours or minutes (e.g. "
+                                       "18h): a day of office time is not 24 hours")
+        return calendar
 
 
 class _Drawing:
