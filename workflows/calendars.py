@@ -59,6 +59,7 @@ HOLIDAYS_UNTIL = max(chinese_calendar.holidays).year
 # Office time is looked for this many days ahead at most (every day closed: none is found).
 HORIZON_DAYS = 3660
 MAX_NOTE = 200
+ONE_DAY = timedelta(days=1)
 MAX_CLOSED_DAYS = 500
 HOLIDAY_NAMES = {
     "New Year's Day": _l("New Year's Day"), "Spring Festival": _l("Spring Festival"),
@@ -112,7 +113,7 @@ class OfficeCalendar:
                 if closing > start:
                     yield max(datetime.combine(day, opens, self.zone).astimezone(UTC),
                               start), closing
-            day += timedelta(days=1)
+            day += ONE_DAY
         raise NoOfficeTime(f"no office hours within {HORIZON_DAYS} days of {start}")
 
     def add(self, start: datetime, length: timedelta) -> datetime:
@@ -146,7 +147,7 @@ def _holidays_unknown(year: int) -> None:
                 "working days (update the package)", HOLIDAYS_UNTIL, year)
 
 
-def _zone() -> ZoneInfo:
+def zone() -> ZoneInfo:
     return current_app.config["TZ"]
 
 
@@ -155,7 +156,7 @@ def of_estate(estate_id: int, since: date | None = None) -> OfficeCalendar:
     switch = db.session.scalar(select(EstateCalendar.public_holidays)
                                .where(EstateCalendar.estate_id == estate_id))
     if switch is None:
-        return OfficeCalendar(DEFAULT_HOURS, True, frozenset(), _zone())
+        return OfficeCalendar(DEFAULT_HOURS, True, frozenset(), zone())
     hours: list[list[Span]] = [[] for _ in WEEKDAYS]
     for row in db.session.execute(select(OfficeHours.weekday, OfficeHours.opens,
                                          OfficeHours.closes)
@@ -166,13 +167,13 @@ def of_estate(estate_id: int, since: date | None = None) -> OfficeCalendar:
     if since is not None:
         closed = closed.where(ClosedDay.day >= since)
     return OfficeCalendar(tuple(map(tuple, hours)), switch,
-                          frozenset(db.session.scalars(closed)), _zone())
+                          frozenset(db.session.scalars(closed)), zone())
 
 
 def _of_unit(unit_id: int, start: datetime) -> OfficeCalendar:
     estate_id = db.session.scalar(select(Area.estate_id).join(Building).join(Unit)
                                   .where(Unit.id == unit_id))
-    return of_estate(estate_id, since=start.astimezone(_zone()).date() - timedelta(days=1))
+    return of_estate(estate_id, since=start.astimezone(zone()).date() - ONE_DAY)
 
 
 def due_at(rule: DeadlineRule, unit_id: int, start: datetime, length: timedelta) -> datetime:
@@ -195,31 +196,27 @@ def left(rule: DeadlineRule, unit_id: int, now: datetime, due: datetime) -> time
 
 @dataclass(frozen=True)
 class Day:
-    """A day of the package's calendar worth showing: a holiday, or a make-up working day."""
+    """What the package's calendar says of a stretch of days: a holiday from `day` to `last`, or
+    a make-up working day (调休)."""
 
     day: date
-    holiday: bool  # False: a make-up working day (调休)
+    last: date
+    holiday: bool
     name: Any
 
 
 def upcoming(since: date, count: int = 12) -> list[Day]:
-    """The next holidays (from the first day of each) and make-up working days from `since`."""
-    days = []
+    """The next holidays (each from its first day, or `since`) and make-up working days."""
+    days: list[Day] = []
     for day, name in sorted({**chinese_calendar.holidays, **chinese_calendar.workdays}.items()):
-        holiday = day in chinese_calendar.holidays
-        if day < since or (holiday and day - timedelta(days=1) in chinese_calendar.holidays
-                           and days and days[-1].holiday):
+        if day < since or (days and day <= days[-1].last):
             continue
-        days.append(Day(day, holiday, HOLIDAY_NAMES.get(name, name)))
+        last = day
+        while day in chinese_calendar.holidays and last + ONE_DAY in chinese_calendar.holidays:
+            last += ONE_DAY
+        days.append(Day(day, last, day in chinese_calendar.holidays,
+                        HOLIDAY_NAMES.get(name, name)))
     return days[:count]
-
-
-def holiday_length(day: date) -> int:
-    """How many days the holiday starting on `day` lasts."""
-    length = 1
-    while day + timedelta(days=length) in chinese_calendar.holidays:
-        length += 1
-    return length
 
 
 def require_staff(actor: User) -> None:
@@ -276,12 +273,10 @@ def set_calendar(actor: User, estate_id: Any, hours: Any, public_holidays: Any,
         closed = _closed_days(closed_days, errors)
         if errors:
             raise InvalidData(_l("the office calendar cannot be saved as given"), errors)
-        row = db.session.get(EstateCalendar, found.id)
-        if row is None:
-            row = EstateCalendar(estate_id=found.id)
-            db.session.add(row)
+        row = db.session.get(EstateCalendar, found.id) or EstateCalendar(estate_id=found.id)
         row.public_holidays, row.updated_at, row.updated_by_id = (
             public_holidays, clock.now(), actor.id)
+        db.session.add(row)
         db.session.flush()
         # The old rows go before the new ones come: a span or a day kept is the same key.
         for model in (OfficeHours, ClosedDay):
