@@ -118,6 +118,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("cover.hand_over", "POST"): logged_in(SUPERVISORS),
     ("cover.areas", "GET"): logged_in(SUPERVISORS),
     ("cover.set_butler", "POST"): logged_in(SUPERVISORS),
+    ("calendars.index", "GET"): logged_in(SUPERVISORS),
+    ("calendars.calendar", "GET"): logged_in(SUPERVISORS),
+    ("calendars.save", "POST"): logged_in(SUPERVISORS),
     # the API
     ("api_docs", "GET"): EVERYONE,
     ("api.openapi_document", "GET"): EVERYONE,
@@ -153,6 +156,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.record_spot_check", "POST"): logged_in(SUPERVISORS),
     ("api.list_areas", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.set_area_butler", "PUT"): logged_in(SUPERVISORS),
+    ("api.estate_calendar", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.set_estate_calendar", "PUT"): logged_in(SUPERVISORS),
     ("api.list_leaves", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.request_leave", "POST"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.approve_leave", "POST"): logged_in(SUPERVISORS),
@@ -249,6 +254,7 @@ def _values(scene, role: str, whose: str) -> dict:
             "butler_id": scene["people"][butler], "name": scene["evidence"][butler],
             "item_id": scene["item"], "month": "2026-11", "fmt": "xlsx",
             "leave_id": scene["leaves"][butler], "area_id": scene["area"],
+            "estate_id": 1,  # the test estate's only one
             "filename": "style.css", "trigger": TRIGGER[role],
             "action": ACTION.get(role, "appeal"),
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"

@@ -272,7 +272,7 @@ def test_a_supervisor_sets_the_calendar_on_its_page(app, browser, clock):
     assert "Not set yet" in page
     assert 'value="08:30-17:30"' in field_html(page, "hours_mon")
     saved = supervisor.post("/estates/1/calendar", data={
-        "csrf_token": csrf_token(page), "hours_mon": "08:30-12:00，13:30 至 17:30",
+        "csrf_token": csrf_token(page), "hours_mon": "08:30-12:00，13:30 ～ 17:30",
         "hours_sat": "9:00-11:00", "closed_days": "2026-12-24 Staff training\n",
     })
     assert saved.status_code == 302

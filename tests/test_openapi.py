@@ -42,6 +42,7 @@ from models import (
     Credential,
     CredentialKind,
     Deduction,
+    Estate,
     Leave,
     Notice,
     Role,
@@ -272,7 +273,7 @@ def known_ids(app: Flask) -> dict[str, list]:
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
-                "area_id": ids(Area), "leave_id": ids(Leave),
+                "area_id": ids(Area), "leave_id": ids(Leave), "estate_id": ids(Estate),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -428,6 +429,14 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
          path_parameters={"area_id": west["id"]},
          body={"butler_id": estate.relief_butler, "note": "Covers the West from now"})
     call("supervisor", "GET", f"{API}/workflows", 200)
+    with api.app_context():
+        garden = {"estate_id": db.session.scalar(select(Estate.id))}
+    call("butler", "GET", f"{API}/estates/{{estate_id}}/calendar", 200, path_parameters=garden)
+    call("supervisor", "PUT", f"{API}/estates/{{estate_id}}/calendar", 200,
+         path_parameters=garden, body={
+             "hours": {"mon": [{"opens": "08:30", "closes": "12:00"},
+                               {"opens": "13:30", "closes": "17:30"}]},
+             "public_holidays": True, "closed_days": [{"day": "2026-12-24", "note": "Training"}]})
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):
         call("supervisor", "GET", f"{API}/scorecards", 200, query=query)

@@ -20,7 +20,7 @@ from workflows.calendars import (
 
 class CalendarForm(Form):
     public_holidays = BooleanField(_l("The mainland's public holidays are off, and their "
-                                      "make-up working days (调休) on"))
+                                      "make-up working days on"))
     closed_days = TextAreaField(_l("Closed days, one a line: the date, then a note"))
 
 

@@ -800,7 +800,7 @@ class HolidayEntry(Schema):
     last = fields.String(required=True, validate=validate.Regexp(DAY), metadata={
         "description": "the holiday's last day (a make-up working day: the same day)"})
     holiday = fields.Boolean(required=True, metadata={
-        "description": "true: days off; false: a make-up working day (调休)"})
+        "description": "true: days off; false: a make-up working day, a weekend worked"})
     name = fields.String(required=True, metadata={"description": "the holiday's name"})
 
 

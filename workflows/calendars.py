@@ -385,7 +385,7 @@ def typed_spans(text: str) -> list[dict[str, str]]:
     spans = []
     for part in re.split(r"[,，;；]", text or ""):
         if part.strip():
-            opens, _dash, closes = re.sub(r"\s*[-–—~～至到]\s*", "-", part.strip()).partition("-")
+            opens, _dash, closes = re.sub(r"\s*[-–—~～]\s*", "-", part.strip()).partition("-")
             spans.append({"opens": opens, "closes": closes})
     return spans
 
