@@ -52,6 +52,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 from models.audit import AuditEntry  # noqa: E402
+from models.calendar import ClosedDay, EstateCalendar, OfficeHours  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
 from models.extensions import Extension, ExtensionStatus  # noqa: E402
@@ -80,8 +81,8 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
-    "AuditEntry", "Estate", "Area", "AreaButler", "SINCE_RECORDS", "Building", "Unit",
-    "Leave", "LeaveStatus",
+    "AuditEntry", "Estate", "EstateCalendar", "OfficeHours", "ClosedDay", "Area", "AreaButler",
+    "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
     "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection", "Extension", "ExtensionStatus",

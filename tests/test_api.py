@@ -696,6 +696,7 @@ def test_workflows_are_the_rules(client, clock):
             assert (d["points"], d["article"]) == (rule["points"], rule["article"])
             assert d["within_seconds"] == int(rule["within"][:-1]) * units[rule["within"][-1]]
             assert d["starts_in"] == sorted(rule["starts_in"])
+            assert d["calendar"] == rule.get("calendar", "calendar")
 
 
 def test_workflows_spell_out_the_issue_numbers(client, clock):

@@ -121,6 +121,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("search.find", "GET"): logged_in(STAFF_ONLY),
     # a unit: one of the butler's areas, one of another's
     ("search.unit", "GET"): logged_in(UNIT),
+    ("calendars.index", "GET"): logged_in(SUPERVISORS),
+    ("calendars.calendar", "GET"): logged_in(SUPERVISORS),
+    ("calendars.save", "POST"): logged_in(SUPERVISORS),
     # the API
     ("api_docs", "GET"): EVERYONE,
     ("api.openapi_document", "GET"): EVERYONE,
@@ -156,6 +159,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.record_spot_check", "POST"): logged_in(SUPERVISORS),
     ("api.list_areas", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.set_area_butler", "PUT"): logged_in(SUPERVISORS),
+    ("api.estate_calendar", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.set_estate_calendar", "PUT"): logged_in(SUPERVISORS),
     ("api.list_leaves", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.request_leave", "POST"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.approve_leave", "POST"): logged_in(SUPERVISORS),
@@ -273,6 +278,7 @@ def _values(scene, role: str, whose: str) -> dict:
             "unit_id": scene["units"][whose],
             "extension_id": scene["extensions"][butler], "deadline": "completion",
             "decision": "approve",
+            "estate_id": 1,  # the test estate's only one
             "filename": "style.css", "trigger": TRIGGER[role],
             "action": ACTION.get(role, "appeal"),
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"

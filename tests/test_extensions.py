@@ -590,7 +590,8 @@ def test_a_step_is_charged_at_most_once_and_its_due_time_never_moves_back(
             due_in_force = rows[-1].due_at
         clock.shift(timedelta(days=10))
         sweeper.sweep()
-        assert len(counting(repair)) <= 1
+        # (a completed repair's follow-up may be missed too: it is another step)
+        assert len([d for d in counting(repair) if d.deadline.name == "completion"]) <= 1
         # Every waived miss was waived by an approval of this step, once.
         waived = [d for d in deductions(repair) if d.status == "waived"]
         approved = [x for x in extensions.of_ticket(repair) if x.waived_id]

@@ -42,6 +42,7 @@ from models import (
     Credential,
     CredentialKind,
     Deduction,
+    Estate,
     Extension,
     Leave,
     Notice,
@@ -274,6 +275,7 @@ def known_ids(app: Flask) -> dict[str, list]:
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
                 "area_id": ids(Area), "leave_id": ids(Leave), "unit_id": ids(Unit),
                 "extension_id": ids(Extension),
+                "estate_id": ids(Estate),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -448,6 +450,14 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
              **({"body": body} if body else {}))
     call("butler", "GET", f"{API}/extensions", 200, query={"ticket_id": waited["ticket_id"]})
     call("supervisor", "GET", f"{API}/workflows", 200)
+    with api.app_context():
+        garden = {"estate_id": db.session.scalar(select(Estate.id))}
+    call("butler", "GET", f"{API}/estates/{{estate_id}}/calendar", 200, path_parameters=garden)
+    call("supervisor", "PUT", f"{API}/estates/{{estate_id}}/calendar", 200,
+         path_parameters=garden, body={
+             "hours": {"mon": [{"opens": "08:30", "closes": "12:00"},
+                               {"opens": "13:30", "closes": "17:30"}]},
+             "public_holidays": True, "closed_days": [{"day": "2026-12-24", "note": "Training"}]})
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):
         call("supervisor", "GET", f"{API}/scorecards", 200, query=query)

@@ -3,9 +3,11 @@
 A permit goes applied → approved → in_progress → completion_requested → accepted → closed; a
 rejected application may be resubmitted. While the works run the butler inspects the site; a
 violation moves the permit to rectifying until an inspection finds it fixed, and a failed
-acceptance sends it back there too. Deadlines (all -2 under art. 6): review within 48 hours; an
+acceptance sends it back there too. Deadlines (all -2 under art. 6): review within 18 hours of
+office time (two working days: T0 is a Monday 09:00, so Wednesday 09:00, T0 + 48h); an
 inspection at least every 24 hours while works run, re-armed by each inspection, every missed
-day its own deduction; acceptance within 48 hours of the request.
+day its own deduction; acceptance within 18 hours of office time of the request
+(tests/test_calendars.py counts office time).
 """
 from __future__ import annotations
 
@@ -121,8 +123,9 @@ def test_a_rejected_application_may_be_resubmitted_and_is_reviewed_again(
     clock.shift(timedelta(days=10))
     assert desk.fire(permit, "resubmit", resubmitter).state == "applied"
     second = deadline(permit, "review")
+    # Resubmitted on Thursday at 14:00: two working days on, past the weekend, is Monday 14:00.
     assert (second.seq, second.status, second.due_at) == (
-        2, "running", T0 + timedelta(days=10, hours=5 + 48))
+        2, "running", T0 + timedelta(days=14, hours=5))
     assert desk.fire(permit, "approve", "butler").state == "approved"
     assert sweeper.sweep() == 0
 
@@ -361,8 +364,10 @@ def test_requesting_acceptance_stops_the_inspections_and_starts_acceptance(
     desk.fire(permit, "request_acceptance", "resident")
     assert deadline(permit, "inspection").status == "cancelled"
     acceptance = deadline(permit, "acceptance")
-    assert (acceptance.status, acceptance.due_at) == ("running", T0 + timedelta(hours=58))
-    clock.shift(timedelta(hours=47))
+    # Asked for on Monday at 19:00, after office hours: counted from Tuesday 08:30, so due on
+    # Wednesday at 17:30.
+    assert (acceptance.status, acceptance.due_at) == ("running", T0 + timedelta(hours=56.5))
+    clock.shift(timedelta(hours=46))
     desk.fire(permit, "accept_works", "butler")
     clock.shift(timedelta(days=10))
     assert sweeper.sweep() == 0

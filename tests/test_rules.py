@@ -31,18 +31,19 @@ def test_the_default_rules_load_with_the_durations_and_points_of_the_standard():
 
     assert set(rules.kinds) == {"repair", "complaint", "renovation"}
     assert rules.backdate_limit == timedelta(days=7)
-    deadlines = {(kind.name, d.name): (d.within, d.points, d.article)
+    deadlines = {(kind.name, d.name): (d.within, d.points, d.article, d.calendar)
                  for kind in rules.kinds.values() for d in kind.deadlines.values()}
+    # The renovation office's paperwork and inspection count office time (two working days).
     assert deadlines == {
-        ("repair", "on_site"): (timedelta(minutes=20), -2, 4),
-        ("repair", "completion"): (timedelta(hours=24), -2, 4),
-        ("repair", "follow_up"): (timedelta(hours=48), -2, 2),
-        ("complaint", "reply"): (timedelta(hours=48), -5, 10),
-        ("complaint", "follow_up"): (timedelta(hours=48), -2, 2),
-        ("renovation", "review"): (timedelta(hours=48), -2, 6),
-        ("renovation", "inspection"): (timedelta(hours=24), -2, 6),
-        ("renovation", "rectification"): (timedelta(hours=72), -2, 6),
-        ("renovation", "acceptance"): (timedelta(hours=48), -2, 6),
+        ("repair", "on_site"): (timedelta(minutes=20), -2, 4, "calendar"),
+        ("repair", "completion"): (timedelta(hours=24), -2, 4, "calendar"),
+        ("repair", "follow_up"): (timedelta(hours=48), -2, 2, "calendar"),
+        ("complaint", "reply"): (timedelta(hours=48), -5, 10, "calendar"),
+        ("complaint", "follow_up"): (timedelta(hours=48), -2, 2, "calendar"),
+        ("renovation", "review"): (timedelta(hours=18), -2, 6, "office"),
+        ("renovation", "inspection"): (timedelta(hours=24), -2, 6, "calendar"),
+        ("renovation", "rectification"): (timedelta(hours=72), -2, 6, "calendar"),
+        ("renovation", "acceptance"): (timedelta(hours=18), -2, 6, "office"),
     }
 
 
@@ -89,7 +90,7 @@ BROKEN = [
     # (table, line as it is, line broken, field named, what the message says)
     ("repair.deadlines.on_site", 'within = "20m"', 'within = "20 minutes"',
      "within", "'20 minutes' is not a duration like 20m, 24h or 7d"),
-    ("renovation.deadlines.acceptance", 'within = "48h"', 'within = "2 days"',
+    ("renovation.deadlines.acceptance", 'within = "18h"', 'within = "2 days"',
      "within", "'2 days' is not a duration"),
     ("repair.deadlines.completion", "points = -2", "points = 2",
      "points", "a missed deadline loses points: give a negative number"),
@@ -107,6 +108,13 @@ BROKEN = [
      "rearmed_by", "unknown trigger 'progress'"),
     ("complaint.deadlines.reply", 'due_from = "promised_at"', 'due_from = "reason"',
      "due_from", "every rearmed_by trigger must require 'reason'"),
+    ("renovation.deadlines.review", 'calendar = "office"', 'calendar = "working"',
+     "calendar", "'working' is not one of: 'calendar', 'office'"),
+    ("renovation.deadlines.review", 'within = "18h"', 'within = "2d"',
+     "within", "in office time give working hours or minutes (e.g. 18h)"),
+    ("complaint.deadlines.reply", 'due_from = "promised_at"',
+     'calendar = "office"\ndue_from = "promised_at"',
+     "calendar", "(due_from) is due then: office time does not apply"),
     ("renovation.deadlines.inspection", 'within = "24h"', 'withn = "24h"',
      "withn", "unknown field (expected one of:"),
     ("renovation.deadlines.inspection", "repeats = true", 'repeats = "yes"',

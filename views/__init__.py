@@ -136,6 +136,7 @@ def init_app(app: Flask) -> None:
     from views import (
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
+        api_calendars,  # noqa: F401  (adds the estates' calendar routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
@@ -143,6 +144,7 @@ def init_app(app: Flask) -> None:
         assessment,
         auth,
         butler,
+        calendars,
         cover,
         errors,
         extensions,
@@ -160,7 +162,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, extensions, search, health):
+                   cover, extensions, search, calendars, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

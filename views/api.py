@@ -427,7 +427,7 @@ def workflows():
                            "cancelled_in": sorted(d.cancelled_in),
                            "rearmed_by": sorted(d.rearmed_by), "repeats": d.repeats,
                            "within_seconds": int(d.within.total_seconds()),
-                           "points": d.points, "article": d.article}
+                           "calendar": d.calendar, "points": d.points, "article": d.article}
                           for d in kind.deadlines.values()],
         }
     return jsonify(result)

@@ -25,7 +25,9 @@ from workflows.accounts import MAX_PASSWORD, MIN_PASSWORD
 from workflows.areas import FORMATS as ROBOT_FORMATS
 from workflows.attachments import FILE_KINDS as ATTACHMENT_KINDS
 from workflows.attachments import MAX_FILES
+from workflows.calendars import MAX_CLOSED_DAYS, MAX_NOTE, WEEKDAYS
 from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
+from workflows.rules import CALENDARS
 
 MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
@@ -428,6 +430,8 @@ class DeadlineRule(Schema):
     rearmed_by = names()
     repeats = fields.Boolean(required=True)
     within_seconds = fields.Integer(required=True)
+    calendar = one_of(CALENDARS, "calendar: every second counts; office: only the office hours "
+                      "of the estate's working days (GET /estates/{id}/calendar)", required=True)
     points = fields.Integer(required=True)
     article = fields.Integer(required=True)
 
@@ -800,6 +804,8 @@ class SearchResult(Schema):
 
 class UnitPage(UnitFound):
     tickets = many(TicketSummary)
+
+
 # -- more time for a deadline (workflows.extensions) ----------------------------------------------
 
 class Extension(Schema):
@@ -847,3 +853,66 @@ class ExtensionApproval(Schema):
 
 class ExtensionRefusal(Schema):
     reason = text(required=True, validate=validate.Length(1, MAX_TEXT))
+# -- an estate's office calendar (views.api_calendars) --------------------------------------------
+
+DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class OfficeSpan(Schema):
+    opens = fields.String(required=True, validate=validate.Regexp(HHMM),
+                          metadata={"description": "local time, HH:MM"})
+    closes = fields.String(required=True, validate=validate.Regexp(HHMM),
+                           metadata={"description": "local time, HH:MM, after `opens`"})
+
+
+def office_hours(name: str, **kwargs) -> fields.Nested:
+    return fields.Nested(Schema.from_dict(
+        {key: fields.List(fields.Nested(OfficeSpan), **kwargs) for key in WEEKDAYS},
+        name=name), required=True, metadata={
+        "description": "the spans of office hours of each weekday, mon to sun (none: closed)"})
+
+
+class ClosedDayEntry(Schema):
+    day = fields.String(required=True, validate=validate.Regexp(DAY),
+                        metadata={"description": "a local date, YYYY-MM-DD"})
+    note = fields.String(validate=validate.Length(max=MAX_NOTE))
+
+
+class EstateName(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+
+
+class HolidayEntry(Schema):
+    day = fields.String(required=True, validate=validate.Regexp(DAY))
+    last = fields.String(required=True, validate=validate.Regexp(DAY), metadata={
+        "description": "the holiday's last day (a make-up working day: the same day)"})
+    holiday = fields.Boolean(required=True, metadata={
+        "description": "true: days off; false: a make-up working day, a weekend worked"})
+    name = fields.String(required=True, metadata={"description": "the holiday's name"})
+
+
+class OfficeCalendar(Schema):
+    """What deadlines counted in office time count."""
+
+    estate = nested(EstateName)
+    default = fields.Boolean(required=True, metadata={
+        "description": "nothing set yet: Monday to Friday 08:30-17:30, public holidays on"})
+    hours = office_hours("OfficeHours", required=True)
+    public_holidays = fields.Boolean(required=True, metadata={
+        "description": "the mainland's public holidays are off and their make-up working days "
+                       "on"})
+    closed_days = fields.List(fields.Nested(ClosedDayEntry), required=True)
+    holidays_until = fields.Integer(required=True, metadata={
+        "description": "the last year whose holidays are known; past it, office time counts "
+                       "the hours by weekday and the closed days only"})
+    upcoming = many(HolidayEntry)
+
+
+class OfficeCalendarChange(Schema):
+    """The whole calendar: what is left out of `hours` has no office hours."""
+
+    hours = office_hours("OfficeHoursChange")
+    public_holidays = fields.Boolean(required=True)
+    closed_days = fields.List(fields.Nested(ClosedDayEntry), required=True,
+                              validate=validate.Length(max=MAX_CLOSED_DAYS))

@@ -33,7 +33,7 @@ from models import (
     UTCDateTime,
     db,
 )
-from workflows import notices
+from workflows import calendars, notices
 from workflows.access import responsibility
 from workflows.rules import DeadlineRule, KindRules, Rules
 
@@ -48,7 +48,8 @@ def arm_initial(ticket: Ticket, kind: KindRules) -> None:
     """Arm the deadlines of a new ticket. It entered its first state when it was reported."""
     for rule in kind.deadlines.values():
         if kind.initial in rule.starts_in:
-            _arm(ticket.id, rule, 1, ticket.reported_at, ticket.reported_at + rule.within)
+            _arm(ticket.id, rule, 1, ticket.reported_at,
+                 calendars.due_at(rule, ticket.unit_id, ticket.reported_at, rule.within))
 
 
 def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: str,
@@ -70,7 +71,8 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
         current = open_rows.get(rule.name)
         if trigger in rule.rearmed_by:
             _close(ticket.id, rule.name, current, MET, now)
-            due = data[rule.due_from] if rule.due_from else now + rule.within
+            due = data[rule.due_from] if rule.due_from else calendars.due_at(
+                rule, ticket.unit_id, now, rule.within)
             _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now, due)
             continue
         if not entered:
@@ -80,17 +82,20 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
         elif to_state in rule.cancelled_in or final:
             current = _close(ticket.id, rule.name, current, CANCELLED, now)
         elif current is not None and to_state in rule.paused_in and current.status == RUNNING:
-            current.remaining_seconds = max(0, int((current.due_at - now).total_seconds()))
+            current.remaining_seconds = int(calendars.left(rule, ticket.unit_id, now,
+                                                           current.due_at).total_seconds())
             current.due_at, current.status, current.notice_at = None, PAUSED, None
         elif current is not None and current.status == PAUSED and to_state not in rule.paused_in:
-            current.due_at = now + timedelta(seconds=current.remaining_seconds)
+            current.due_at = calendars.due_at(rule, ticket.unit_id, now,
+                                              timedelta(seconds=current.remaining_seconds))
             current.remaining_seconds, current.status = None, RUNNING
             current.notice_at = rule.first_notice_at(current.due_at)
         # While an earlier miss of this step is outstanding, the step is already overdue and
         # counted: a new clock for it would charge the same lateness twice.
         if (to_state in rule.starts_in and current is None
                 and not _outstanding(ticket.id, rule.name)):
-            _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now, now + rule.within)
+            _arm(ticket.id, rule, _next_seq(ticket.id, rule.name), now,
+                 calendars.due_at(rule, ticket.unit_id, now, rule.within))
 
 
 def record_misses(rules: Rules, now: datetime, *, ticket_id: int | None = None,
@@ -189,10 +194,10 @@ def _write_misses(rules: Rules, missed, tickets: dict, now: datetime) -> int:
     for row in missed:
         rule = rules.kind(tickets[row.ticket_id].kind).deadlines.get(row.name)
         if rule is not None and rule.repeats:
+            due = calendars.due_at(rule, tickets[row.ticket_id].unit_id, row.due_at, rule.within)
             next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
-                                     status=RUNNING, armed_at=row.due_at,
-                                     due_at=row.due_at + rule.within,
-                                     notice_at=rule.first_notice_at(row.due_at + rule.within),
+                                     status=RUNNING, armed_at=row.due_at, due_at=due,
+                                     notice_at=rule.first_notice_at(due),
                                      points=rule.points, article=rule.article))
     if next_periods:
         db.session.execute(insert(Deadline.__table__), next_periods)

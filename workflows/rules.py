@@ -30,6 +30,10 @@ STAY = "="  # `to = "="`: the trigger records something and the state does not c
 # Who a notice may go to (workflows.notices.recipients says who each one is for a ticket).
 AUDIENCES = ("assignee", "technician", "resident", "supervisor", "manager", "area")
 FIRING_ROLES = {Role.RESIDENT, Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR}
+# What a deadline counts (`calendar`): every minute, or only the estate's office hours on working
+# days (workflows.calendars).
+OFFICE = "office"
+CALENDARS = ("calendar", OFFICE)
 _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -167,6 +171,7 @@ class DeadlineRule:
     # How far a supervisor may move it on request (延期, workflows.extensions): the new due time
     # at most this long after the current one. None: it cannot be moved.
     extend_up_to: timedelta | None = None
+    calendar: str = CALENDARS[0]             # "office": `within` counts office time only
 
     def first_notice_at(self, due_at: datetime) -> datetime | None:
         """When a clock due at `due_at` first has something to tell: its first warning."""
@@ -794,7 +799,7 @@ class _Loader:
         lists = ("starts_in", "met_in", "paused_in", "cancelled_in")
         self._keys(table, entry, {"label", "rearmed_by", "due_from", "repeats", "within", "points",
                                   "article", "warn_before", "warn", "escalate", "remind_every",
-                                  "remind", "extend_up_to", *lists},
+                                  "remind", "extend_up_to", "calendar", *lists},
                    {"label", "starts_in", "within", "points", "article"})
         found = {key: self._states(table, key, entry.get(key, []), states) for key in lists}
         if not found["starts_in"]:
@@ -825,6 +830,7 @@ class _Loader:
                 # Each period is armed from the last due time: moving one would move them all.
                 self.fail(table, "extend_up_to", "a deadline that repeats cannot be extended "
                                                  "(each period is armed from the one before)")
+        calendar = self._calendar(table, entry)
         defaults = self.defaults
         return DeadlineRule(
             name=name, label=self._label(table, "label", entry["label"]),
@@ -842,7 +848,21 @@ class _Loader:
             remind=self._audiences(table, "remind", entry["remind"]) if "remind" in entry
             else defaults.remind,
             extend_up_to=extend_up_to,
+            calendar=calendar,
         )
+
+    def _calendar(self, table: str, entry: dict) -> str:
+        calendar = entry.get("calendar", CALENDARS[0])
+        if calendar not in CALENDARS:
+            self.fail(table, "calendar", f"{calendar!r} is not one of: "
+                                         f"{', '.join(repr(c) for c in CALENDARS)}")
+        if calendar == OFFICE and "due_from" in entry:
+            self.fail(table, "calendar", "a deadline due at a time given with the step "
+                                         "(due_from) is due then: office time does not apply")
+        if calendar == OFFICE and str(entry["within"]).strip().endswith("d"):
+            self.fail(table, "within", "in office time give working hours or minutes (e.g. "
+                                       "18h): a day of office time is not 24 hours")
+        return calendar
 
 
 class _Drawing:
