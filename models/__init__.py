@@ -52,6 +52,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
+from models.duty import DutyShift, ShiftHandover  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
 from models.leave import Leave, LeaveStatus  # noqa: E402
@@ -79,6 +80,7 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
     "Estate", "Area", "AreaButler", "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
+    "DutyShift", "ShiftHandover",
     "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection",
