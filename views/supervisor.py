@@ -15,7 +15,7 @@ from models import NoticeStatus
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, diagrams, queries
+from workflows import areas, assessment, clock, diagrams, duty, queries
 from workflows.errors import WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
@@ -45,9 +45,12 @@ def overdue():
 @role_required("supervisor", "admin")
 def waiting():
     """What waits for a supervisor's decision: lines appealed or held for review in any month,
-    and tickets escalated to the supervisor."""
+    tickets escalated to the supervisor, and shift hand-overs the one taking over has not
+    signed in time."""
     return render_template("supervisor/waiting.html", lines=assessment.undecided(),
-                           tickets=queries.waiting_for_supervisor(current_rules()))
+                           tickets=queries.waiting_for_supervisor(current_rules()),
+                           handovers=duty.waiting_for_signature(clock.now()),
+                           sign_within=span(current_rules().handover_sign_within))
 
 
 @bp.get("/for-residents")

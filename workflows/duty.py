@@ -3,7 +3,8 @@
 An estate's rota is a sequence of shifts, entered by a supervisor for a period (a week, say)
 that they must cover without a gap or an overlap. A shift is either the area butlers' (each
 area's own butler answers for it, as outside any rota) or one person's on duty for the whole
-estate: a duty butler, or a supervisor at the front desk (ButlerDesk has no front-desk role).
+estate: a duty butler. (ButlerDesk has no front-desk role; a supervisor cannot be on duty, as
+a ticket is handed to butlers only and only butlers have scorecards.)
 While a duty shift runs, `workflows.access.responsibility` answers with its person: new tickets
 go to them, and what falls due while they hold a ticket is theirs.
 
@@ -16,9 +17,10 @@ then. The one leaving signs it first, with a note; the one taking over signs to 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
@@ -48,7 +50,6 @@ from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import parse_time, record_id
 from workflows.words import local
 
-ON_DUTY_ROLES = (Role.BUTLER, Role.SUPERVISOR)
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 WEEK = timedelta(days=7)
 
@@ -136,13 +137,14 @@ def set_rota(actor: User, estate_id: Any, starts_at: Any, ends_at: Any,
 
 
 def repeat_last_week(actor: User, estate_id: Any, week_starts: datetime) -> list[DutyShift]:
-    """The rota of the week before `week_starts`, a week later: the week's rota from then."""
+    """The rota of the week before `week_starts`, a week later: the same shifts, the same
+    people, from and until the same hours."""
     _require_supervisor(actor)
     place = estate(estate_id)
     before = shifts(place.id, week_starts - WEEK, week_starts)
     if not before or before[0].starts_at < week_starts - WEEK or before[-1].ends_at > week_starts:
         raise Conflict(_l("last week has no rota of its own to repeat"))
-    return set_rota(actor, place.id, week_starts, week_starts + WEEK, [
+    return set_rota(actor, place.id, before[0].starts_at + WEEK, before[-1].ends_at + WEEK, [
         {"starts_at": s.starts_at + WEEK, "ends_at": s.ends_at + WEEK,
          "on_duty_id": s.on_duty_id} for s in before])
 
@@ -184,8 +186,8 @@ def _on_duty(value: Any, key: str, errors: dict) -> int | None:
     if value in (None, ""):
         return None
     user = db.session.get(User, record_id(value) or 0) if isinstance(value, int | str) else None
-    if user is None or user.role not in ON_DUTY_ROLES or not user.active:
-        errors[key] = _l("must be an active butler or supervisor (none: the area butlers)")
+    if user is None or user.role != Role.BUTLER or not user.active:
+        errors[key] = _l("must be an active butler (none: each area's own butler)")
         return None
     return user.id
 
@@ -376,3 +378,23 @@ def waiting_for_signature(now: datetime) -> list[ShiftHandover]:
         .where(and_(ShiftHandover.signed_by_taking_over_at.is_(None),
                     ShiftHandover.handed_at <= late))
         .order_by(ShiftHandover.handed_at, ShiftHandover.id)))
+
+
+def week_of(at: datetime) -> datetime:
+    """The start (Monday 00:00, property time) of the week holding `at`."""
+    day = at.astimezone(current_app.config["TZ"]).date()
+    monday = day - timedelta(days=day.weekday())
+    return datetime.combine(monday, time(), current_app.config["TZ"]).astimezone(UTC)
+
+
+def period(starts_at: Any, ends_at: Any, now: datetime) -> tuple[datetime, datetime]:
+    """A period asked for (a time each, or none: the week holding now), checked."""
+    if starts_at in (None, "") and ends_at in (None, ""):
+        return week_of(now), week_of(now) + WEEK
+    errors: dict[str, Any] = {}
+    starts, ends = _time(starts_at, "from", errors), _time(ends_at, "until", errors)
+    if starts and ends and not starts < ends <= starts + 5 * WEEK:
+        errors["until"] = _l("must be after the start, at most 35 days")
+    if errors:
+        raise InvalidData(_l("the period cannot be read as given"), errors)
+    return starts, ends
