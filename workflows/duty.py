@@ -341,12 +341,13 @@ def handover(actor: User, handover_id: Any) -> ShiftHandover:
 def sign(actor: User, handover_id: Any, note: Any = "") -> ShiftHandover:
     """Sign a hand-over: the one leaving first (with a note on what was left and why), then the
     one taking over, accepting it. Nobody else signs it."""
+    require_staff(actor)
     now = clock.now()
     with write():
         record = db.session.execute(
             select(ShiftHandover).where(ShiftHandover.id == (record_id(handover_id) or 0))
             .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
-        if record is None or actor.role not in (*SUPERVISORS, Role.BUTLER):
+        if record is None:
             raise NotFound(_l("hand-over %(id)s not found", id=handover_id))
         if actor.id not in (record.leaving_id, record.taking_over_id):
             raise Forbidden(_l("only the one leaving and the one taking over sign a hand-over"))
