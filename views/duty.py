@@ -87,12 +87,10 @@ def _rota_form(shifts, **kwargs) -> RotaForm:
 
 def _rota_page(estate_id: int, week: datetime, form: RotaForm | None = None, status: int = 200):
     place = duty.estate(estate_id)
-    shifts = duty.shifts(place.id, week, week + duty.WEEK)
-    form = form or _rota_form(shifts, formdata=None)
-    now = clock.now()
+    form = form or _rota_form(duty.shifts(place.id, week, week + duty.WEEK), formdata=None)
     return render_template(
         "duty/rota.html", estate=place, estates=duty.estates(), week=week,
-        week_end=week + duty.WEEK, form=form, shifts=shifts, now_shift=duty.shift_at(place.id, now),
+        week_end=week + duty.WEEK, form=form, now_shift=duty.shift_at(place.id, clock.now()),
         previous=local(week - duty.WEEK, "%Y-%m-%d"), next=local(week + duty.WEEK, "%Y-%m-%d"),
         rows=[row.form for row in form.shifts]), status
 
