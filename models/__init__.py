@@ -54,6 +54,7 @@ db = SQLAlchemy(model_class=Base)
 from models.audit import AuditEntry  # noqa: E402
 from models.calendar import ClosedDay, EstateCalendar, OfficeHours  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
+from models.duty import DutyShift, ShiftHandover  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
 from models.extensions import Extension, ExtensionStatus  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
@@ -83,6 +84,7 @@ __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
     "AuditEntry", "Estate", "EstateCalendar", "OfficeHours", "ClosedDay", "Area", "AreaButler",
     "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
+    "DutyShift", "ShiftHandover",
     "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection", "Extension", "ExtensionStatus",

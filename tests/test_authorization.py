@@ -22,8 +22,11 @@ from models import (
     Area,
     Channel,
     CredentialKind,
+    DutyShift,
+    Estate,
     Notice,
     NoticeStatus,
+    ShiftHandover,
     SpotCheck,
     SpotCheckItem,
     Ticket,
@@ -47,6 +50,8 @@ TICKET = {"anonymous": "L", "resident": "AN", "butler": "AN", "technician": "AN"
 CREDENTIAL = {"anonymous": "L", **{role: "AN" for role in ROLES[1:]}}
 NOTICE = CREDENTIAL  # one's own notice, or someone else's (404)
 UNIT = {"resident": "FF", "butler": "AF", "technician": "FF", "supervisor": "AA", "admin": "AA"}
+HANDOVER = {"resident": "F", "butler": "AN", "technician": "F", "supervisor": "AA",
+            "admin": "AA"}
 
 
 def logged_in(allowed: dict[str, str]) -> dict[str, str]:
@@ -117,6 +122,13 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
                                          "supervisor": "AA", "admin": "AA"}),
     ("cover.hand_over", "POST"): logged_in(SUPERVISORS),
     ("cover.areas", "GET"): logged_in(SUPERVISORS),
+    ("duty.index", "GET"): logged_in(SUPERVISORS),
+    ("duty.rota", "GET"): logged_in(SUPERVISORS),
+    ("duty.save_rota", "POST"): logged_in(SUPERVISORS),
+    ("duty.repeat", "POST"): logged_in(SUPERVISORS),
+    ("duty.handovers", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("duty.handover", "GET"): logged_in(HANDOVER),
+    ("duty.sign", "POST"): logged_in({**HANDOVER, "supervisor": "FF", "admin": "FF"}),
     ("cover.set_butler", "POST"): logged_in(SUPERVISORS),
     ("search.find", "GET"): logged_in(STAFF_ONLY),
     # a unit: one of the butler's areas, one of another's
@@ -187,6 +199,14 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.cancel_extension", "POST"): logged_in({"resident": "FN", "butler": "AN",
                                                  "technician": "FN", "supervisor": "FF",
                                                  "admin": "FF"}),
+    ("api.rota", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.set_rota", "PUT"): logged_in(SUPERVISORS),
+    ("api.on_duty", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.list_handovers", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    # a hand-over: one the butler takes over, one between two others
+    ("api.get_handover", "GET"): logged_in(HANDOVER),
+    ("api.sign_handover", "POST"): logged_in({**HANDOVER, "butler": "AF", "supervisor": "FF",
+                                              "admin": "FF"}),
     ("api.list_notifications", "GET"): LOGGED_IN,
     ("api.read_notification", "POST"): NOTICE,
     ("api.read_all_notifications", "POST"): LOGGED_IN,
@@ -250,10 +270,27 @@ def scene(app, estate, tmp_path, clock):
                                                            "west_resident")}
         people["admin"] = estate.admin
         notices = {name: _notice(person, own) for name, person in people.items()}
+        place = db.session.scalar(db.select(Estate.id))
+        shift = DutyShift(estate_id=place, starts_at=T0 - timedelta(hours=9),
+                          ends_at=T0 - timedelta(hours=1), on_duty_id=estate.relief_butler,
+                          set_by_id=estate.supervisor, set_at=T0 - timedelta(days=1),
+                          handed_over_at=T0 - timedelta(hours=1))
+        db.session.add(shift)
+        db.session.flush()
+        handovers = {}
+        for who in ("butler", "other_butler"):
+            record = ShiftHandover(shift_id=shift.id, estate_id=place,
+                                   leaving_id=estate.relief_butler,
+                                   taking_over_id=getattr(estate, who), handed_at=shift.ends_at)
+            db.session.add(record)
+            db.session.flush()
+            handovers[who] = record.id
+        db.session.commit()
     return {"tickets": {"own": own, "other": other}, "attachments": attachments,
             "units": {"own": estate.unit_a, "other": estate.unit_w},
             "lines": lines, "evidence": evidence, "item": item, "people": people,
-            "notices": notices, "leaves": leaves, "area": area, "extensions": asked}
+            "notices": notices, "leaves": leaves, "area": area, "extensions": asked,
+            "estate": place, "handovers": handovers}
 
 
 def _notice(user_id: int, ticket_id: int) -> int:
@@ -278,7 +315,7 @@ def _values(scene, role: str, whose: str) -> dict:
             "unit_id": scene["units"][whose],
             "extension_id": scene["extensions"][butler], "deadline": "completion",
             "decision": "approve",
-            "estate_id": 1,  # the test estate's only one
+            "estate_id": scene["estate"], "handover_id": scene["handovers"][butler],
             "filename": "style.css", "trigger": TRIGGER[role],
             "action": ACTION.get(role, "appeal"),
             "notice_id": scene["notices"][role if whose == "own" and role != "anonymous"

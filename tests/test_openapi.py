@@ -46,6 +46,7 @@ from models import (
     Extension,
     Leave,
     Notice,
+    ShiftHandover,
     SpotCheck,
     SpotCheckItem,
     Ticket,
@@ -56,7 +57,7 @@ from models import (
 from tests.conftest import T0, database_of, make_app
 from tests.pages import PNG, log_in
 from views import openapi, uploads
-from workflows import assessment, cover, engine, extensions, sweeper
+from workflows import assessment, cover, duty, engine, extensions, sweeper
 from workflows.attachments import UploadedFile
 from workflows.rules import current as current_rules
 
@@ -157,6 +158,16 @@ def history(databases, template_db, uploads_folder):
         fire(complaint, "accept", "butler")
         engine.attach(repair, person("resident"), [UploadedFile(
             uploads.store_bytes(PNG, "png"), "drain.png", "image/png", len(PNG))], "photo")
+        # Duty: the relief butler on duty for a few minutes takes a call, handed over after.
+        traveller.move_to(T0 + timedelta(minutes=1))
+        on_duty = [(1, 5, estate.relief_butler), (5, 6, None)]
+        duty.set_rota(person("supervisor"), db.session.scalar(select(Estate.id)),
+                      T0 + timedelta(minutes=1), T0 + timedelta(minutes=6), [
+                          {"starts_at": T0 + timedelta(minutes=a),
+                           "ends_at": T0 + timedelta(minutes=b), "on_duty_id": who}
+                          for a, b, who in on_duty])
+        traveller.move_to(T0 + timedelta(minutes=2))
+        engine.open_ticket(person("neighbour"), "complaint", "Stairwell light out")
         traveller.move_to(SEEDED_AT)
         engine.open_ticket(person("west_resident"), "repair", "Door lock broken")
         sweeper.sweep()
@@ -275,7 +286,7 @@ def known_ids(app: Flask) -> dict[str, list]:
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
                 "area_id": ids(Area), "leave_id": ids(Leave), "unit_id": ids(Unit),
                 "extension_id": ids(Extension),
-                "estate_id": ids(Estate),
+                "estate_id": ids(Estate), "handover_id": ids(ShiftHandover),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -449,6 +460,25 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
              path_parameters={"extension_id": asked["id"]},
              **({"body": body} if body else {}))
     call("butler", "GET", f"{API}/extensions", 200, query={"ticket_id": waited["ticket_id"]})
+    # Duty: the rota read and set, who is on duty, the history's hand-over signed by both.
+    with api.app_context():
+        place = {"estate_id": db.session.scalar(select(Estate.id))}
+    call("butler", "GET", f"{API}/estates/{{estate_id}}/rota", 200, path_parameters=place)
+    tomorrow = SEEDED_AT + timedelta(days=1)
+    call("supervisor", "PUT", f"{API}/estates/{{estate_id}}/rota", 200, path_parameters=place,
+         body={"starts_at": tomorrow.isoformat(),
+               "ends_at": (tomorrow + timedelta(hours=24)).isoformat(),
+               "shifts": [{"starts_at": tomorrow.isoformat(),
+                           "ends_at": (tomorrow + timedelta(hours=24)).isoformat(),
+                           "on_duty_id": estate.relief_butler}]})
+    call("butler", "GET", f"{API}/estates/{{estate_id}}/on-duty", 200, path_parameters=place,
+         query={"at": (tomorrow + timedelta(hours=1)).isoformat()})
+    record = {"handover_id": call("supervisor", "GET", f"{API}/handovers", 200).json()[
+        "handovers"][0]["id"]}
+    call("butler", "GET", f"{API}/handovers/{{handover_id}}", 200, path_parameters=record)
+    for who in ("relief_butler", "butler"):
+        call(who, "POST", f"{API}/handovers/{{handover_id}}/sign", 200, path_parameters=record,
+             body={"note": "Signed"})
     call("supervisor", "GET", f"{API}/workflows", 200)
     with api.app_context():
         garden = {"estate_id": db.session.scalar(select(Estate.id))}

@@ -138,6 +138,7 @@ def init_app(app: Flask) -> None:
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
         api_calendars,  # noqa: F401  (adds the estates' calendar routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
+        api_duty,  # noqa: F401  (adds the rota and hand-over routes to api.bp)
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         api_search,  # noqa: F401  (adds search and the units to api.bp)
@@ -146,6 +147,7 @@ def init_app(app: Flask) -> None:
         butler,
         calendars,
         cover,
+        duty,
         errors,
         extensions,
         health,
@@ -162,7 +164,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, extensions, search, calendars, health):
+                   cover, extensions, search, calendars, duty, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

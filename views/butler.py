@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from models import Role
 from views.roles import role_required
-from workflows import clock, queries
+from workflows import clock, duty, queries
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
 from workflows.words import label
@@ -61,7 +61,7 @@ def queue():
         "butler/queue.html", items=items, total=total, server_now=now,
         counts=queries.queue_counts(current_user, now, rules), needs_now=queries.NEEDS_NOW,
         kind=kind, state=state, building_id=building_id, states=states, buildings=buildings,
-        filtered=bool(kind or state or building_id))
+        filtered=bool(kind or state or building_id), on_duty=duty.on_duty_now(now))
 
 
 @bp.get("/handover")

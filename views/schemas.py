@@ -916,3 +916,84 @@ class OfficeCalendarChange(Schema):
     public_holidays = fields.Boolean(required=True)
     closed_days = fields.List(fields.Nested(ClosedDayEntry), required=True,
                               validate=validate.Length(max=MAX_CLOSED_DAYS))
+# -- duty: an estate's rota and the signed hand-overs of its duty shifts (workflows.duty) --------
+
+class Shift(Schema):
+    id = record_id(required=True)
+    starts_at = time(required=True)
+    ends_at = time("exclusive", required=True)
+    on_duty = fields.Nested(Person, required=True, allow_none=True, metadata={
+        "description": "who answers for every unit of the estate; null: each area's own butler"})
+    handed_over_at = time("when its open work passed on (null: not yet, or not a duty shift)",
+                          required=True, allow_none=True)
+
+
+class Rota(Schema):
+    estate_id = record_id(required=True)
+    from_ = time(required=True, data_key="from")
+    until = time(required=True)
+    shifts = many(Shift)
+
+
+class RotaQuery(Schema):
+    from_ = time("with until; neither: the week holding now", data_key="from")
+    until = time("at most 35 days after from")
+
+
+class ShiftChange(Schema):
+    starts_at = time(required=True)
+    ends_at = time("after starts_at; the next shift starts here", required=True)
+    on_duty_id = record_id("an active butler on duty for the whole estate; null: each area's "
+                           "own butler", allow_none=True)
+
+
+class RotaChange(Schema):
+    starts_at = time(required=True)
+    ends_at = time("after starts_at, at most 35 days", required=True)
+    shifts = fields.List(fields.Nested(ShiftChange), required=True, metadata={
+        "description": "covering starts_at..ends_at without a gap or an overlap; none: no rota "
+                       "then"})
+
+
+class OnDutyQuery(Schema):
+    at = time("now by default")
+
+
+class OnDuty(Schema):
+    estate_id = record_id(required=True)
+    at = time(required=True)
+    shift = fields.Nested(Shift, required=True, allow_none=True)
+    on_duty = fields.Nested(Person, required=True, allow_none=True)
+
+
+class OpenWork(Schema):
+    ticket_id = record_id(required=True)
+    kind = RulesName("kind", required=True)
+    title = fields.String(required=True)
+    unit = fields.String(required=True)
+    state = RulesName("state", required=True)
+    next_deadline = fields.String(required=True, allow_none=True)
+    next_due_at = time(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True)
+
+
+class Handover(Schema):
+    id = record_id(required=True)
+    estate_id = record_id(required=True)
+    shift = nested(Shift)
+    leaving = nested(Person)
+    taking_over = nested(Person)
+    handed_at = time(required=True)
+    open_work = many(OpenWork)
+    leaving_note = fields.String(required=True)
+    signed_by_leaving_at = time(required=True, allow_none=True)
+    taking_over_note = fields.String(required=True)
+    signed_by_taking_over_at = time(required=True, allow_none=True)
+
+
+class Handovers(Schema):
+    handovers = many(Handover)
+
+
+class HandoverSignature(Schema):
+    note = text(validate=validate.Length(max=MAX_TEXT))

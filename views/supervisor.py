@@ -25,7 +25,7 @@ from views import extension_forms
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, cover, diagrams, extensions, queries
+from workflows import areas, assessment, clock, cover, diagrams, duty, extensions, queries
 from workflows.errors import NotFound, WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
@@ -55,6 +55,8 @@ def _waiting_page(failed=None, status: int = 200):
     return render_template("supervisor/waiting.html", lines=assessment.undecided(),
                            leaves=cover.to_decide(),
                            tickets=queries.waiting_for_supervisor(current_rules()),
+                           handovers=duty.waiting_for_signature(clock.now()),
+                           sign_within=span(current_rules().handover_sign_within),
                            **extension_forms.for_waiting(failed)), status
 
 
@@ -62,8 +64,8 @@ def _waiting_page(failed=None, status: int = 200):
 @role_required("supervisor", "admin")
 def waiting():
     """What waits for a supervisor's decision: lines appealed or held for review in any month,
-    leave to approve, requests for more time on a deadline, and tickets escalated to the
-    supervisor."""
+    leave to approve, requests for more time on a deadline, tickets escalated to the supervisor,
+    and shift hand-overs the one taking over has not signed in time."""
     return _waiting_page()
 
 

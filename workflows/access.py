@@ -30,6 +30,7 @@ from models import (
     Area,
     AreaButler,
     Building,
+    DutyShift,
     Event,
     Leave,
     LeaveStatus,
@@ -97,6 +98,19 @@ def _area_butler_then(unit_id, at):
             .correlate_except(period, building, unit).scalar_subquery())
 
 
+def _on_duty_then(unit_id, at):
+    """SQL: who was on duty for the unit's whole estate at `at` (None: nobody, or a day shift of
+    the area butlers, or no rota then)."""
+    shift, area, building, unit = (aliased(DutyShift), aliased(Area), aliased(Building),
+                                   aliased(Unit))
+    return (select(shift.on_duty_id)
+            .join(area, area.estate_id == shift.estate_id)
+            .join(building, building.area_id == area.id)
+            .join(unit, unit.building_id == building.id)
+            .where(unit.id == unit_id, shift.starts_at <= at, shift.ends_at > at)
+            .limit(1).correlate_except(shift, area, building, unit).scalar_subquery())
+
+
 def _on_leave(butler_id, at, column: str):
     """SQL: a column (`substitute_id`, `butler_id`) of the approved leave of `butler_id`
     running at `at`."""
@@ -112,15 +126,17 @@ def responsibility(unit_id, at, holder_id=None):
     The one rule of "who was responsible here then", asked by the engine (a new ticket's
     assignee), the sweeper (whom a miss is charged to: with the ticket's assignee as
     `holder_id` and the due time as `at`), the notices and the assessment:
-      - the holder: the ticket's assignee, or, if it has none, the butler of the unit's area in
-        the period holding `at` (workflows.cover changes them, history kept);
+      - the holder: the ticket's assignee, or, if it has none, the person on duty for the
+        estate at `at` (a shift of its rota naming one: workflows.duty), else the butler of the
+        unit's area in the period holding `at` (workflows.cover changes them, history kept);
       - if the holder was on approved leave at `at`, their substitute, covering for them.
     `covering_for` is the butler on leave the one charged was covering for: the holder on
     leave, or the area's butler on leave when the holder is their substitute (a ticket given to
     the substitute while they cover). All arguments may be SQL columns or plain values.
     """
     area_butler = _area_butler_then(unit_id, at)
-    holder = area_butler if holder_id is None else func.coalesce(holder_id, area_butler)
+    answering = func.coalesce(_on_duty_then(unit_id, at), area_butler)
+    holder = answering if holder_id is None else func.coalesce(holder_id, answering)
     substitute = _on_leave(holder, at, "substitute_id")
     charged = func.coalesce(substitute, holder)
     if holder_id is None:

@@ -269,6 +269,8 @@ class Rules:
     repeat_within: timedelta
     assessment: AssessmentRules
     notices: NoticeRules
+    # A duty hand-over not signed by the one taking over within this long waits for a supervisor.
+    handover_sign_within: timedelta = timedelta(hours=1)
 
     def kind(self, name: str) -> KindRules:
         return self.kinds[name]
@@ -393,6 +395,8 @@ class _Loader:
     def rules(self, data: dict) -> Rules:
         limit = self._duration("", "backdate_limit", data.pop("backdate_limit", "7d"))
         repeat = self._duration("", "repeat_within", data.pop("repeat_within", "10m"))
+        sign_within = self._duration("", "handover_sign_within",
+                                     data.pop("handover_sign_within", "1h"))
         if "assessment" not in data:
             raise RulesError(f"{self.filename}: has no [assessment] table")
         assessment = self.assessment(self._table("assessment", None, data.pop("assessment"),
@@ -416,7 +420,8 @@ class _Loader:
                                               f"{', '.join(assessment.findings)})")
         self._same_details(kinds)
         return Rules(kinds=kinds, backdate_limit=limit, repeat_within=repeat,
-                     assessment=assessment, notices=self.defaults)
+                     assessment=assessment, notices=self.defaults,
+                     handover_sign_within=sign_within)
 
     def _audiences(self, table: str, key: str, value: Any) -> tuple[str, ...]:
         names = self._names(table, key, value)

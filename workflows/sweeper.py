@@ -1,4 +1,5 @@
-"""The sweeper: records every deadline that has passed unmet, with its deduction.
+"""The sweeper: hands on the work of duty shifts that ended (workflows.duty), then records
+every deadline that has passed unmet, with its deduction.
 
 Run it as `flask --app app sweep` (once) or `flask --app app sweep --every 5` (a loop). Any number
 of sweepers may run at once, with each other and with the engine: a miss is recorded exactly once
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Deadline, DeadlineStatus, SweeperHeartbeat, db
 from models.transaction import write
-from workflows import clock, deadlines, notices
+from workflows import clock, deadlines, duty, notices
 from workflows.rules import current as current_rules
 
 HEARTBEAT = "sweeper"
@@ -27,6 +28,9 @@ BATCH = 1000
 def sweep(batch_size: int = BATCH) -> int:
     """Record every miss due by now; returns how many were recorded."""
     now = clock.now()
+    # First the duty shifts ended: what falls due after a shift's end is charged to whoever
+    # took its work over.
+    duty.hand_over_ended(now)
     recorded, done, wait = 0, False, False
     while not done:
         with write():
