@@ -36,7 +36,7 @@ def test_a_request_is_told_to_the_supervisors_and_waits_on_their_list(desk, esta
     [notice] = notices_of(Channel.IN_APP)
     subject, text, path = said(notice)
     assert subject == "Leave asked for: Butler, 2026-11-16 10:00 – 2026-11-16 18:00"
-    assert "Reason: Dentist" in text
+    assert text.startswith("Butler asks for leave, ") and "Reason: Dentist" in text
     assert path == f"/cover/leave#leave-{leave.id}"
     assert "请假申请" in said(notice, "zh_CN")[0]
 

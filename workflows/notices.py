@@ -467,6 +467,9 @@ def _leave_words(data: dict) -> Words:
                  when=f"{_local(data['starts_at'])} – {_local(data['ends_at'])}")
     subject, text = {
         "requested": (_("Leave asked for: %(butler)s, %(when)s", **names),
+                      _("%(butler)s asks for leave, %(when)s. Reason: %(reason)s",
+                        reason=leave.reason, **names)
+                      if actor is None or actor.id == leave.butler_id else
                       _("%(actor)s asked for leave for %(butler)s, %(when)s. Reason: %(reason)s",
                         reason=leave.reason, **names)),
         "approved": (_("Leave approved: %(butler)s, %(when)s", **names),
