@@ -387,6 +387,7 @@ def test_workflows_page_holds_each_kinds_mermaid_source_and_the_vendored_script(
 
     scripts = re.findall(r'<script src="([^"]+)"', html)
     assert scripts == ["/static/js/live.js",  # the bell, on every page
+                       "/static/js/menu.js",  # the menu folding on a phone, on every page
                        "/static/vendor/mermaid-11.17.2.min.js", "/static/js/diagrams.js"]
     assert not re.search(r"(https?:)?//[\w.-]+\.[a-z]{2,}", html)   # no CDN, no external URL
     for path in scripts:

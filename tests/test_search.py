@@ -82,3 +82,8 @@ def test_the_api_searches_and_opens_a_unit(client, estate, requests):
     unit = client.get(f"{API}/units/{estate.unit_a}", headers=headers).json
     assert [r["phone"] for r in unit["residents"]] == ["138 0000 0101"]
     assert [t["id"] for t in unit["tickets"]] == [requests["tap"]]
+
+
+def test_a_unit_number_too_large_to_be_an_id_is_not_found(client, estate):
+    headers = token_for(client, "supervisor")
+    assert client.get(f"{API}/units/{2**70}", headers=headers).status_code == 404

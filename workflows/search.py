@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from models import Building, Role, Ticket, Unit, User, db
 from workflows.access import units_of_butler, visible_to
 from workflows.errors import Forbidden, NotFound
+from workflows.fields import record_id
 
 LIMIT = 50
 # What a list of tickets shows: where, who, and the clocks.
@@ -78,7 +79,7 @@ def search(actor: User, text: str) -> Found:
 def unit_page(actor: User, unit_id: int) -> tuple[Unit, list[User], list[Ticket]]:
     """A unit with its residents and the history of its tickets that `actor` may see, newest
     first."""
-    unit = db.session.get(Unit, unit_id)
+    unit = db.session.get(Unit, record_id(unit_id) or 0)
     if unit is None:
         raise NotFound(_l("no such unit"))
     if not db.session.scalar(select(units_visible_to(actor)).where(Unit.id == unit_id)
