@@ -60,8 +60,8 @@ def search(actor: User, text: str) -> Found:
                     Ticket.unit_id.in_(_units_matching(query)),
                     Ticket.resident_id.in_(select(User.id).where(
                         User.role == Role.RESIDENT, _person_matches(query, digits)))]
-    if number.isdigit() and len(number) <= 12:
-        ticket_match.append(Ticket.id == int(number))
+    if record_id(number) is not None:  # a phone's digits are no ticket's number
+        ticket_match.append(Ticket.id == record_id(number))
     found = list(db.session.scalars(
         select(Ticket).where(visible_to(actor), or_(*ticket_match))
         .options(*WITH_PEOPLE).order_by(Ticket.id.desc()).limit(LIMIT + 1)))
