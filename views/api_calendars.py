@@ -9,12 +9,12 @@ from flask_login import current_user
 from views import schemas
 from views.api import body, bp
 from views.openapi import documented
-from workflows import calendars, clock
+from workflows import calendars, clock, estates
 from workflows.words import clock_time
 
 
 def _calendar_json(estate_id: int) -> dict:
-    estate = calendars.estate(estate_id)
+    estate = estates.get(estate_id)
     settings = calendars.settings_of(estate.id)
     today = clock.now().astimezone(calendars.zone()).date()
     return {

@@ -10,7 +10,7 @@ from flask_login import current_user
 from views.calendar_forms import ALIASES, calendar_form, typed
 from views.forms import show_refusal
 from views.roles import role_required
-from workflows import calendars, clock
+from workflows import calendars, clock, estates
 from workflows.errors import WorkflowError
 from workflows.rules import OFFICE
 from workflows.rules import current as current_rules
@@ -24,14 +24,14 @@ SUPERVISORS = ("supervisor", "admin")
 @role_required(*SUPERVISORS)
 def index():
     """Every estate, each to its calendar (the only one's straight away)."""
-    estates = calendars.estates()
-    if len(estates) == 1:
-        return redirect(url_for(".calendar", estate_id=estates[0].id))
-    return render_template("calendars/index.html", estates=estates)
+    every = estates.every()
+    if len(every) == 1:
+        return redirect(url_for(".calendar", estate_id=every[0].id))
+    return render_template("calendars/index.html", estates=every)
 
 
 def _page(estate_id: int, form=None, status: int = 200):
-    estate = calendars.estate(estate_id)
+    estate = estates.get(estate_id)
     settings = calendars.settings_of(estate.id)
     today = clock.now().astimezone(calendars.zone()).date()
     office = [(kind, rule) for kind in current_rules().kinds.values()

@@ -17,7 +17,7 @@ from wtforms.validators import Optional
 from models import Role
 from views.forms import LOCAL_FORMAT, Form, as_utc, show_refusal
 from views.roles import role_required
-from workflows import clock, duty, queries
+from workflows import clock, duty, estates, queries
 from workflows.errors import WorkflowError
 from workflows.words import local
 
@@ -86,10 +86,10 @@ def _rota_form(shifts, **kwargs) -> RotaForm:
 
 
 def _rota_page(estate_id: int, week: datetime, form: RotaForm | None = None, status: int = 200):
-    place = duty.estate(estate_id)
+    place = estates.get(estate_id)
     form = form or _rota_form(duty.shifts(place.id, week, week + duty.WEEK), formdata=None)
     return render_template(
-        "duty/rota.html", estate=place, estates=duty.estates(), week=week,
+        "duty/rota.html", estate=place, estates=estates.every(), week=week,
         week_end=week + duty.WEEK, form=form, now_shift=duty.shift_at(place.id, clock.now()),
         previous=local(week - duty.WEEK, "%Y-%m-%d"), next=local(week + duty.WEEK, "%Y-%m-%d"),
         rows=[row.form for row in form.shifts]), status
@@ -98,10 +98,10 @@ def _rota_page(estate_id: int, week: datetime, form: RotaForm | None = None, sta
 @bp.get("/")
 @role_required(*SUPERVISORS)
 def index():
-    estates = duty.estates()
-    if not estates:
+    every = estates.every()
+    if not every:
         abort(404)
-    return redirect(url_for(".rota", estate_id=estates[0].id))
+    return redirect(url_for(".rota", estate_id=every[0].id))
 
 
 @bp.get("/<int:estate_id>/rota")

@@ -33,7 +33,6 @@ from models import (
     Area,
     Building,
     ClosedDay,
-    Estate,
     EstateCalendar,
     OfficeHours,
     Unit,
@@ -41,11 +40,10 @@ from models import (
     db,
 )
 from models.transaction import write
-from workflows import clock
+from workflows import clock, estates
 from workflows.accounts import _clock_time
 from workflows.assessment import _require_supervisor
-from workflows.errors import Forbidden, InvalidData, NotFound
-from workflows.fields import record_id
+from workflows.errors import Forbidden, InvalidData
 from workflows.rules import OFFICE, DeadlineRule
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -224,17 +222,6 @@ def require_staff(actor: User) -> None:
         raise Forbidden(_l("only staff see the estates' office hours"))
 
 
-def estates() -> list[Estate]:
-    return list(db.session.scalars(select(Estate).order_by(Estate.name)))
-
-
-def estate(estate_id: Any) -> Estate:
-    found = db.session.get(Estate, record_id(estate_id) or 0)
-    if found is None:
-        raise NotFound(_l("estate %(id)s not found", id=estate_id))
-    return found
-
-
 @dataclass(frozen=True)
 class Settings:
     """An estate's calendar as set: hours by weekday key, the holiday switch, closed days."""
@@ -265,7 +252,7 @@ def set_calendar(actor: User, estate_id: Any, hours: Any, public_holidays: Any,
     due times; the new calendar counts for the clocks armed (or resumed) from now on."""
     _require_supervisor(actor)
     with write():
-        found = estate(estate_id)
+        found = estates.get(estate_id)
         errors: dict[str, Any] = {}
         spans = _hours(hours, errors)
         if not isinstance(public_holidays, bool):

@@ -21,7 +21,7 @@ from models.transaction import write
 from workflows import audit, clock, engine, notices, rules
 from workflows.assessment import _require_supervisor, _text
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
-from workflows.fields import FIELDS, parse_time, record_id
+from workflows.fields import FIELDS, record_id, required_time
 from workflows.words import local, term
 
 OPEN = (LeaveStatus.REQUESTED, LeaveStatus.APPROVED)
@@ -134,7 +134,8 @@ def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
     with write():
         errors: dict[str, Any] = {}
         butler = _butler(butler_id, "butler_id", errors)
-        starts, ends = _time(starts_at, "starts_at", errors), _time(ends_at, "ends_at", errors)
+        starts = required_time(starts_at, "starts_at", errors)
+        ends = required_time(ends_at, "ends_at", errors)
         if starts and ends and ends <= starts:
             errors["ends_at"] = _l("must be after the start")
         elif ends and ends <= now:
@@ -272,17 +273,6 @@ def _check_substitute(butler: int | None, substitute: int | None, errors: dict) 
     theirs, mine = estates(substitute), estates(butler)
     if theirs and mine and not theirs & mine:
         errors["substitute_id"] = _l("is a butler of another estate")
-
-
-def _time(value: Any, key: str, errors: dict) -> datetime | None:
-    if value in (None, ""):
-        errors[key] = _l("is required")
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        errors[key] = exc.args[0]
-        return None
 
 
 def _leave(leave_id: Any) -> Leave:

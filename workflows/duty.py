@@ -42,12 +42,12 @@ from models import (
     db,
 )
 from models.transaction import write
-from workflows import clock, engine, rules
+from workflows import clock, engine, estates, rules
 from workflows.access import responsible
 from workflows.assessment import _require_supervisor, _text
 from workflows.cover import _open_tickets, require_staff
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
-from workflows.fields import parse_time, record_id
+from workflows.fields import record_id, required_time
 from workflows.words import local
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
@@ -55,17 +55,6 @@ WEEK = timedelta(days=7)
 
 
 # -- the rota --------------------------------------------------------------------------------------
-
-def estates() -> list[Estate]:
-    return list(db.session.scalars(select(Estate).order_by(Estate.name)))
-
-
-def estate(estate_id: Any) -> Estate:
-    found = db.session.get(Estate, record_id(estate_id) or 0)
-    if found is None:
-        raise NotFound(_l("estate %(id)s not found", id=estate_id))
-    return found
-
 
 def shifts(estate_id: int, starts: datetime, ends: datetime) -> list[DutyShift]:
     """The estate's shifts that overlap [starts, ends), in order."""
@@ -104,7 +93,8 @@ def set_rota(actor: User, estate_id: Any, starts_at: Any, ends_at: Any,
         if place is None:
             raise NotFound(_l("estate %(id)s not found", id=estate_id))
         errors: dict[str, Any] = {}
-        starts, ends = _time(starts_at, "starts_at", errors), _time(ends_at, "ends_at", errors)
+        starts = required_time(starts_at, "starts_at", errors)
+        ends = required_time(ends_at, "ends_at", errors)
         if starts and ends and ends <= starts:
             errors["ends_at"] = _l("must be after the start")
         elif starts and ends and ends - starts > 5 * WEEK:
@@ -140,24 +130,13 @@ def repeat_last_week(actor: User, estate_id: Any, week_starts: datetime) -> list
     """The rota of the week before `week_starts`, a week later: the same shifts, the same
     people, from and until the same hours."""
     _require_supervisor(actor)
-    place = estate(estate_id)
+    place = estates.get(estate_id)
     before = shifts(place.id, week_starts - WEEK, week_starts)
     if not before or before[0].starts_at < week_starts - WEEK or before[-1].ends_at > week_starts:
         raise Conflict(_l("last week has no rota of its own to repeat"))
     return set_rota(actor, place.id, before[0].starts_at + WEEK, before[-1].ends_at + WEEK, [
         {"starts_at": s.starts_at + WEEK, "ends_at": s.ends_at + WEEK,
          "on_duty_id": s.on_duty_id} for s in before])
-
-
-def _time(value: Any, key: str, errors: dict) -> datetime | None:
-    if value in (None, ""):
-        errors[key] = _l("is required")
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        errors[key] = exc.args[0]
-        return None
 
 
 def _shifts(given: Any, errors: dict) -> list[tuple[int, datetime, datetime, int | None]]:
@@ -172,8 +151,8 @@ def _shifts(given: Any, errors: dict) -> list[tuple[int, datetime, datetime, int
         if not isinstance(shift, dict):
             errors[f"shifts.{index}"] = _l("must be a shift: starts_at, ends_at, on_duty_id")
             continue
-        starts = _time(shift.get("starts_at"), key + "starts_at", errors)
-        ends = _time(shift.get("ends_at"), key + "ends_at", errors)
+        starts = required_time(shift.get("starts_at"), key + "starts_at", errors)
+        ends = required_time(shift.get("ends_at"), key + "ends_at", errors)
         if starts and ends and ends <= starts:
             errors[key + "ends_at"] = _l("must be after the start")
         who = _on_duty(shift.get("on_duty_id"), key + "on_duty_id", errors)
@@ -393,7 +372,8 @@ def period(starts_at: Any, ends_at: Any, now: datetime) -> tuple[datetime, datet
     if starts_at in (None, "") and ends_at in (None, ""):
         return week_of(now), week_of(now) + WEEK
     errors: dict[str, Any] = {}
-    starts, ends = _time(starts_at, "from", errors), _time(ends_at, "until", errors)
+    starts = required_time(starts_at, "from", errors)
+    ends = required_time(ends_at, "until", errors)
     if starts and ends and not starts < ends <= starts + 5 * WEEK:
         errors["until"] = _l("must be after the start, at most 35 days")
     if errors:

@@ -42,7 +42,7 @@ from models.transaction import write
 from workflows import assessment, clock, deadlines, engine, notices, rules
 from workflows.access import may_act_for, visible_to
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
-from workflows.fields import parse_time, record_id
+from workflows.fields import record_id, required_time
 from workflows.rules import DeadlineRule, KindRules
 from workflows.words import duration, listing, local, term
 
@@ -161,7 +161,7 @@ def request_extension(actor: User, ticket_id: Any, deadline: Any, due_at: Any,
         errors: dict[str, Any] = {}
         rule = _rule(kind, deadline, errors)
         reason = assessment._text(reason, "reason", errors)
-        wanted = _time(due_at, errors)
+        wanted = required_time(due_at, "due_at", errors)
         current = _running(ticket, kind, rule) if rule is not None else None
         if current is not None and wanted is not None:
             _check_due(rule, current, wanted, now, errors)
@@ -212,17 +212,6 @@ def _running(ticket: Ticket, kind: KindRules, rule: DeadlineRule) -> Deadline:
                           "waits for a supervisor", deadline=named, due=local(waiting.due_at)),
                        {"deadline": _l("has a request waiting already")})
     return latest
-
-
-def _time(value: Any, errors: dict) -> datetime | None:
-    if value in (None, ""):
-        errors["due_at"] = _l("is required")
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        errors["due_at"] = exc.args[0]
-        return None
 
 
 def _check_due(rule: DeadlineRule, current: Deadline, wanted: datetime, now: datetime,

@@ -118,6 +118,18 @@ def past_time(value: Any, now: datetime, within: timedelta, too_early: LazyStrin
     return when
 
 
+def required_time(value: Any, key: str, errors: dict) -> datetime | None:
+    """A time a person must give (parse_time), or None with errors[key] saying why not."""
+    if value in (None, ""):
+        errors[key] = _l("is required")
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        errors[key] = exc.args[0]
+        return None
+
+
 def _time(value: Any, _context) -> datetime:
     return parse_time(value)
 
