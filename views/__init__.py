@@ -137,12 +137,14 @@ def init_app(app: Flask) -> None:
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
+        api_estates,  # noqa: F401  (adds the estates' import and export to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         assessment,
         auth,
         butler,
         cover,
         errors,
+        estates,
         health,
         notices,
         resident,
@@ -156,7 +158,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, health):
+                   cover, estates, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 
