@@ -248,7 +248,7 @@ def deactivate_user_command(username: str, activate: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--estate", default=None, metavar="NAME",
               help="The estate to import into, made if there is none of that name (default: "
-                   "the one the file's 项目/estate column names, or the only estate there is).")
+                   "the one the file's estate column names, or the only estate there is).")
 @click.option("--dry-run", is_flag=True, help="Say what importing would do; write nothing.")
 def import_estate_command(file: Path, estate: str | None, dry_run: bool) -> None:
     """Import an owner sheet (xlsx or CSV): buildings, units and residents, all or nothing.
@@ -257,7 +257,7 @@ def import_estate_command(file: Path, estate: str | None, dry_run: bool) -> None
         data = sheet.read(MAX_BYTES + 1)
     try:
         report = estate_import.import_owner_sheet(None, estate, file.name, data, dry_run,
-                                                  create=True)
+                                                  create=estate is not None)
     except WorkflowError as exc:
         said = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
         raise click.ClickException(f"{exc.message}" + (f" ({said})" if said else "")) from None

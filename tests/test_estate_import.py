@@ -183,7 +183,7 @@ BAD_CASES = {
         (2, "片区", "the estate has no area North; its areas are East, West")),
     "no area for a new building": (
         ["2栋", "201", "王芳", "13800138000", None, None, None, None, None, None],
-        (2, "楼栋", "say which area (片区) 2栋 is in: the estate has East, West")),
+        (2, "楼栋", "say which area 2栋 is in: the estate has East, West")),
     "a building in another area": (
         ["1栋", "201", "王芳", "13800138000", "West", None, None, None, None, None],
         (2, "片区", "1栋 is in area East, not West: an import does not move buildings")),

@@ -42,9 +42,9 @@ from models import (
     Credential,
     CredentialKind,
     Deduction,
+    Estate,
     Leave,
     Notice,
-    Role,
     SpotCheck,
     SpotCheckItem,
     Ticket,
@@ -52,6 +52,7 @@ from models import (
     db,
 )
 from tests.conftest import T0, database_of, make_app
+from tests.helpers import owner_rows, xlsx_of
 from tests.pages import PNG, log_in
 from views import openapi, uploads
 from workflows import assessment, cover, engine, sweeper
@@ -135,10 +136,6 @@ def history(databases, template_db, uploads_folder):
     url, estate = databases.copy_of(template_db[0]), template_db[1]
     app = make_app(url, UPLOAD_FOLDER=str(uploads_folder))
     with time_machine.travel(IN_OCTOBER, tick=False) as traveller, database_of(app):
-        admin = User(username="admin", name="Admin", role=Role.ADMIN)
-        admin.password_hash = person("supervisor").password_hash
-        db.session.add(admin)
-        db.session.commit()
         late = engine.open_ticket(person("resident"), "repair", "Tap leaking").id
         traveller.shift(timedelta(minutes=25))
         sweeper.sweep()
@@ -263,6 +260,11 @@ def test_the_kinds_states_and_triggers_are_those_of_the_rules(app):
 
 # -- fuzzing --------------------------------------------------------------------------------------
 
+def db_estate_id(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Estate.id).order_by(Estate.id))
+
+
 def known_ids(app: Flask) -> dict[str, list]:
     """What a path parameter may name in the history, by name, so that valid requests also meet
     records that exist (random ids mostly meet none)."""
@@ -272,7 +274,7 @@ def known_ids(app: Flask) -> dict[str, list]:
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
-                "area_id": ids(Area), "leave_id": ids(Leave),
+                "area_id": ids(Area), "leave_id": ids(Leave), "estate_id": ids(Estate),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -463,6 +465,14 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
          path_parameters={"area_id": call("supervisor", "GET", f"{API}/webhooks", 200)
                           .json()["webhooks"][0]["area_id"]},
          body={"webhook_url": "https://1.1.1.1/robot", "webhook_format": "wecom"})
+    garden = {"estate_id": db_estate_id(api)}
+    sheet = xlsx_of(owner_rows(3))
+    for dry_run in ("true", "false"):
+        call("supervisor", "POST", f"{API}/estates/{{estate_id}}/import", 200,
+             path_parameters=garden, body={"file": sheet, "dry_run": dry_run},
+             media_type="multipart/form-data")
+    call("admin", "GET", f"{API}/estates/{{estate_id}}/export", 200, path_parameters=garden,
+         query={"format": "csv"})
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from models import User
 from views.exports import XLSX_TYPE, attachment, csv_bytes, table_xlsx
 from workflows import estate_import
-from workflows.sheets import COLUMNS, REQUIRED
+from workflows.sheets import COLUMNS, EXAMPLE, REQUIRED
 
 LANGUAGES = ("zh", "en")
 FORMATS = {"xlsx": XLSX_TYPE, "csv": "text/csv; charset=utf-8"}
@@ -51,12 +51,12 @@ def template(language: str = "zh") -> File:
     takes (the import reads the first sheet only)."""
     with force_locale("zh_CN" if language == "zh" else "en"):
         meaning = {
-            "building": _("the building's name, as people say it (3栋)"),
+            "building": _("the building's name, as people say it"),
             "unit": _("the unit's number within the building (1201)"),
             "name": _("the resident's name; one row for each resident of the unit"),
             "phone": _("the resident's mobile: 11 digits; they activate their account with it"),
-            "area": _("the area (片区) of the building; needed when the estate has several"),
-            "entrance": _("the entrance or stairwell (单元)"),
+            "area": _("the area of the building; needed when the estate has several"),
+            "entrance": _("the entrance or stairwell"),
             "floor": _("the floor, a whole number (−2 for the second basement)"),
             "size": _("the floor area in square metres"),
             "note": _("anything the office notes about the unit"),
@@ -67,5 +67,6 @@ def template(language: str = "zh") -> File:
                       " / ".join(COLUMNS[key]), _("yes") if key in REQUIRED else "",
                       meaning[key]] for key in estate_import.EXPORTED]
         help_title = _("How to fill it in")
+    example = [EXAMPLE[key] for key in estate_import.EXPORTED]
     return _built(f"owner-sheet-template-{language}", estate_import.headers(language),
-                  [estate_import.EXAMPLE], "xlsx", language, (help_title, help_headers, help_rows))
+                  [example], "xlsx", language, (help_title, help_headers, help_rows))

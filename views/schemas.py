@@ -18,6 +18,8 @@ from workflows.areas import FORMATS as ROBOT_FORMATS
 from workflows.attachments import FILE_KINDS as ATTACHMENT_KINDS
 from workflows.attachments import MAX_FILES
 from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
+from workflows.sheets import COLUMNS as SHEET_COLUMNS
+from workflows.sheets import REQUIRED as REQUIRED_COLUMNS
 
 MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
@@ -778,9 +780,9 @@ class EstateImport(Schema):
     file = fields.Raw(required=True, metadata={
         "type": "string", "format": "binary",
         "description": "the owner sheet: xlsx, or CSV in UTF-8 (with or without BOM) or GB18030, "
-                       "at most 10 MB; headers 楼栋/building, 房号/unit, 业主姓名/name, "
-                       "手机号/phone, and optionally 片区/area, 单元/entrance, 楼层/floor, "
-                       "面积/size, 备注/note, 项目/estate"})
+                       "at most 10 MB; headers (Chinese or English) "
+                       + ", ".join(f"{names[0]}/{names[-1]}" for names in SHEET_COLUMNS.values())
+                       + f", of which {', '.join(REQUIRED_COLUMNS)} are required"})
     dry_run = one_of(("true", "false"), "true: say what the import would do, write nothing")
 
 

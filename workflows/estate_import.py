@@ -191,7 +191,7 @@ def _estate_wanted(estate: int | str | None, rows: list[OwnerRow]) -> int | str:
     if not named and len(only) == 1:
         return only[0]
     raise InvalidData(_l("say which estate the file is for"), {"estate": _l(
-        "is required: the file names no single estate (项目) and there is not just one")})
+        "is required: the file names no single estate and there is not just one")})
 
 
 def _import(actor, wanted: int | str, create: bool, sheet, report: ImportReport,
@@ -378,7 +378,7 @@ class Plan:
             area = choices[0]
         if area is None:
             self.refuse(row, "building", _l(
-                "say which area (片区) %(building)s is in: the estate has %(areas)s",
+                "say which area %(building)s is in: the estate has %(areas)s",
                 building=building, areas=", ".join(choices)))
         elif area not in choices:
             self.refuse(row, "area", _l(
@@ -619,7 +619,3 @@ def export_rows(actor: User | None, estate_id: int) -> tuple[Estate, list[list]]
     return estate, rows
 
 
-# The template's example row, in the order of EXPORTED (the estate left blank: the template is
-# any estate's).
-EXAMPLE = ["1栋", "1201", "王芳", "13800138000", "东区", "1单元", 12, Decimal("89.50"), "业主",
-           None]

@@ -43,6 +43,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "estate": ("项目", "小区", "estate"),
 }
 REQUIRED = ("building", "unit", "name", "phone")
+# The template's example row, by column (the estate left blank: the template is any estate's).
+EXAMPLE = {"building": "1栋", "unit": "1201", "name": "王芳", "phone": "13800138000",
+           "area": "东区", "entrance": "1单元", "floor": 12, "size": Decimal("89.50"),
+           "note": "业主", "estate": None}
 # What a row says of its unit rather than of its resident.
 UNIT_COLUMNS = ("area", "entrance", "floor", "size", "note", "estate")
 LONGEST = {"building": 100, "unit": 20, "name": 100, "area": 100, "entrance": 20, "note": 500,
