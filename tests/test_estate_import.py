@@ -459,6 +459,7 @@ def test_the_api_refuses_a_bad_sheet_naming_rows_and_columns(client, app, estate
 @pytest.mark.parametrize("who, kwargs, status, field", [
     ("butler", {}, 403, None),
     ("admin", {"estate_id": 999}, 404, None),
+    ("admin", {"estate_id": 2**70}, 404, None),  # no id a row could have
     ("admin", {"dry_run": "perhaps"}, 422, "dry_run"),
 ])
 def test_the_api_says_who_may_import_where(client, app, estate, who, kwargs, status, field):
@@ -469,6 +470,8 @@ def test_the_api_says_who_may_import_where(client, app, estate, who, kwargs, sta
     no_file = client.post(f"{API}/estates/1/import", headers=token_for(client, "admin"),
                           data={}, content_type="multipart/form-data")
     assert no_file.status_code == 422 and "file" in no_file.json["error"]["fields"]
+    far = client.get(f"{API}/estates/{2**70}/export", headers=token_for(client, "admin"))
+    assert far.status_code == 404
     bad = client.get(f"{API}/estates/1/export?format=pdf", headers=token_for(client, "admin"))
     assert bad.status_code == 422 and "format" in bad.json["error"]["fields"]
 

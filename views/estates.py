@@ -227,6 +227,4 @@ def export(estate_id: int, fmt: str):
     """The estate's units and residents as an owner sheet (xlsx or csv), to import again."""
     if fmt not in estate_files.FORMATS:
         abort(404)
-    if db.session.get(Estate, estate_id) is None:
-        abort(404)
     return estate_files.export(current_user, estate_id, fmt, _language()).response()

@@ -45,7 +45,7 @@ from models import Area, Building, Estate, Role, Unit, User, db
 from models.transaction import write
 from workflows import audit
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
-from workflows.fields import untypable
+from workflows.fields import record_id, untypable
 from workflows.sheets import COLUMNS, OwnerRow, Problem, read_owner_sheet
 
 # A password hash that no password matches (werkzeug's check refuses a hash without a method):
@@ -218,6 +218,8 @@ def _import(actor, wanted: int | str, create: bool, sheet, report: ImportReport,
 def _locked_estate(wanted: int | str) -> Estate | None:
     """The estate, locked until the transaction ends (PostgreSQL): two imports into one estate
     take turns, so neither plans against what the other is writing. SQLite's writers always do."""
+    if isinstance(wanted, int) and record_id(wanted) is None:
+        return None  # no id a row could have
     column = Estate.id if isinstance(wanted, int) else Estate.name
     return db.session.scalar(select(Estate).where(column == wanted).with_for_update())
 
@@ -594,7 +596,7 @@ def export_rows(actor: User | None, estate_id: int) -> tuple[Estate, list[list]]
     nor phone for a unit nobody lives in, in building and unit order. Importing it again into
     the estate changes nothing."""
     _require(actor)
-    estate = db.session.get(Estate, estate_id)
+    estate = db.session.get(Estate, estate_id) if record_id(estate_id) else None
     if estate is None:
         raise NotFound(_l("no such estate"))
     units = db.session.execute(
