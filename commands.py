@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 import click
 import flask_migrate
@@ -11,11 +12,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError, SAWarning
 
-from models import Role, Unit, User, collector, db
+from models import Estate, Role, Unit, User, collector, db
 from models.transaction import write
-from workflows import accounts, clock, delivery, sweeper
-from workflows.errors import InvalidData
+from workflows import accounts, clock, delivery, estate_import, sweeper
+from workflows.errors import InvalidData, WorkflowError
 from workflows.fields import record_id
+from workflows.sheets import MAX_BYTES
 
 
 @click.command("init-db")
@@ -241,8 +243,68 @@ def deactivate_user_command(username: str, activate: bool) -> None:
     click.echo(f"{user.username!r} is {state}.")
 
 
+@click.command("import-estate")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--estate", default=None, metavar="NAME",
+              help="The estate to import into, made if there is none of that name (default: "
+                   "the one the file's estate column names, or the only estate there is).")
+@click.option("--dry-run", is_flag=True, help="Say what importing would do; write nothing.")
+def import_estate_command(file: Path, estate: str | None, dry_run: bool) -> None:
+    """Import an owner sheet (xlsx or CSV): buildings, units and residents, all or nothing.
+    Prints what was created and changed, or every problem (row, column); exit status 1 then."""
+    with open(file, "rb") as sheet:
+        data = sheet.read(MAX_BYTES + 1)
+    try:
+        report = estate_import.import_owner_sheet(None, estate, file.name, data, dry_run,
+                                                  create=estate is not None)
+    except WorkflowError as exc:
+        said = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
+        raise click.ClickException(f"{exc.message}" + (f" ({said})" if said else "")) from None
+    if not report.ok:
+        click.echo(f"{file.name}: {len(report.problems)} problem(s); nothing was imported.",
+                   err=True)
+        for problem in report.problems:
+            where = f"row {problem.row}" if problem.row else "the file"
+            column = f", {problem.column}" if problem.column else ""
+            click.echo(f"  {where}{column}: {problem.message}", err=True)
+        raise SystemExit(1)
+    if report.estate_created:
+        click.echo(f"Estate {report.estate_name!r} "
+                   + ("would be created." if dry_run else "created."))
+    click.echo(("Dry run, nothing written: " if dry_run else f"{report.estate_name}: ")
+               + str(report.summary))
+    click.echo("  " + ", ".join(f"{key.replace('_', ' ')} {value:,}"
+                                for key, value in report.counts().items() if key != "rows"))
+    for change in report.changes:
+        row = f"row {change.row}: " if change.row else ""
+        click.echo(f"  {row}{change.label} {change.action}: {change.before} -> {change.after}")
+
+
+@click.command("export-estate")
+@with_appcontext
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The headers' language.")
+def export_estate_command(name: str, file: Path, language: str) -> None:
+    """Write an estate's units and residents to FILE (.xlsx or .csv) as an owner sheet, which
+    imported again changes nothing."""
+    from views import estate_files
+
+    fmt = file.suffix.lower().removeprefix(".")
+    if fmt not in estate_files.FORMATS:
+        raise click.ClickException("the file must end in .xlsx or .csv")
+    estate = db.session.scalar(select(Estate).where(Estate.name == name.strip()))
+    if estate is None:
+        raise click.ClickException(f"there is no estate {name!r}")
+    made = estate_files.export(None, estate.id, fmt, language)
+    file.write_bytes(made.body)
+    click.echo(f"Wrote {file} ({estate.name}).")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db_command, seed_demo_command, sweep_command, notify_command,
                     create_user_command, create_admin_command, set_password_command,
-                    deactivate_user_command):
+                    deactivate_user_command, import_estate_command, export_estate_command):
         app.cli.add_command(command)

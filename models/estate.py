@@ -3,8 +3,9 @@ who it was when), buildings and units. Every unit, so every ticket, is in one es
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
@@ -57,6 +58,21 @@ class Building(db.Model):
     units: Mapped[list[Unit]] = relationship(back_populates="building", order_by="Unit.number")
 
 
+class SquareMetres(TypeDecorator):
+    """A floor area to the hundredth of a square metre, kept as whole hundredths: SQLite has no
+    decimals (SQLAlchemy would go through floats and warn), and 89.50 must read back as 89.50 so
+    that importing an exported sheet again changes nothing."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else int(Decimal(value).scaleb(2).to_integral_value())
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value).scaleb(-2)
+
+
 class Unit(db.Model):
     __tablename__ = "units"
     __table_args__ = (UniqueConstraint("building_id", "number"),)
@@ -64,6 +80,12 @@ class Unit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
     number: Mapped[str] = mapped_column(String(20))
+    # As the office's owner sheet gives them (workflows.estate_import): the entrance (单元), the
+    # floor, the floor area in square metres (面积) and a note.
+    entrance: Mapped[str | None] = mapped_column(String(20))
+    floor: Mapped[int | None]
+    size: Mapped[Decimal | None] = mapped_column(SquareMetres)
+    note: Mapped[str | None] = mapped_column(String(500))
 
     building: Mapped[Building] = relationship(back_populates="units")
 

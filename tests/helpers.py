@@ -143,3 +143,46 @@ def at_once(calls: list[Callable]) -> list:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
+
+
+# -- owner sheets (workflows.sheets, workflows.estate_import) ----------------------------------
+
+OWNER_HEADINGS = ["楼栋", "房号", "业主姓名", "手机号", "片区", "单元", "楼层", "面积", "备注"]
+
+
+def owner_rows(count: int, per_building: int = 100, first_building: int = 11,
+               areas: tuple[str, ...] = ("East", "West")) -> list[list]:
+    """`count` units with one resident each, as an office types them: buildings 11栋, 12栋, …
+    of `per_building` units (four a floor), in turn in each of `areas`, phones 137xxxxxxxx."""
+    rows = []
+    for i in range(count):
+        building, place = divmod(i, per_building)
+        floor, door = divmod(place, 4)
+        rows.append([f"{first_building + building}栋", f"{floor + 1}{door + 1:02d}",
+                     f"业主{i}", f"137{i:08d}", areas[building % len(areas)], "1单元",
+                     floor + 1, 89.5, None])
+    return rows
+
+
+def xlsx_of(rows: list[list], headings: list[str] | None = OWNER_HEADINGS, build=None) -> bytes:
+    """An xlsx workbook of one sheet: the headings (None: none), the rows, then `build(sheet)`."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in ([headings] if headings else []) + rows:
+        sheet.append(row)
+    if build:
+        build(sheet)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_of(rows: list[list], headings: list[str] = OWNER_HEADINGS,
+           encoding: str = "utf-8-sig") -> bytes:
+    """The rows as Excel saves a CSV (in Chinese: GB18030; UTF-8 with its BOM)."""
+    lines = [",".join("" if v is None else str(v) for v in row) for row in [headings, *rows]]
+    return "\r\n".join(lines).encode(encoding)

@@ -55,6 +55,7 @@ from models import (
     db,
 )
 from tests.conftest import T0, database_of, make_app
+from tests.helpers import owner_rows, xlsx_of
 from tests.pages import PNG, log_in
 from views import openapi, uploads
 from workflows import assessment, cover, duty, engine, extensions, sweeper
@@ -274,6 +275,11 @@ def test_the_kinds_states_and_triggers_are_those_of_the_rules(app):
 
 
 # -- fuzzing --------------------------------------------------------------------------------------
+
+def db_estate_id(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Estate.id).order_by(Estate.id))
+
 
 def known_ids(app: Flask) -> dict[str, list]:
     """What a path parameter may name in the history, by name, so that valid requests also meet
@@ -523,6 +529,14 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
          path_parameters={"area_id": call("supervisor", "GET", f"{API}/webhooks", 200)
                           .json()["webhooks"][0]["area_id"]},
          body={"webhook_url": "https://1.1.1.1/robot", "webhook_format": "wecom"})
+    garden = {"estate_id": db_estate_id(api)}
+    sheet = xlsx_of(owner_rows(3))
+    for dry_run in ("true", "false"):
+        call("supervisor", "POST", f"{API}/estates/{{estate_id}}/import", 200,
+             path_parameters=garden, body={"file": sheet, "dry_run": dry_run},
+             media_type="multipart/form-data")
+    call("admin", "GET", f"{API}/estates/{{estate_id}}/export", 200, path_parameters=garden,
+         query={"format": "csv"})
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})

@@ -4,13 +4,12 @@ is imported from a file with any.
 """
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
 from flask_babel import force_locale
-from openpyxl import Workbook
 
+from tests.helpers import xlsx_of
 from workflows.sheets import MAX_BYTES, read_owner_sheet
 
 CHINESE = ["楼栋", "房号", "业主姓名", "手机号", "片区", "单元", "楼层", "面积", "备注"]
@@ -19,15 +18,7 @@ ROWS = [["1栋", "1201", "王芳", "138 0013 8000", "东区", "1单元", 12, 89.
 
 
 def xlsx(rows: list[list], build=None) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    if build:
-        build(sheet)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_of(rows, headings=None, build=build)
 
 
 def csv_text(rows: list[list]) -> str:

@@ -139,6 +139,7 @@ def init_app(app: Flask) -> None:
         api_calendars,  # noqa: F401  (adds the estates' calendar routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_duty,  # noqa: F401  (adds the rota and hand-over routes to api.bp)
+        api_estates,  # noqa: F401  (adds the estates' import and export to api.bp)
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         api_search,  # noqa: F401  (adds search and the units to api.bp)
@@ -149,6 +150,7 @@ def init_app(app: Flask) -> None:
         cover,
         duty,
         errors,
+        estates,
         extensions,
         health,
         notices,
@@ -164,7 +166,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, extensions, search, calendars, duty, health):
+                   cover, extensions, search, calendars, duty, estates, health):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

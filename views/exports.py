@@ -11,6 +11,7 @@ import csv
 import io
 import unicodedata
 from datetime import datetime
+from urllib.parse import quote
 
 from flask import Response, current_app
 from flask_babel import force_locale, pgettext
@@ -113,6 +114,35 @@ def _sheet(sheet, headers: list[str], rows: list[list], max_width: int = 60) -> 
         sheet.auto_filter.ref = sheet.dimensions
 
 
+def table_xlsx(title: str, headers: list[str], rows: list[list], *more: tuple) -> bytes:
+    """A workbook of one table (and of `more` sheets: (title, headers, rows) each)."""
+    book = Workbook()
+    book.active.title = title
+    _sheet(book.active, headers, rows)
+    for sheet_title, other_headers, other_rows in more:
+        _sheet(book.create_sheet(sheet_title), other_headers, other_rows, max_width=100)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def attachment(body: bytes, filename: str, mimetype: str) -> Response:
+    """A file to download, never cached on the way."""
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = _disposition(filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _disposition(filename: str) -> str:
+    """attachment; filename=, and for a name not in ASCII (an estate's Chinese name) an ASCII
+    stand-in there and the name itself in UTF-8 in filename*=."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
 def xlsx_bytes(month: str, cards: list[dict]) -> bytes:
     """Two sheets: the summary (考核汇总, one row per butler) and the lines (扣分明细, every line of
     every card)."""
@@ -152,8 +182,4 @@ def download(month: str, cards: list[dict], fmt: str) -> Response:
     build, ending, mimetype = FORMATS[fmt]
     with force_locale(RECORD_LOCALE):
         body = build(month, cards)
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = \
-        f'attachment; filename="butlerdesk-{month}{ending}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(body, f"butlerdesk-{month}{ending}", mimetype)

@@ -28,6 +28,8 @@ from workflows.attachments import MAX_FILES
 from workflows.calendars import MAX_CLOSED_DAYS, MAX_NOTE, WEEKDAYS
 from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
 from workflows.rules import CALENDARS
+from workflows.sheets import COLUMNS as SHEET_COLUMNS
+from workflows.sheets import REQUIRED as REQUIRED_COLUMNS
 
 MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 PHONE = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
@@ -100,6 +102,8 @@ class ApiErrorDetail(Schema):
                                              "what is wrong with it"})
     ticket_id = record_id("already_registered: the ticket the same request made when it was "
                           "sent the first time")
+    problems = fields.List(fields.Nested(lambda: ImportProblem()), metadata={
+        "description": "an owner sheet refused: every problem, by row and column"})
 
 
 class ApiError(Schema):
@@ -997,3 +1001,74 @@ class Handovers(Schema):
 
 class HandoverSignature(Schema):
     note = text(validate=validate.Length(max=MAX_TEXT))
+
+
+# -- bringing in an estate (views.api_estates) ----------------------------------------------------
+
+class ImportProblem(Schema):
+    row = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the row as Excel numbers it (the header is row 1); null: the whole file"})
+    column = fields.String(required=True, allow_none=True,
+                           metadata={"description": "the column as the file heads it"})
+    message = fields.String(required=True)
+
+
+class EstateImport(Schema):
+    file = fields.Raw(required=True, metadata={
+        "type": "string", "format": "binary",
+        "description": "the owner sheet: xlsx, or CSV in UTF-8 (with or without BOM) or GB18030, "
+                       "at most 10 MB; headers (Chinese or English) "
+                       + ", ".join(f"{names[0]}/{names[-1]}" for names in SHEET_COLUMNS.values())
+                       + f", of which {', '.join(REQUIRED_COLUMNS)} are required"})
+    dry_run = one_of(("true", "false"), "true: say what the import would do, write nothing")
+
+
+class EstateRef(Schema):
+    id = record_id(required=True, allow_none=True)
+    name = fields.String(required=True)
+
+
+class ImportCounts(Schema):
+    rows = fields.Integer(required=True)
+    rows_created = fields.Integer(required=True)
+    rows_changed = fields.Integer(required=True)
+    rows_unchanged = fields.Integer(required=True)
+    areas_created = fields.Integer(required=True)
+    buildings_created = fields.Integer(required=True)
+    units_created = fields.Integer(required=True)
+    units_changed = fields.Integer(required=True)
+    residents_created = fields.Integer(required=True)
+    residents_changed = fields.Integer(required=True)
+    moved_out = fields.Integer(required=True, metadata={
+        "description": "residents of a unit in the file that it no longer lists: deactivated"})
+
+
+class ImportChange(Schema):
+    row = fields.Integer(required=True, allow_none=True,
+                         metadata={"description": "null: a resident moved out, on no row"})
+    subject = one_of(("unit", "resident"), required=True)
+    id = record_id(required=True)
+    label = fields.String(required=True)
+    action = one_of(("changed", "moved", "moved out"), required=True)
+    before = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True)
+    after = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True)
+
+
+class ImportReport(Schema):
+    estate = nested(EstateRef)
+    estate_created = fields.Boolean(required=True)
+    dry_run = fields.Boolean(required=True)
+    imported = fields.Boolean(required=True, metadata={"description": "written (no dry run)"})
+    summary = fields.String(required=True, metadata={
+        "description": "e.g. 2,000 rows: 0 created, 0 changed, 2,000 unchanged"})
+    counts = nested(ImportCounts)
+    areas_created = names()
+    changes = many(ImportChange)
+    digest = fields.String(required=True, metadata={
+        "description": "a fingerprint of what the import writes: the same for a dry run and the "
+                       "import that follows while the estate stays as it is"})
+
+
+class EstateExportQuery(Schema):
+    format = one_of(("xlsx", "csv"), load_default="xlsx")
+    language = one_of(("zh", "en"), "the headers' language", load_default="zh")
