@@ -55,6 +55,7 @@ from models.audit import AuditEntry  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
+from models.invitations import Invitation  # noqa: E402
 from models.leave import Leave, LeaveStatus  # noqa: E402
 from models.notices import Channel, Notice, NoticeStatus  # noqa: E402
 from models.people import (  # noqa: E402
@@ -81,7 +82,7 @@ __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
     "AuditEntry", "Estate", "Area", "AreaButler", "SINCE_RECORDS", "Building", "Unit",
     "Leave", "LeaveStatus",
-    "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
+    "IdempotentRequest", "Invitation", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",
