@@ -44,10 +44,10 @@ from models import (
     Deduction,
     Leave,
     Notice,
-    Role,
     SpotCheck,
     SpotCheckItem,
     Ticket,
+    Unit,
     User,
     db,
 )
@@ -135,10 +135,6 @@ def history(databases, template_db, uploads_folder):
     url, estate = databases.copy_of(template_db[0]), template_db[1]
     app = make_app(url, UPLOAD_FOLDER=str(uploads_folder))
     with time_machine.travel(IN_OCTOBER, tick=False) as traveller, database_of(app):
-        admin = User(username="admin", name="Admin", role=Role.ADMIN)
-        admin.password_hash = person("supervisor").password_hash
-        db.session.add(admin)
-        db.session.commit()
         late = engine.open_ticket(person("resident"), "repair", "Tap leaking").id
         traveller.shift(timedelta(minutes=25))
         sweeper.sweep()
@@ -228,14 +224,17 @@ def test_the_description_is_openapi_3_1_and_needs_no_login(client):
         "description": "`Authorization: Bearer <token>`, the token from POST /api/v1/tokens"}
     public = {(method, path) for path, methods in document["paths"].items()
               for method, op in methods.items() if not op["security"]}
-    assert public == {("post", f"{API}/tokens"), ("get", DOCUMENT)}
+    assert public == {("post", f"{API}/tokens"), ("post", f"{API}/activations"),
+                      ("get", DOCUMENT)}
     for path, methods in document["paths"].items():
         for method, op in methods.items():
             assert op["summary"] and op["operationId"], (method, path)
-            assert ("401" in op["responses"]) == (path != DOCUMENT), (method, path)
+            assert ("401" in op["responses"]) == (path not in (DOCUMENT, f"{API}/activations")), (
+                method, path)
     limited = {(method, path) for path, methods in document["paths"].items()
                for method, op in methods.items() if "429" in op["responses"]}
-    assert limited == {("post", f"{API}/tokens"), ("post", f"{API}/me/password")}
+    assert limited == {("post", f"{API}/tokens"), ("post", f"{API}/me/password"),
+                       ("post", f"{API}/activations")}
     ticket_id = document["paths"][f"{API}/tickets/{{ticket_id}}"]["get"]["parameters"]
     assert ticket_id == [{"in": "path", "name": "ticket_id", "required": True,
                           "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
@@ -272,7 +271,8 @@ def known_ids(app: Flask) -> dict[str, list]:
         return {"ticket_id": ids(Ticket), "attachment_id": ids(Attachment),
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
-                "area_id": ids(Area), "leave_id": ids(Leave),
+                "area_id": ids(Area), "leave_id": ids(Leave), "user_id": ids(User),
+                "unit_id": ids(Unit),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -463,6 +463,27 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
          path_parameters={"area_id": call("supervisor", "GET", f"{API}/webhooks", 200)
                           .json()["webhooks"][0]["area_id"]},
          body={"webhook_url": "https://1.1.1.1/robot", "webhook_format": "wecom"})
+    # Accounts: a staff account made, changed, given an area; a code issued, a tenant getting
+    # in with it; the audit log of it all.
+    made = call("admin", "POST", f"{API}/users", 201, body={
+        "username": "butler9", "name": "Zhou", "role": "butler"}).json()["user"]
+    call("admin", "GET", f"{API}/users", 200, query={"role": "butler", "active": "true"})
+    call("admin", "GET", f"{API}/users/{{user_id}}", 200, path_parameters={"user_id": made["id"]})
+    call("admin", "PATCH", f"{API}/users/{{user_id}}", 200,
+         path_parameters={"user_id": made["id"]}, body={"phone": "139 0000 9999",
+                                                         "reset_password": True})
+    east = next(area for area in call("butler", "GET", f"{API}/areas", 200).json()["areas"]
+                if area["name"] == "East")
+    call("admin", "PUT", f"{API}/users/{{user_id}}/areas", 200,
+         path_parameters={"user_id": made["id"]}, body={"area_ids": [east["id"]]})
+    code = call("supervisor", "POST", f"{API}/units/{{unit_id}}/invitation", 201,
+                path_parameters={"unit_id": estate.unit_b}).json()["code"]
+    call(None, "POST", f"{API}/activations", 201, body={
+        "building": "1栋", "unit": "102", "phone": "13655556666", "invitation_code": code,
+        "password": "a tenant's secret", "name": "Tenant Qian"})
+    call("admin", "GET", f"{API}/audit", 200, query={"subject_type": "user"})
+    call("admin", "PATCH", f"{API}/users/{{user_id}}", 200,
+         path_parameters={"user_id": made["id"]}, body={"active": False})
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})
