@@ -134,10 +134,13 @@ def init_app(app: Flask) -> None:
     app.json.ensure_ascii = False
 
     from views import (
+        activation,
+        admin,
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
+        api_people,  # noqa: F401  (adds the accounts' and the audit log's routes to api.bp)
         assessment,
         auth,
         butler,
@@ -156,7 +159,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, health):
+                   cover, health, admin, activation):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 
