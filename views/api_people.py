@@ -96,7 +96,7 @@ def set_user_areas(user_id: int):
 
 
 @bp.post("/units/<int:unit_id>/invitation")
-@documented(responses={201: schemas.InvitationIssued}, errors=(403, 404))
+@documented(responses={201: schemas.InvitationIssued}, errors=(403, 404, 409))
 def issue_invitation(unit_id: int):
     """Issue a unit's invitation code (again): the new code is answered this once, the old one
     stops working. The office's: supervisors and the admin."""

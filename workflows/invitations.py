@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -85,7 +86,14 @@ def issue(actor: User, unit_ids: list[int]) -> dict[int, str]:
     """A new code for each of the units (the old one, if any, stops working), in one
     transaction: {unit id: the code, to print now; it is not kept}."""
     require_office(actor)
-    now = clock.now()
+    try:
+        return _issued(actor, unit_ids, clock.now())
+    except IntegrityError:  # the same unit's first code made twice at the same moment
+        raise Conflict(_l("codes for these units were being issued at the same moment: try "
+                          "again")) from None
+
+
+def _issued(actor: User, unit_ids: list[int], now: datetime) -> dict[int, str]:
     codes = {}
     with write():
         units = db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids))
@@ -222,7 +230,7 @@ def activate(estate_id: Any, building: Any, number: Any, phone: Any, code: Any, 
 
 def _locked(unit_id: int) -> Unit:
     """The unit, locked: two activations of one unit are checked one after the other."""
-    return db.session.execute(select(Unit).where(Unit.id == unit_id).with_for_update()
+    return db.session.execute(select(Unit).where(Unit.id == unit_id).with_for_update(of=Unit)
                               .options(joinedload(Unit.building).joinedload(Building.area))
                               ).scalar_one()
 

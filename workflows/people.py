@@ -102,8 +102,7 @@ def create(actor: User | None, username: Any, name: Any, role: Any, phone: Any =
         with write():
             if db.session.scalar(select(User.id).where(
                     func.lower(User.username) == username.lower())) is not None:
-                raise Conflict(_l("the username %(name)s is taken", name=username),
-                               {"username": _l("is taken: choose another")})
+                raise _taken(username)
             user = User(username=username, name=name, role=role, phone=number or None,
                         email=address or None, active=True)
             user.set_password(password)
@@ -111,8 +110,7 @@ def create(actor: User | None, username: Any, name: Any, role: Any, phone: Any =
             db.session.flush()
             audit.record(actor, "created", user, None, shown(user))
     except IntegrityError:  # the same username made at the same moment
-        raise Conflict(_l("the username %(name)s is taken", name=username),
-                       {"username": _l("is taken: choose another")}) from None
+        raise _taken(username) from None
     return user, generated
 
 
@@ -221,6 +219,11 @@ def _refuse_lockouts(actor: User | None, user: User, new: dict[str, Any]) -> Non
                               areas=listing([a.name for a in areas])),
                            {"role": _l("give %(areas)s another butler first",
                                        areas=listing([a.name for a in areas]))})
+
+
+def _taken(username: str) -> Conflict:
+    return Conflict(_l("the username %(name)s is taken", name=username),
+                    {"username": _l("is taken: choose another")})
 
 
 def _person(user_id: Any) -> User:
