@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields import SelectChoice
 
-from models import Role, User, db
+from models import Role
 from views.admin_forms import (
     ActiveForm,
     AuditFilterForm,
@@ -116,7 +116,10 @@ def _sent(user_id: int, name: str, form, act, done):
 @bp.post("/people/<int:user_id>")
 @role_required(*ADMIN)
 def change_details(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
+    try:
+        user = people.person(current_user, user_id)
+    except NotFound:
+        abort(404)
     form = details_form(user)
     return _sent(user_id, "details", form, lambda: people.change(current_user, user_id, {
         "name": form.name.data, "role": form.role.data, "phone": form.phone.data,
