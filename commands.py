@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 
 from models import Estate, Role, Unit, User, collector, db
 from models.transaction import write
-from workflows import accounts, clock, delivery, estate_import, sweeper
+from workflows import accounts, audit, clock, delivery, estate_import, people, sweeper
 from workflows.errors import InvalidData, WorkflowError
 from workflows.fields import record_id
 from workflows.sheets import MAX_BYTES
@@ -208,6 +208,8 @@ def _create_user(username: str, role: str, name: str | None, unit_id: int | None
         user = User(username=username, name=name or username, role=role, unit_id=unit_id)
         user.set_password(password)
         db.session.add(user)
+        db.session.flush()
+        audit.record(None, "created", user, None, people.shown(user))
     click.echo(f"Created {role} {username!r} (id {user.id}).")
 
 
@@ -226,7 +228,7 @@ def set_password_command(username: str, password: str) -> None:
     """Set a person's password (a reset); every login they hold ends."""
     user = _user_named(username)
     try:
-        accounts.set_password(user.id, password)
+        people.change(None, user.id, {"password": password})
     except InvalidData as exc:
         raise click.ClickException(f"the password {exc.fields['password']}") from None
     click.echo(f"Password of {user.username!r} set; their logins have ended.")
@@ -238,7 +240,7 @@ def set_password_command(username: str, password: str) -> None:
 @click.option("--activate", is_flag=True, help="Let them log in again instead.")
 def deactivate_user_command(username: str, activate: bool) -> None:
     """Stop a person from logging in; their sessions and tokens stop working at once."""
-    user = accounts.set_active(_user_named(username).id, activate)
+    user, _password = people.change(None, _user_named(username).id, {"active": activate})
     state = "active" if activate else "deactivated; their logins have ended"
     click.echo(f"{user.username!r} is {state}.")
 

@@ -34,6 +34,11 @@ class Config:
     # tries per username; past either, 429 with Retry-After until the window ends.
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
     LOGIN_LIMIT_PER_USERNAME = os.environ.get("LOGIN_LIMIT_PER_USERNAME", "10 per 15 minutes")
+    # Activating with a unit's invitation code (the page and POST /api/v1/activations share
+    # them): tries per address, and failed tries per unit named, so that codes cannot be
+    # guessed, from one address or from many.
+    ACTIVATION_LIMIT_PER_ADDRESS = os.environ.get("ACTIVATION_LIMIT_PER_ADDRESS", "20 per hour")
+    ACTIVATION_LIMIT_PER_UNIT = os.environ.get("ACTIVATION_LIMIT_PER_UNIT", "10 per hour")
     # Where the limits count: `database` (default: every worker and server shares the counts)
     # or any storage of the `limits` library, e.g. redis://host:6379 or memory:// (one process).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")

@@ -58,6 +58,7 @@ from models.duty import DutyShift, ShiftHandover  # noqa: E402
 from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
 from models.extensions import Extension, ExtensionStatus  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
+from models.invitations import Invitation  # noqa: E402
 from models.leave import Leave, LeaveStatus  # noqa: E402
 from models.notices import Channel, Notice, NoticeStatus  # noqa: E402
 from models.people import (  # noqa: E402
@@ -85,7 +86,7 @@ __all__ = [
     "AuditEntry", "Estate", "EstateCalendar", "OfficeHours", "ClosedDay", "Area", "AreaButler",
     "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
     "DutyShift", "ShiftHandover",
-    "IdempotentRequest", "Channel", "Notice", "NoticeStatus",
+    "IdempotentRequest", "Invitation", "Channel", "Notice", "NoticeStatus",
     "Attachment", "Event", "Ticket", "Deadline", "DeadlineStatus", "SweeperHeartbeat",
     "Deduction", "Appeal", "Review", "SQLiteConnection", "Extension", "ExtensionStatus",
     "ReviewOutcome", "MonthAction", "MonthClosing", "SpotCheck", "SpotCheckItem", "SpotCheckResult",

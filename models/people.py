@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -24,6 +25,9 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
+
+# How an unusable password hash starts: no hash werkzeug makes does, so no password matches it.
+UNUSABLE_PASSWORD = "!"
 
 STAFF_ROLES = frozenset({Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})
 
@@ -59,6 +63,9 @@ class User(UserMixin, db.Model):
     # A resident's home; staff have none.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # When a resident got in with their unit's invitation code and chose a password (None: not
+    # through an invitation: staff, or a resident imported who has not yet activated).
+    activated_at: Mapped[datetime | None]
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
@@ -72,6 +79,14 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+
+    def set_unusable_password(self) -> None:
+        """No password logs in (a resident imported, who activates with their unit's code)."""
+        self.password_hash = UNUSABLE_PASSWORD + secrets.token_hex(16)
+
+    @property
+    def has_usable_password(self) -> bool:
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

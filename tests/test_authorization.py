@@ -20,12 +20,14 @@ import pytest
 
 from models import (
     Area,
+    Building,
     Channel,
     CredentialKind,
     DutyShift,
     Estate,
     Notice,
     NoticeStatus,
+    Role,
     ShiftHandover,
     SpotCheck,
     SpotCheckItem,
@@ -42,6 +44,7 @@ from workflows.attachments import UploadedFile
 ROLES = ("anonymous", "resident", "butler", "technician", "supervisor", "admin")
 STAFF_ONLY = {"resident": "F", "butler": "A", "technician": "A", "supervisor": "A", "admin": "A"}
 SUPERVISORS = {"resident": "F", "butler": "F", "technician": "F", "supervisor": "A", "admin": "A"}
+ADMIN = {**SUPERVISORS, "supervisor": "F"}
 EVERYONE = {role: "A" for role in ROLES}
 LOGGED_IN = {"anonymous": "L", **{role: "A" for role in ROLES[1:]}}
 # A ticket and what hangs on it: one's own (visible) or someone else's (hidden: 404).
@@ -215,6 +218,30 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
                                               "admin": "FF"}),
     ("api.import_estate", "POST"): logged_in(SUPERVISORS),
     ("api.export_estate", "GET"): logged_in(SUPERVISORS),
+    # accounts, invitation codes, the audit log (views.admin, views.activation, views.api_people)
+    ("activation.activate", "GET"): EVERYONE,
+    ("activation.activate", "POST"): EVERYONE,
+    ("admin.accounts", "GET"): logged_in(ADMIN),
+    ("admin.new_account", "GET"): logged_in(ADMIN),
+    ("admin.new_account", "POST"): logged_in(ADMIN),
+    ("admin.account", "GET"): logged_in(ADMIN),
+    ("admin.change_details", "POST"): logged_in(ADMIN),
+    ("admin.change_areas", "POST"): logged_in(ADMIN),
+    ("admin.reset_password", "POST"): logged_in(ADMIN),
+    ("admin.set_active", "POST"): logged_in(ADMIN),
+    ("admin.audit_log", "GET"): logged_in(ADMIN),
+    ("admin.invitation_codes", "GET"): logged_in(SUPERVISORS),
+    ("admin.building_units", "GET"): logged_in(SUPERVISORS),
+    ("admin.print_building", "POST"): logged_in(SUPERVISORS),
+    ("admin.regenerate", "POST"): logged_in(SUPERVISORS),
+    ("api.list_users", "GET"): logged_in(ADMIN),
+    ("api.create_user", "POST"): logged_in(ADMIN),
+    ("api.get_user", "GET"): logged_in(ADMIN),
+    ("api.change_user", "PATCH"): logged_in(ADMIN),
+    ("api.set_user_areas", "PUT"): logged_in(ADMIN),
+    ("api.issue_invitation", "POST"): logged_in(SUPERVISORS),
+    ("api.activate", "POST"): EVERYONE,
+    ("api.audit_log", "GET"): logged_in(ADMIN),
     ("api.list_notifications", "GET"): LOGGED_IN,
     ("api.read_notification", "POST"): NOTICE,
     ("api.read_all_notifications", "POST"): LOGGED_IN,
@@ -241,10 +268,17 @@ def _store(app, content: bytes) -> str:
 @pytest.fixture
 def scene(app, estate, tmp_path, clock):
     """A repair of the resident's (dispatched to the technician, with a photo), one in the other
-    area, a line (with evidence) on each butler's card, a spot-check item, and an admin."""
+    area, a line (with evidence) on each butler's card, a spot-check item, and an account for
+    the admin's forms to change."""
     app.config["UPLOAD_FOLDER"] = str(tmp_path)
     with app.app_context():
         desk = Desk(estate)
+        # The account the admin's forms change (sent empty, a deactivation among them).
+        leaver = User(username="leaver", name="Leaver", role=Role.TECHNICIAN,
+                      password_hash=estate.user("butler").password_hash)
+        db.session.add(leaver)
+        db.session.commit()
+        leaver_id = leaver.id
         photo = UploadedFile(_store(app, PNG), "own.png", "image/png", len(PNG))
         own = desk.open("resident", attachments=[photo]).id
         desk.fire(own, "dispatch", "butler", technician_id=estate.technician)
@@ -277,6 +311,7 @@ def scene(app, estate, tmp_path, clock):
                                                            "supervisor", "other_butler",
                                                            "west_resident")}
         people["admin"] = estate.admin
+        building = db.session.scalar(db.select(Building.id).order_by(Building.id))
         notices = {name: _notice(person, own) for name, person in people.items()}
         place = db.session.scalar(db.select(Estate.id))
         shift = DutyShift(estate_id=place, starts_at=T0 - timedelta(hours=9),
@@ -298,7 +333,7 @@ def scene(app, estate, tmp_path, clock):
             "units": {"own": estate.unit_a, "other": estate.unit_w},
             "lines": lines, "evidence": evidence, "item": item, "people": people,
             "notices": notices, "leaves": leaves, "area": area, "extensions": asked,
-            "estate": place, "handovers": handovers}
+            "estate": place, "handovers": handovers, "leaver": leaver_id, "building": building}
 
 
 def _notice(user_id: int, ticket_id: int) -> int:
@@ -324,6 +359,7 @@ def _values(scene, role: str, whose: str) -> dict:
             "extension_id": scene["extensions"][butler], "deadline": "completion",
             "decision": "approve",
             "estate_id": scene["estate"], "handover_id": scene["handovers"][butler],
+            "user_id": scene["leaver"], "building_id": scene["building"],
             "filename": "style.css", "trigger": TRIGGER[role],
             "reference": "0" * 32,
             "action": ACTION.get(role, "appeal"),

@@ -22,9 +22,9 @@ from tests.api import API, token_for
 from tests.helpers import OWNER_HEADINGS, csv_of, owner_rows, xlsx_of
 from tests.pages import csrf_token, field_html, flashes
 from views import estate_files
-from workflows import accounts
+from workflows import accounts, invitations
 from workflows.errors import Conflict, Forbidden, NotFound
-from workflows.estate_import import NO_PASSWORD, import_owner_sheet
+from workflows.estate_import import import_owner_sheet
 
 UNITS = 2000
 
@@ -98,9 +98,12 @@ def test_a_sheet_of_2000_units_brings_them_in_with_their_residents(ctx, estate, 
     assert (person.name, person.role, person.unit_id, person.active) == (
         "业主100", Role.RESIDENT, unit.id, True)
     assert person.username == f"r{unit.estate.id}-13700000100"
-    # no password works until they activate their account
-    assert person.password_hash == NO_PASSWORD and not person.check_password("")
-    assert accounts.authenticate(person.username, NO_PASSWORD) is None
+    # no password works until they get in with the unit's invitation code
+    assert not person.has_usable_password and not person.check_password("")
+    assert accounts.authenticate(person.username, person.password_hash) is None
+    _, code = invitations.issue_for_unit(admin(estate), unit.id)
+    invitations.activate(unit.estate.id, "12栋", "101", "137 0000 0100", code, "owner's secret")
+    assert accounts.authenticate(resident_of("13700000100").username, "owner's secret")
 
 
 def test_the_same_file_again_changes_nothing_and_says_so(ctx, estate, good_file):

@@ -241,14 +241,17 @@ def test_the_description_is_openapi_3_1_and_needs_no_login(client):
         "description": "`Authorization: Bearer <token>`, the token from POST /api/v1/tokens"}
     public = {(method, path) for path, methods in document["paths"].items()
               for method, op in methods.items() if not op["security"]}
-    assert public == {("post", f"{API}/tokens"), ("get", DOCUMENT)}
+    assert public == {("post", f"{API}/tokens"), ("post", f"{API}/activations"),
+                      ("get", DOCUMENT)}
     for path, methods in document["paths"].items():
         for method, op in methods.items():
             assert op["summary"] and op["operationId"], (method, path)
-            assert ("401" in op["responses"]) == (path != DOCUMENT), (method, path)
+            assert ("401" in op["responses"]) == (path not in (DOCUMENT, f"{API}/activations")), (
+                method, path)
     limited = {(method, path) for path, methods in document["paths"].items()
                for method, op in methods.items() if "429" in op["responses"]}
-    assert limited == {("post", f"{API}/tokens"), ("post", f"{API}/me/password")}
+    assert limited == {("post", f"{API}/tokens"), ("post", f"{API}/me/password"),
+                       ("post", f"{API}/activations")}
     ticket_id = document["paths"][f"{API}/tickets/{{ticket_id}}"]["get"]["parameters"]
     assert ticket_id == [{"in": "path", "name": "ticket_id", "required": True,
                           "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
@@ -293,6 +296,7 @@ def known_ids(app: Flask) -> dict[str, list]:
                 "area_id": ids(Area), "leave_id": ids(Leave), "unit_id": ids(Unit),
                 "extension_id": ids(Extension),
                 "estate_id": ids(Estate), "handover_id": ids(ShiftHandover),
+                "user_id": ids(User),
                 "month": ["2026-10", "2026-11", "2026-12"]}
 
 
@@ -537,6 +541,27 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
              media_type="multipart/form-data")
     call("admin", "GET", f"{API}/estates/{{estate_id}}/export", 200, path_parameters=garden,
          query={"format": "csv"})
+    # Accounts: a staff account made, changed, given an area; a code issued, a tenant getting
+    # in with it; the audit log of it all.
+    made = call("admin", "POST", f"{API}/users", 201, body={
+        "username": "butler9", "name": "Zhou", "role": "butler"}).json()["user"]
+    call("admin", "GET", f"{API}/users", 200, query={"role": "butler", "active": "true"})
+    call("admin", "GET", f"{API}/users/{{user_id}}", 200, path_parameters={"user_id": made["id"]})
+    call("admin", "PATCH", f"{API}/users/{{user_id}}", 200,
+         path_parameters={"user_id": made["id"]}, body={"phone": "139 0000 9999",
+                                                         "reset_password": True})
+    east = next(area for area in call("butler", "GET", f"{API}/areas", 200).json()["areas"]
+                if area["name"] == "East")
+    call("admin", "PUT", f"{API}/users/{{user_id}}/areas", 200,
+         path_parameters={"user_id": made["id"]}, body={"area_ids": [east["id"]]})
+    code = call("supervisor", "POST", f"{API}/units/{{unit_id}}/invitation", 201,
+                path_parameters={"unit_id": estate.unit_b}).json()["code"]
+    call(None, "POST", f"{API}/activations", 201, body={
+        "building": "1栋", "unit": "102", "phone": "13655556666", "invitation_code": code,
+        "password": "a tenant's secret", "name": "Tenant Qian"})
+    call("admin", "GET", f"{API}/audit", 200, query={"subject_type": "user"})
+    call("admin", "PATCH", f"{API}/users/{{user_id}}", 200,
+         path_parameters={"user_id": made["id"]}, body={"active": False})
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})

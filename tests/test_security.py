@@ -26,7 +26,7 @@ from tests.api import API, assert_error, fire, log_in, open_ticket, token_for
 from tests.conftest import PASSWORD, make_app
 from tests.pages import PNG, csrf_token, field_html, flashes
 from tests.pages import log_in as page_log_in
-from workflows import accounts
+from workflows import accounts, people
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -329,7 +329,7 @@ def test_the_api_changes_a_password_and_keeps_the_token_it_came_with(client):
 def test_a_deactivated_person_is_out_at_once(app, client, browser, estate):
     token, page = log_in(client, "butler"), browser("butler")
     with app.app_context():
-        accounts.set_active(estate.butler, False)
+        people.change(None, estate.butler, {"active": False})
     assert client.get(f"{API}/me", headers=token).status_code == 401
     assert page.get("/queue/").status_code == 302
     assert client.post(f"{API}/tokens", json={"username": "butler",

@@ -134,6 +134,8 @@ def init_app(app: Flask) -> None:
     app.json.ensure_ascii = False
 
     from views import (
+        activation,
+        admin,
         api,
         api_assessment,  # noqa: F401  (adds the assessment routes to api.bp)
         api_calendars,  # noqa: F401  (adds the estates' calendar routes to api.bp)
@@ -142,6 +144,7 @@ def init_app(app: Flask) -> None:
         api_estates,  # noqa: F401  (adds the estates' import and export to api.bp)
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
+        api_people,  # noqa: F401  (adds the accounts' and the audit log's routes to api.bp)
         api_search,  # noqa: F401  (adds search and the units to api.bp)
         assessment,
         auth,
@@ -166,7 +169,8 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, extensions, search, calendars, duty, estates, health):
+                   cover, extensions, search, calendars, duty, estates, health, admin,
+                   activation):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

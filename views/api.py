@@ -42,9 +42,9 @@ csrf.exempt(bp)
 
 @bp.before_request
 def require_login():
-    """Every call but POST /tokens and this API's description needs a user: a bearer token, or
-    the browser session."""
-    if request.endpoint in ("api.create_token", "api.openapi_document"):
+    """Every call but POST /tokens, POST /activations and this API's description needs a user:
+    a bearer token, or the browser session."""
+    if request.endpoint in ("api.create_token", "api.activate", "api.openapi_document"):
         return None
     if not current_user.is_authenticated:
         return api_error(401, "unauthorized", "log in: POST /api/v1/tokens, then send "

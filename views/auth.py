@@ -138,6 +138,8 @@ def language():
 def login():
     """The login form."""
     form = LoginForm()
+    if request.method == "GET":  # just activated: the username they were told
+        form.username.data = request.args.get("username", "")[:64]
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data.strip(), form.password.data)
         if user is not None:

@@ -99,6 +99,12 @@ def too_many(exc: RateLimitExceeded):
         form = LoginForm()
         form.password.errors = [_wait(minutes)]
         response, status = render_template("login.html", form=form), 429
+    elif request.endpoint == "activation.activate":
+        from views.admin_forms import activation_form
+
+        form = activation_form()  # what was typed stays
+        form.invitation_code.errors = [_wait(minutes)]
+        response, status = render_template("activate.html", form=form), 429
     else:
         response, status = _page(_wait(minutes), 429)
     response = current_app.make_response((response, status))

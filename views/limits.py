@@ -3,7 +3,8 @@
 The login page and POST /api/v1/tokens share two limits: tries per address, and failed tries per
 username (a lockout of that username until the window ends, whichever address the tries come
 from). Past either, the answer is 429 with Retry-After. Changing one's password counts failed
-tries per person the same way.
+tries per person the same way; activating with an invitation code counts tries per address and
+failed tries (a wrong code, a unit that is not there) per unit named.
 
 `DatabaseStorage` keeps the counters in `rate_limit_counters`, so every worker and every app
 server counts the same tries with nothing else to run; `RATELIMIT_STORAGE_URI` may name any other
@@ -29,6 +30,7 @@ from views.inputs import json_body
 from workflows import clock
 
 ADDRESS_SCOPE, USERNAME_SCOPE, PASSWORD_SCOPE = "login-address", "login-username", "password"
+ACTIVATION_ADDRESS_SCOPE, ACTIVATION_UNIT_SCOPE = "activation-address", "activation-unit"
 
 
 class DatabaseStorage(Storage):
@@ -91,15 +93,28 @@ def address() -> str:
     return request.remote_addr or "unknown"
 
 
-def username() -> str:
-    """The username a login try names, from the form or the JSON body, as a digest: whatever
-    was typed (any length, any character) makes a key the storage can hold."""
-    name = request.form.get("username")
-    if name is None:
+def _sent(name: str) -> str:
+    """What a form or JSON body sent as `name`, as text trimmed and lower-cased ("" if none)."""
+    value = request.form.get(name)
+    if value is None:
         body = json_body()
-        name = body.get("username") if isinstance(body, dict) else None
-    typed = name.strip().lower() if isinstance(name, str) else ""
+        value = body.get(name) if isinstance(body, dict) else None
+    return str(value).strip().lower() if isinstance(value, str | int) else ""
+
+
+def _digest(typed: str) -> str:
+    """Whatever was typed (any length, any character) as a key the storage can hold."""
     return hashlib.sha256(typed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def username() -> str:
+    """The username a login try names, from the form or the JSON body, as a digest."""
+    return _digest(_sent("username"))
+
+
+def unit_named() -> str:
+    """The unit an activation names (estate, building, unit number as typed), as a digest."""
+    return _digest("\n".join(_sent(name) for name in ("estate_id", "building", "unit")))
 
 
 def person() -> str:
@@ -129,11 +144,29 @@ password_limit = limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PE
                                       deduct_when=_failed)
 
 
-def limit_logins(view):
-    """Put both login limits on a view (the login page, POST /api/v1/tokens)."""
-    for limit in login_limits:
+activation_limits = [
+    limiter.shared_limit(lambda: current_app.config["ACTIVATION_LIMIT_PER_ADDRESS"],
+                         ACTIVATION_ADDRESS_SCOPE, methods=["POST"]),
+    limiter.shared_limit(lambda: current_app.config["ACTIVATION_LIMIT_PER_UNIT"],
+                         ACTIVATION_UNIT_SCOPE, key_func=unit_named, methods=["POST"],
+                         deduct_when=_failed),
+]
+
+
+def _limited(view, limits):
+    for limit in limits:
         view = limit(view)
     return view
+
+
+def limit_activations(view):
+    """Put both activation limits on a view (the activation page, POST /api/v1/activations)."""
+    return _limited(view, activation_limits)
+
+
+def limit_logins(view):
+    """Put both login limits on a view (the login page, POST /api/v1/tokens)."""
+    return _limited(view, login_limits)
 
 
 def retry_after() -> int:

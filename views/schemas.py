@@ -1072,3 +1072,137 @@ class ImportReport(Schema):
 class EstateExportQuery(Schema):
     format = one_of(("xlsx", "csv"), load_default="xlsx")
     language = one_of(("zh", "en"), "the headers' language", load_default="zh")
+# -- accounts: the admin's staff and residents, invitations, activation, the audit log ----------
+
+STAFF_ROLE_NAMES = [role.value for role in Role if role != Role.RESIDENT]
+
+
+class AccountQuery(Schema):
+    role = one_of(Role, "one role (resident included); left out: every staff role")
+    active = one_of(("true", "false"), "left out: both")
+    page = fields.Integer(validate=validate.Range(1, MAX_ID))
+
+
+class AreaRef(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+
+
+class Account(Person):
+    """A person's account as the admin sees it."""
+
+    role = one_of(Role, required=True)
+    unit_id = record_id("the unit a resident lives in", required=True, allow_none=True)
+    active = fields.Boolean(required=True, metadata={
+        "description": "false: deactivated; they cannot log in, and no login of theirs works"})
+    activated_at = time("when a resident got in with their unit's code (null: not so)",
+                        required=True, allow_none=True)
+
+
+class AccountDetail(Account):
+    areas = many(AreaRef)
+    open_tickets = fields.List(fields.Nested(TicketRef), required=True, metadata={
+        "description": "open tickets they hold (as butler or technician dispatched): to "
+                       "reassign when they are deactivated"})
+
+
+class Accounts(Schema):
+    users = many(Account)
+    page = fields.Integer(required=True)
+
+
+class AccountRequest(Schema):
+    username = text("unique, without spaces", required=True,
+                    validate=validate.Length(1, 64))
+    name = text(required=True, validate=validate.Length(1, 100))
+    role = one_of(STAFF_ROLE_NAMES, required=True)
+    phone = fields.String(allow_none=True, metadata={
+        "description": "a mainland mobile number, 11 digits (+86 allowed)"})
+    email = fields.String(allow_none=True)
+    password = text("left out: one is made and answered once",
+                    validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+
+
+class AccountChanged(Schema):
+    user = nested(AccountDetail)
+    password = fields.String(required=True, allow_none=True, metadata={
+        "description": "the password made for them, shown this once (null: none was made)"})
+
+
+class AccountChange(Schema):
+    """What is left out stays as it is."""
+
+    name = text(validate=validate.Length(1, 100))
+    role = one_of(Role, "a staff role; a resident stays a resident")
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    active = fields.Boolean(metadata={
+        "description": "false: deactivate (every login of theirs ends at once); true: let back in"})
+    password = text("a new password, typed; every login of theirs ends",
+                    validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+    reset_password = fields.Boolean(metadata={
+        "description": "true: a password is made and answered once; every login of theirs ends"})
+
+
+class AreasChange(Schema):
+    area_ids = fields.List(record_id(), required=True, metadata={
+        "description": "every area the butler is to answer for; an area of theirs left out is "
+                       "refused (409): give it its new butler with PUT /areas/{area_id}/butler"})
+    note = text("why, for the timeline of each ticket handed over",
+                validate=validate.Length(max=MAX_TEXT))
+
+
+class InvitationIssued(Schema):
+    unit_id = record_id(required=True)
+    unit = text("the building and unit, as printed", required=True)
+    code = text("the unit's new code, shown this once (it is not kept); the old one stops "
+                "working", required=True)
+    issued_at = time(required=True)
+
+
+class ActivationRequest(Schema):
+    estate_id = record_id("required when the installation has several estates")
+    building = text("the building's name, as on the slip", required=True)
+    unit = text("the unit's number, as on the slip, e.g. 1201", required=True)
+    phone = text("a mainland mobile number, 11 digits: the one the office has, or your own "
+                 "if you are family or a tenant", required=True)
+    invitation_code = text("the unit's code from the slip, e.g. ABCD-2345", required=True)
+    password = text(required=True, validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+    name = text("your name: required when your phone is not on the unit's list",
+                validate=validate.Length(max=100))
+
+
+class Activated(Schema):
+    user = nested(User)
+
+
+class AuditQuery(Schema):
+    estate_id = record_id()
+    subject_type = text("the kind of record: user, unit, area, estate, ...")
+    subject_id = record_id()
+    by = record_id("the person who made the change")
+    since = time("from this time on")
+    until = time("before this time")
+    page = fields.Integer(validate=validate.Range(1, MAX_ID))
+
+
+class AuditEntry(Schema):
+    id = record_id(required=True)
+    at = time(required=True)
+    actor = fields.Nested(Person, required=True, allow_none=True,
+                          metadata={"description": "null: the command line"})
+    estate_id = record_id(required=True, allow_none=True)
+    action = text("created, changed, deactivated, reactivated, password_reset, "
+                  "password_changed, invitation_issued, activated, ...", required=True)
+    subject_type = fields.String(required=True)
+    subject_id = record_id(required=True, allow_none=True)
+    before = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "the fields changed, as they were (null: it did not exist); never a "
+                       "password or a code"})
+    after = fields.Dict(required=True, allow_none=True)
+    note = fields.String(required=True)
+
+
+class AuditEntries(Schema):
+    entries = many(AuditEntry)
+    page = fields.Integer(required=True)

@@ -3,7 +3,8 @@
 A login is a `Credential` row holding the SHA-256 of a random secret: a page login keeps the
 secret in the signed session cookie, an API client sends it as a bearer token. Every request
 looks its secret up (`holder`), so ending a login — logging out, revoking a token, changing the
-password, deactivating the person — takes effect at once, even for a copied cookie or token.
+password, deactivating the person (workflows.people) — takes effect at once, even for a copied
+cookie or token.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models import Credential, CredentialKind, Notice, NoticeStatus, User, db
 from models.people import NOTICE_KINDS
 from models.transaction import write
-from workflows import clock
+from workflows import audit, clock
 from workflows.errors import InvalidData, NotFound
 
 MIN_PASSWORD = 8
@@ -117,7 +118,7 @@ def sign_out(secret: str | None) -> None:
                            .values(revoked_at=clock.now()))
 
 
-def _end_all(user_id: int, now: datetime, keep: int | None = None) -> None:
+def end_all(user_id: int, now: datetime, keep: int | None = None) -> None:
     """End every login of the person (but `keep`); the caller's transaction commits."""
     query = update(Credential).where(Credential.user_id == user_id,
                                      Credential.revoked_at.is_(None))
@@ -129,7 +130,7 @@ def _end_all(user_id: int, now: datetime, keep: int | None = None) -> None:
 def sign_out_elsewhere(user: User, keep: int | None) -> None:
     """End the person's logins everywhere but this one."""
     with write():
-        _end_all(user.id, clock.now(), keep)
+        end_all(user.id, clock.now(), keep)
 
 
 def change_password(user: User, current: Any, new: Any, again: Any = None,
@@ -147,8 +148,10 @@ def change_password(user: User, current: Any, new: Any, again: Any = None,
     if errors:
         raise InvalidData(_l("the password was not changed"), errors)
     with write():
-        db.session.get(User, user.id).password_hash = generate_password_hash(new)
-        _end_all(user.id, clock.now(), keep)
+        person = db.session.get(User, user.id)
+        person.password_hash = generate_password_hash(new)
+        end_all(user.id, clock.now(), keep)
+        audit.record(person, "password_changed", person)
 
 
 def password_problems(password: Any, field: str) -> dict[str, str]:
@@ -161,26 +164,6 @@ def password_problems(password: Any, field: str) -> dict[str, str]:
     return {}
 
 
-def set_active(user_id: int, active: bool) -> User:
-    """Activate or deactivate a person; a deactivated person's logins end at once."""
-    with write():
-        user = db.session.get(User, user_id)
-        user.active = active
-        if not active:
-            _end_all(user.id, clock.now())
-    return user
-
-
-def set_password(user_id: int, password: str) -> None:
-    """An administrator sets a person's password (a reset); their logins end."""
-    problems = password_problems(password, "password")
-    if problems:
-        raise InvalidData(_l("the password was not set"), problems)
-    with write():
-        db.session.get(User, user_id).password_hash = generate_password_hash(password)
-        _end_all(user_id, clock.now())
-
-
 def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_for: Any,
                         quiet_from: Any, quiet_until: Any) -> None:
     """Where one's notices go besides the bell and when: an email address (none: blank), a
@@ -188,14 +171,8 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_
     hours ("22:00" until "07:00"; both blank: none) through which what can wait is held.
     Nothing is saved unless all of it is right."""
     problems: dict[str, Any] = {}
-    address = _typed(email)
-    if len(address) > MAX_EMAIL:
-        problems["email"] = _l("must be at most %(count)d characters", count=MAX_EMAIL)
-    elif address and not EMAIL.fullmatch(address):
-        problems["email"] = _l("is not an email address, like name@example.com")
-    number = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", _typed(phone)))
-    if number and not MOBILE.fullmatch(number):
-        problems["phone"] = _l("is not a mainland mobile number: 11 digits, like 138 0013 8000")
+    address = email_address(email, "email", problems)
+    number = mobile(phone, "phone", problems)
     chosen = {name: _kinds(value) for name, value in (("email_for", email_for),
                                                        ("sms_for", sms_for))}
     for name, kinds in chosen.items():
@@ -209,11 +186,31 @@ def set_notice_settings(user: User, email: Any, phone: Any, email_for: Any, sms_
     with write():
         person = db.session.get(User, user.id)
         person.email = address or None
-        person.phone = number.removeprefix("+86") or None
+        person.phone = number or None
         person.email_for, person.sms_for = chosen["email_for"], chosen["sms_for"]
         if (person.quiet_from, person.quiet_until) != (quiet["quiet_from"], quiet["quiet_until"]):
             _release_held(person.id)
         person.quiet_from, person.quiet_until = quiet["quiet_from"], quiet["quiet_until"]
+
+
+def email_address(value: Any, field: str, problems: dict[str, Any]) -> str:
+    """An email address as typed ("" for none); what is wrong with it goes into `problems`."""
+    address = _typed(value)
+    if len(address) > MAX_EMAIL:
+        problems[field] = _l("must be at most %(count)d characters", count=MAX_EMAIL)
+    elif address and not EMAIL.fullmatch(address):
+        problems[field] = _l("is not an email address, like name@example.com")
+    return address
+
+
+def mobile(value: Any, field: str, problems: dict[str, Any]) -> str:
+    """A mainland mobile number as typed, as its 11 digits ("" for none: full-width digits,
+    spaces, dashes and +86 taken away); what is wrong with it goes into `problems`."""
+    number = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", _typed(value)))
+    if number and not MOBILE.fullmatch(number):
+        problems[field] = _l("is not a mainland mobile number: 11 digits, like 138 0013 8000")
+        return number
+    return number.removeprefix("+86")
 
 
 def _quiet_hours(quiet_from: Any, quiet_until: Any, problems: dict[str, Any]) -> dict:

@@ -82,7 +82,7 @@ def set_area_butler(actor: User, area_id: Any, butler_id: Any, note: Any = "") -
             held = db.session.scalars(
                 select(Ticket.id).join(Unit).join(Building)
                 .where(Building.area_id == area.id, Ticket.assignee_id == outgoing,
-                       _open_tickets()))
+                       open_tickets()))
             engine.hand_over(actor, list(held), butler, note, now)
         db.session.flush()
     return period
@@ -208,7 +208,7 @@ def cancel_leave(actor: User, leave_id: Any) -> Leave:
 def left_with(leave: Leave) -> list[Ticket]:
     """The open tickets still held by the butler on leave: what the supervisor hands over."""
     return list(db.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == leave.butler_id, _open_tickets())
+        select(Ticket).where(Ticket.assignee_id == leave.butler_id, open_tickets())
         .order_by(Ticket.id)))
 
 
@@ -241,7 +241,8 @@ def status(leave: Leave, now: datetime) -> str:
 
 # -- checks ----------------------------------------------------------------------------------------
 
-def _open_tickets():
+def open_tickets():
+    """A WHERE clause selecting the tickets in an open state of their kind."""
     return or_(*(and_(Ticket.kind == name, Ticket.state.in_(kind.open_states))
                  for name, kind in rules.current().kinds.items()))
 

@@ -45,7 +45,7 @@ from models.transaction import write
 from workflows import clock, engine, estates, rules
 from workflows.access import responsible
 from workflows.assessment import _require_supervisor, _text
-from workflows.cover import _open_tickets, require_staff
+from workflows.cover import open_tickets, require_staff
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import record_id, required_time
 from workflows.words import local
@@ -264,7 +264,7 @@ def _taken_during(shift: DutyShift) -> list[Ticket]:
     held = list(db.session.scalars(
         select(Ticket).join(Unit).join(Building).join(Area)
         .where(Area.estate_id == shift.estate_id, Ticket.assignee_id == shift.on_duty_id,
-               _open_tickets()).order_by(Ticket.id)))
+               open_tickets()).order_by(Ticket.id)))
     taken = []
     for ticket in held:
         given_at = db.session.scalar(

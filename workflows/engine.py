@@ -135,16 +135,18 @@ def hand_over(actor: User, ticket_ids: Sequence[int], butler_id: int, note: str,
         if ticket.assignee_id == butler_id or REASSIGN not in {
                 t.name for t in kind.triggers_from(ticket.state)}:
             continue
+        # The caller authorized the hand-over (an area's new butler, a leave's substitute),
+        # the company's admin included, who fires no step of a ticket otherwise.
         _step(known, ticket, REASSIGN, actor, ticket.version,
-              {"assignee_id": butler_id, "note": note}, (), now)
+              {"assignee_id": butler_id, "note": note}, (), now, handed_over=True)
         handed.append(ticket.id)
     return handed
 
 
 def _step(known: Rules, ticket: Ticket, trigger: Any, actor: User, version: Any, data: dict,
-          attachments: Sequence[UploadedFile], now: datetime) -> Event:
+          attachments: Sequence[UploadedFile], now: datetime, handed_over: bool = False) -> Event:
     """Validate, apply and record one trigger on a locked ticket, in the caller's write()."""
-    step = _validate(known.kind(ticket.kind), ticket, trigger, actor, version, data,
+    step = _validate(known.kind(ticket.kind), ticket, trigger, actor, version, data, handed_over,
                      attachments, now)
     from_state = ticket.state
     _apply(known, ticket, step, now)
@@ -312,8 +314,9 @@ class _Step:
 
 
 def _validate(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any,
-              data: dict, attachments: Sequence[UploadedFile], now: datetime) -> _Step:
-    rule = _check_trigger(kind, ticket, trigger, actor, version)
+              data: dict, handed_over: bool, attachments: Sequence[UploadedFile],
+              now: datetime) -> _Step:
+    rule = _check_trigger(kind, ticket, trigger, actor, version, handed_over)
     clean = _clean_data(kind, rule, data, now, ticket, actor)
     file_errors: dict[str, Any] = {}
     files = ticket_files.listed(attachments, file_errors)
@@ -370,13 +373,14 @@ def _refuse_too_soon(ticket: Ticket, rule: TriggerRule, now: datetime) -> None:
                           "%(left)s", trigger=named, ago=span(now - last), left=left))
 
 
-def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any):
+def _check_trigger(kind: KindRules, ticket: Ticket, trigger: Any, actor: User, version: Any,
+                   handed_over: bool = False):
     rule = kind.triggers.get(trigger) if isinstance(trigger, str) else None
     if rule is None:
         raise InvalidData(_l("unknown trigger for a %(kind)s", kind=term(kind.name, kind.label)),
                           {"trigger": _l("must be one of %(choices)s", choices=listing(
                               term(t.name, t.label) for t in kind.triggers.values()))})
-    if actor.role not in rule.roles:
+    if actor.role not in rule.roles and not handed_over:
         raise Forbidden(_l("a %(role)s may not '%(trigger)s' (only: %(roles)s)",
                            role=term(actor.role), trigger=term(trigger, rule.label),
                            roles=listing(term(r) for r in sorted(rule.roles))))

@@ -23,7 +23,7 @@ What a row means:
   areas the file names (or one named after the estate), for the admin to give butlers.
   A building's area is the one it is in: the import never moves a building.
 
-Imported residents get no usable password (NO_PASSWORD, which no password matches) and the
+Imported residents get no usable password (UNUSABLE_PASSWORD, which no password matches) and the
 username r<estate id>-<phone> (with -2, -3, ... if that is taken): they get in by activating
 their account with their phone, unit and invitation code. Every change to an existing unit or
 resident is an entry of the audit log; what was created is one entry for the whole import.
@@ -42,15 +42,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 
 from models import Area, Building, Estate, Role, Unit, User, db
+from models.people import UNUSABLE_PASSWORD
 from models.transaction import write
 from workflows import audit
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import record_id, untypable
 from workflows.sheets import COLUMNS, OwnerRow, Problem, read_owner_sheet
 
-# A password hash that no password matches (werkzeug's check refuses a hash without a method):
-# an imported resident cannot log in until they activate their account and choose a password.
-NO_PASSWORD = "!"
 IMPORTERS = (Role.ADMIN, Role.SUPERVISOR)
 UNIT_FIELDS = ("entrance", "floor", "size", "note")
 RESIDENT_FIELDS = ("name", "phone", "unit_id", "active")
@@ -515,7 +513,7 @@ class Plan:
         unit_ids = {p.key: p.existing["id"] if p.existing else made[(p.building_id, p.key[1])]
                     for p in self.units.values()}
         self._insert(User, [{"username": self._username(estate.id, row.phone), "name": row.name,
-                             "role": Role.RESIDENT, "password_hash": NO_PASSWORD,
+                             "role": Role.RESIDENT, "password_hash": UNUSABLE_PASSWORD,
                              "phone": row.phone, "unit_id": unit_ids[key], "active": True}
                             for key, row in self.new_residents])
         self._apply_changes(actor, estate, unit_ids)
