@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError, SAWarning
 
-from models import Estate, Role, Unit, User, collector, db
+from models import Estate, EstateSupervisor, Role, Unit, User, collector, db
 from models.transaction import write
 from workflows import accounts, audit, clock, delivery, estate_import, people, sweeper
 from workflows.errors import InvalidData, WorkflowError
@@ -168,11 +168,14 @@ def notify_command(every: float | None, batch: int) -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--name", default=None, help="Full name (defaults to the username).")
 @click.option("--unit-id", type=int, default=None, help="A resident's unit.")
+@click.option("--estate", "estates", multiple=True, metavar="NAME",
+              help="An estate a supervisor supervises (again for several; left out: the only "
+                   "estate, when there is one).")
 @click.password_option()
 def create_user_command(username: str, role: str, name: str | None, unit_id: int | None,
-                        password: str) -> None:
+                        estates: tuple[str, ...], password: str) -> None:
     """Create a user who can log in."""
-    _create_user(username, role, name, unit_id, password)
+    _create_user(username, role, name, unit_id, password, estates)
 
 
 @click.command("create-admin")
@@ -188,7 +191,7 @@ def create_admin_command(username: str, name: str | None, password: str) -> None
 
 
 def _create_user(username: str, role: str, name: str | None, unit_id: int | None,
-                 password: str) -> None:
+                 password: str, estates: tuple[str, ...] = ()) -> None:
     username = username.strip()
     if not username:
         raise click.ClickException("the username must not be empty")
@@ -204,13 +207,32 @@ def _create_user(username: str, role: str, name: str | None, unit_id: int | None
     if unit_id is not None and (record_id(unit_id) is None
                                 or db.session.get(Unit, unit_id) is None):
         raise click.ClickException(f"there is no unit with id {unit_id}")
+    if estates and role != Role.SUPERVISOR:
+        raise click.ClickException("only supervisors are given estates; leave out --estate")
+    supervised = _supervised(estates) if role == Role.SUPERVISOR else []
     with write():
         user = User(username=username, name=name or username, role=role, unit_id=unit_id)
         user.set_password(password)
         db.session.add(user)
         db.session.flush()
+        db.session.add_all(EstateSupervisor(estate_id=estate.id, supervisor_id=user.id)
+                           for estate in supervised)
         audit.record(None, "created", user, None, people.shown(user))
     click.echo(f"Created {role} {username!r} (id {user.id}).")
+
+
+def _supervised(names: tuple[str, ...]) -> list[Estate]:
+    """The estates named (the only one when none is named and there is one)."""
+    if not names:
+        every = db.session.scalars(select(Estate).limit(2)).all()
+        return every if len(every) == 1 else []
+    found = []
+    for name in names:
+        estate = db.session.scalar(select(Estate).where(Estate.name == name.strip()))
+        if estate is None:
+            raise click.ClickException(f"there is no estate {name!r}")
+        found.append(estate)
+    return found
 
 
 def _user_named(username: str) -> User:

@@ -71,7 +71,7 @@ def seed() -> None:
         "supervisor": _user("supervisor", Role.SUPERVISOR, "陈静 Chen Jing"),
         "admin": _user("admin", Role.ADMIN, "系统管理员 Admin"),
     }
-    estate = Estate(name="阳光花园 Sunny Garden")
+    estate = Estate(name="阳光花园 Sunny Garden", supervisors=[staff["supervisor"]])
     areas = [Area(estate=estate, name="东区 East", butler=staff["butler"]),
              Area(estate=estate, name="西区 West", butler=staff["butler2"])]
     units = []

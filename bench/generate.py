@@ -370,6 +370,7 @@ class Estate:
 COLUMNS = {
     "users": "id username name role password_hash phone unit_id active email_for sms_for",
     "estates": "id name",
+    "estate_supervisors": "estate_id supervisor_id",
     "areas": "id estate_id name butler_id",
     "area_butlers": "id area_id butler_id starts_at",
     "buildings": "id area_id name",
@@ -521,6 +522,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
     estate = Estate(generate_password_hash(PASSWORD))
     writer.insert("users", estate.staff)
     writer.insert("estates", [(1, "基准小区 Bench estate")])
+    writer.insert("estate_supervisors", [(1, supervisor) for supervisor in estate.supervisors])
     writer.insert("areas", estate.areas)
     writer.insert("area_butlers", estate.area_periods)
     writer.insert("buildings", estate.buildings)

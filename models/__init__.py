@@ -55,7 +55,15 @@ from models.audit import AuditEntry  # noqa: E402
 from models.calendar import ClosedDay, EstateCalendar, OfficeHours  # noqa: E402
 from models.deadlines import Deadline, DeadlineStatus, SweeperHeartbeat  # noqa: E402
 from models.duty import DutyShift, ShiftHandover  # noqa: E402
-from models.estate import SINCE_RECORDS, Area, AreaButler, Building, Estate, Unit  # noqa: E402
+from models.estate import (  # noqa: E402
+    SINCE_RECORDS,
+    Area,
+    AreaButler,
+    Building,
+    Estate,
+    EstateSupervisor,
+    Unit,
+)
 from models.extensions import Extension, ExtensionStatus  # noqa: E402
 from models.idempotency import IdempotentRequest  # noqa: E402
 from models.invitations import Invitation  # noqa: E402
@@ -83,7 +91,8 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
-    "AuditEntry", "Estate", "EstateCalendar", "OfficeHours", "ClosedDay", "Area", "AreaButler",
+    "AuditEntry", "Estate", "EstateSupervisor", "EstateCalendar", "OfficeHours", "ClosedDay",
+    "Area", "AreaButler",
     "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
     "DutyShift", "ShiftHandover",
     "IdempotentRequest", "Invitation", "Channel", "Notice", "NoticeStatus",

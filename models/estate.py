@@ -19,6 +19,20 @@ class Estate(db.Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
     areas: Mapped[list[Area]] = relationship(back_populates="estate", order_by="Area.name")
+    # The supervisors who audit, review and assess this estate (a supervisor sees only their
+    # estates; the company's admin sees every one).
+    supervisors: Mapped[list[User]] = relationship(secondary="estate_supervisors",
+                                                   order_by="User.name")
+
+
+class EstateSupervisor(db.Model):
+    """A supervisor's estate: one row for each estate a supervisor supervises."""
+
+    __tablename__ = "estate_supervisors"
+
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"), primary_key=True)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True,
+                                               index=True)
 
 
 class Area(db.Model):

@@ -89,6 +89,7 @@ def _build_estate() -> Estate:
         supervisor=person("supervisor", Role.SUPERVISOR),
         admin=person("admin", Role.ADMIN),
     )
+    estate.supervisors.append(people["supervisor"])
     db.session.commit()
     return Estate(butler=butler.id, other_butler=other.id,
                   unit_a=unit_a.id, unit_b=unit_b.id, unit_w=unit_w.id,

@@ -3,7 +3,8 @@ in the rules: each trigger names its roles.)
 
 Residents see their own tickets, technicians the ones dispatched to them, butlers those assigned
 to them, in the areas they are responsible for (their own, and those of a butler they cover for
-on leave), or registered by them; supervisors and admins all. Who answered for a unit at an
+on leave), or registered by them; supervisors those of the estates they supervise, and the
+company's admin all. Who answered for a unit at an
 instant is `responsibility`: one rule, in SQL, for the engine, the sweeper, notices and scores.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ from models import (
     AreaButler,
     Building,
     DutyShift,
+    EstateSupervisor,
     Event,
     Leave,
     LeaveStatus,
@@ -55,11 +57,43 @@ def units_of_butler(butler_id: int):
             .scalar_subquery())
 
 
+def estates_supervised(supervisor_id: int):
+    """The ids of the estates a supervisor supervises, as a subquery."""
+    return (select(EstateSupervisor.estate_id)
+            .where(EstateSupervisor.supervisor_id == supervisor_id).scalar_subquery())
+
+
+def estate_ids(actor: User) -> list[int] | None:
+    """The estates a supervisor works in (none: no estate given them yet); None for the
+    company's admin, who sees every estate."""
+    if actor.role == Role.ADMIN:
+        return None
+    return list(db.session.scalars(select(EstateSupervisor.estate_id)
+                                   .where(EstateSupervisor.supervisor_id == actor.id)
+                                   .order_by(EstateSupervisor.estate_id)))
+
+
+def in_estates_of(actor: User, estate_id) -> ColumnElement[bool]:
+    """A WHERE clause keeping what is in the estates `actor` supervises (everything for the
+    admin), given the column or expression of its estate's id."""
+    if actor.role == Role.ADMIN:
+        return true()
+    return estate_id.in_(estates_supervised(actor.id))
+
+
+def units_in_estates_of(actor: User):
+    """The units of the estates `actor` supervises, as a subquery."""
+    return (select(Unit.id).join(Building).join(Area)
+            .where(in_estates_of(actor, Area.estate_id)).scalar_subquery())
+
+
 def visible_to(actor: User) -> ColumnElement[bool]:
     """A WHERE clause selecting the tickets `actor` may see."""
     match actor.role:
-        case Role.SUPERVISOR | Role.ADMIN:
+        case Role.ADMIN:
             return true()
+        case Role.SUPERVISOR:
+            return Ticket.unit_id.in_(units_in_estates_of(actor))
         case Role.RESIDENT:
             return Ticket.resident_id == actor.id
         case Role.TECHNICIAN:
@@ -170,19 +204,32 @@ def substitutes(at: datetime) -> dict[int, int]:
 
 
 def supervisors_of(unit_ids: Iterable[int], managers: bool = False) -> dict[int, list[int]]:
-    """Who supervises each unit's butler (only those marked as managers, with `managers`), by
-    unit, for many units in one query.
-
-    One company, one estate today: every active supervisor, for every unit; an estate's own
-    supervisors answer here once estates have them."""
-    return dict.fromkeys(unit_ids, supervisors(managers))
-
-
-def supervisors(managers: bool = False) -> list[int]:
-    """Every active supervisor (only those marked as managers, with `managers`)."""
-    query = select(User.id).where(User.role == Role.SUPERVISOR, User.active).order_by(User.id)
+    """Who supervises each unit's butler: the active supervisors of the unit's estate (only those
+    marked as managers, with `managers`), by unit, for many units in one query."""
+    wanted = set(unit_ids)
+    found: dict[int, list[int]] = {unit: [] for unit in wanted}
+    if not wanted:
+        return found
+    query = (select(Unit.id, User.id).join(Building).join(Area)
+             .join(EstateSupervisor, EstateSupervisor.estate_id == Area.estate_id)
+             .join(User, User.id == EstateSupervisor.supervisor_id)
+             .where(Unit.id.in_(wanted), User.role == Role.SUPERVISOR, User.active)
+             .order_by(Unit.id, User.id))
     if managers:
         query = query.where(User.is_manager)
+    for unit, supervisor in db.session.execute(query):
+        found[unit].append(supervisor)
+    return found
+
+
+def supervisors_of_butler(butler_id: int) -> list[int]:
+    """The active supervisors of the estates whose areas the butler answers for; every active
+    supervisor for a relief butler, who has no area and may cover in any estate."""
+    theirs = select(Area.estate_id).where(Area.butler_id == butler_id)
+    query = select(User.id).where(User.role == Role.SUPERVISOR, User.active).order_by(User.id)
+    if db.session.scalar(theirs.limit(1)) is not None:
+        query = query.where(User.id.in_(select(EstateSupervisor.supervisor_id)
+                                        .where(EstateSupervisor.estate_id.in_(theirs))))
     return list(db.session.scalars(query))
 
 
@@ -190,8 +237,11 @@ def may_act_for(actor: User, unit_id: int, at: datetime) -> bool:
     """Whether `actor` answers for the unit at `at`: a supervisor, or the butler covering its area
     (then or now). Only they may register a call afterwards (事后补单) with an earlier time: a
     time in the past starts clocks that ran before anyone was told, against that butler."""
-    if actor.role in (Role.SUPERVISOR, Role.ADMIN):
+    if actor.role == Role.ADMIN:
         return True
+    if actor.role == Role.SUPERVISOR:
+        return db.session.scalar(select(Unit.id).where(
+            Unit.id == unit_id, Unit.id.in_(units_in_estates_of(actor)))) is not None
     return actor.role == Role.BUTLER and actor.id in (covering_butler_id(unit_id, at),
                                                       covering_butler_id(unit_id, clock.now()))
 

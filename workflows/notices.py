@@ -247,7 +247,7 @@ def for_leave(leave: Leave, what: str, actor: User, now: datetime) -> None:
     """Tell of a leave: a request (the supervisors, and the butler when asked for them), its
     approval (the butler and whoever asked; the substitute that they now cover), its withdrawal
     (the butler, the substitute, and the supervisors when the butler withdrew it)."""
-    supervisors = access.supervisors()
+    supervisors = access.supervisors_of_butler(leave.butler_id)
     audiences = {
         "requested": [(what, supervisors + [leave.butler_id])],
         "approved": [(what, [leave.butler_id, leave.requested_by_id]),
