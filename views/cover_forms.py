@@ -24,13 +24,15 @@ class LeaveForm(Form):
                                    validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Until (property time)"), format=LOCAL_FORMAT,
                                  validators=[Optional()])
-    substitute_id = SelectField(_l("Substitute (optional: the supervisor names one)"),
+    substitute_id = SelectField(_l("Substitute (optional now: one is needed to approve the leave)"),
                                 validate_choice=False)
     reason = TextAreaField(_l("Reason"))
 
 
 class ApproveForm(Form):
-    substitute_id = SelectField(_l("Substitute"), validate_choice=False)
+    # The approval is refused without one (workflows.cover.approve_leave): say so, and mark it.
+    substitute_id = SelectField(_l("Substitute (required to approve)"), validate_choice=False,
+                                render_kw={"required": True, "aria-required": "true"})
 
 
 class HandOverForm(Form):
