@@ -26,6 +26,7 @@ STAFF = ("butler", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 AREA_BUTLERS = "area"  # the choice "each area's own butler" (a day shift)
 BLANK_ROWS = 3
+WEEK_ROWS = 14  # a day shift and a night shift for each day: a week's rota fits without saving
 
 
 class ShiftRow(RowForm):
@@ -72,10 +73,12 @@ def _rota_form(shifts, **kwargs) -> RotaForm:
         kwargs["data"] = {"shifts": [
             {"starts_at": _typed(s.starts_at), "ends_at": _typed(s.ends_at),
              "on_duty": str(s.on_duty_id or AREA_BUTLERS)} for s in shifts]
-            + [{}] * BLANK_ROWS}
+            + [{}] * max(BLANK_ROWS, WEEK_ROWS - len(shifts))}
     form = RotaForm(**kwargs)
+    relief = duty.relief_butlers()
     people = [SelectChoice("", "—"), SelectChoice(AREA_BUTLERS, _("Each area's own butler"))] + [
-        SelectChoice(str(u.id), _("%(name)s on duty", name=u.name))
+        SelectChoice(str(u.id), _("%(name)s on duty (relief butler)", name=u.name)
+                     if u.id in relief else _("%(name)s on duty", name=u.name))
         for u in queries.staff(Role.BUTLER)]
     for number, row in enumerate(form.shifts, start=1):
         row.on_duty.choices = people

@@ -64,6 +64,15 @@ def shifts(estate_id: int, starts: datetime, ends: datetime) -> list[DutyShift]:
                DutyShift.ends_at > starts).order_by(DutyShift.starts_at)))
 
 
+def relief_butlers() -> set[int]:
+    """The active butlers with no area of their own: the relief butlers (机动管家) who take the
+    nights and weekends on duty."""
+    return set(db.session.scalars(
+        select(User.id).where(User.role == Role.BUTLER, User.active.is_(True),
+                              User.id.not_in(select(Area.butler_id)
+                                             .where(Area.butler_id.is_not(None))))))
+
+
 def shift_at(estate_id: int, at: datetime) -> DutyShift | None:
     """The estate's shift holding `at` (None: no rota then: the area butlers)."""
     found = shifts(estate_id, at, at + timedelta(microseconds=1))
