@@ -14,7 +14,7 @@ from models import Role, Ticket
 from views import local_time
 from views.roles import role_required
 from workflows import clock, queries
-from workflows.residents import attachments_of, rated_by
+from workflows.residents import attachments_of, objections_open, rated_by
 from workflows.rules import current as current_rules
 from workflows.words import label
 
@@ -60,8 +60,9 @@ def tickets():
     ids = [t.id for t in found]
     photos, rated = attachments_of(ids), rated_by(ids, current_user.id)
     rules = current_rules()
+    objecting = objections_open(found, current_user)
     rows = [{"ticket": t, "next": next_step(t, now, rated.get(t.id)),
-             "photos": photos.get(t.id, []),
+             "photos": photos.get(t.id, []), "objection": objecting.get(t.id),
              "final": rules.kind(t.kind).states[t.state].final} for t in found]
     order = "newest" if request.args.get("order") == "newest" else "urgent"
     if order == "newest":

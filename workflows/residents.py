@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import select
 
-from models import Attachment, Event, Role, db
+from models import Attachment, Event, Role, Ticket, User, db
+from workflows import engine
 from workflows.queries import rounds_started
+from workflows.rules import TriggerRule
 from workflows.rules import current as current_rules
 
 
@@ -36,3 +39,20 @@ def rated_by(ticket_ids: list[int], resident_id: int) -> dict[int, int]:
         .order_by(Event.id))
     return {ticket_id: (data or {}).get("rating") for ticket_id, at, data in rows
             if ticket_id not in started or at >= started[ticket_id]}
+
+
+def objections_open(tickets: list[Ticket], resident: User) -> dict[int, tuple[TriggerRule,
+                                                                               datetime]]:
+    """The objection the resident may still make to a step their butler took for them (a
+    cancel, an acceptance), and until when, by ticket: where the ticket page offers it now
+    (engine.allowed_triggers, engine.window_ends)."""
+    rules = current_rules()
+    found = {}
+    for ticket in tickets:
+        kind = rules.kind(ticket.kind)
+        if not any(t.objects_to for t in kind.triggers_from(ticket.state)):
+            continue  # most tickets: no question asked of the database
+        for rule in engine.allowed_triggers(ticket, resident):
+            if rule.objects_to:
+                found[ticket.id] = (rule, engine.window_ends(ticket, rule))
+    return found
