@@ -32,6 +32,9 @@ def found(estate, who: str, text: str) -> list[int]:
     ("1栋 101", ["tap"]), ("1栋101", ["tap"]), ("West_res", ["lock"]),
     ("resident", ["lock", "tap"]), ("0101", ["tap"]),
     ("138-0000-0101", ["tap"]), ("4栋 101", ["lock"]), ("%", []), ("_a", []),
+    # building-unit with a dash, as people type it
+    ("1-101", ["tap"]), ("4 - 101", ["lock"]), ("1栋-101", ["tap"]), ("4－101", ["lock"]),
+    ("1/101", ["tap"]), ("2-101", []), ("1-10", []), ("栋-101", []),
 ])
 def test_a_supervisor_finds_by_words_unit_name_or_phone(ctx, estate, requests, text, wanted):
     assert found(estate, "supervisor", text) == [requests[name] for name in wanted]
@@ -58,6 +61,8 @@ def test_a_single_character_finds_nothing_but_a_single_digit_is_a_ticket_number(
 def test_the_search_page_lists_units_and_requests(browser, estate, requests):
     page = browser("supervisor").get("/search?q=101").text
     assert f'data-unit="{estate.unit_a}"' in page and f'data-unit="{estate.unit_w}"' in page
+    dashed = browser("supervisor").get("/search?q=1-101").text
+    assert f'data-unit="{estate.unit_a}"' in dashed and f'data-unit="{estate.unit_w}"' not in dashed
     assert f'data-ticket="{requests["tap"]}"' in page and "Resident" in page
     short = browser("supervisor").get("/search?q=x").text
     assert "Type at least 2 characters." in short

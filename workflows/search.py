@@ -1,13 +1,14 @@
 """Finding a ticket, a unit or a resident from one line of text, within what the searcher may
-see: a ticket by its number (#42), its unit (3栋 1201, or 1201), its resident's name or phone
-(the last digits will do), or words of its title or description."""
+see: a ticket by its number (#42), its unit (3栋 1201, 3-1201, or 1201), its resident's name or
+phone (the last digits will do), or words of its title or description."""
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from models import Building, Role, Ticket, Unit, User, db
@@ -21,6 +22,10 @@ WITH_PEOPLE = (joinedload(Ticket.unit).joinedload(Unit.building).joinedload(Buil
                joinedload(Ticket.resident), joinedload(Ticket.assignee),
                selectinload(Ticket.deadlines))
 SHORTEST = 2  # characters: one character matches too much to be of use
+# After a building's number in its name, a word for "building" (3栋, 3号楼, 3座), never more of it.
+NOT_MORE_OF_IT = [*string.digits, *string.ascii_letters]
+# building-unit as people type it: 3-1201, 3 - 1201, 3－1201, 3/1201, 3栋-1201
+BUILDING_DASH_UNIT = re.compile(r"(\S+?)\s*[-－–—/]\s*(\S+)")
 
 
 @dataclass(frozen=True)
@@ -103,11 +108,18 @@ def residents_of(unit_ids: list[int]) -> dict[int, list[User]]:
 
 
 def _units_matching(query: str):
-    """Units named by the text: "1201", "3栋1201", "3栋 1201"."""
+    """Units named by the text: "1201", "3栋1201", "3栋 1201", "3-1201"."""
     whole = func.replace(Building.name + Unit.number, " ", "")
-    return (select(Unit.id).join(Unit.building)
-            .where(or_(Unit.number == query,
-                       whole == query.replace(" ", ""))))
+    named = [Unit.number == query, whole == query.replace(" ", "")]
+    dashed = BUILDING_DASH_UNIT.fullmatch(query)
+    if dashed:
+        building, number = dashed.groups()
+        after = func.substr(Building.name, len(building) + 1, 1)
+        named.append(and_(Unit.number == number, or_(
+            Building.name == building,
+            and_(Building.name.startswith(building, autoescape=True),
+                 after.not_in(NOT_MORE_OF_IT)))))
+    return select(Unit.id).join(Unit.building).where(or_(*named))
 
 
 def _person_matches(query: str, digits: str):
