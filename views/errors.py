@@ -7,12 +7,13 @@ with its traceback and answered as "something went wrong; nothing was saved".
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, redirect, render_template, request
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from models import db
 from views.limits import retry_after
@@ -57,9 +58,29 @@ def workflow_error(exc: WorkflowError):
     return _page(sentence(exc.message), exc.status)
 
 
+def _page_above(path: str) -> str:
+    """The nearest page above a form's address that opens with a GET: /tickets/7/fire/cancel →
+    /tickets/7, /cover/leave/3/approve → /cover/leave; at worst the home page."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    while "/" in path.rstrip("/"):
+        path = path.rstrip("/").rsplit("/", 1)[0] or "/"
+        try:
+            adapter.match(path, method="GET")
+        except RequestRedirect:  # /duty → /duty/: a page all the same
+            return path
+        except (NotFound, MethodNotAllowed):
+            continue
+        return path
+    return "/"
+
+
 def http_error(exc: HTTPException):
     db.session.rollback()
     status = exc.code or 500
+    if status == 405 and request.method in ("GET", "HEAD") and not is_api():
+        # A form's address opened or reloaded after the form was sent back (its page was made
+        # at the address it was sent to): the page it belongs to, not a refusal.
+        return redirect(_page_above(request.path), 303)
     if is_api():
         code = (exc.name or "error").lower().replace(" ", "_")
         return api_error(status, code, exc.description or exc.name)
