@@ -18,7 +18,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from models import CredentialKind, User, db
-from workflows import accounts, clock, inbox, words
+from workflows import accounts, clock, delivery, inbox, words
 from workflows.words import label, span
 
 login_manager = LoginManager()
@@ -188,6 +188,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["person_name"] = _person_name
     app.jinja_env.globals["rules_word"] = words.rules_word
     app.jinja_env.globals["span"] = words.span
+    app.jinja_env.globals["delivery_failure"] = delivery.failure
     app.jinja_env.filters["colon"] = words.colon
     app.jinja_env.globals["countdown_text"] = words.countdown
     app.jinja_env.globals["countdown_formats"] = words.countdown_formats

@@ -27,6 +27,7 @@ from email.utils import format_datetime
 
 import requests
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from models import Area, Channel, Notice, NoticeStatus, db
@@ -136,6 +137,36 @@ CREDENTIALS_IN_URL = re.compile(r"([?&](?:key|access_token|token|sign|secret)=)[
 
 def _error(exc: Exception) -> str:
     return CREDENTIALS_IN_URL.sub(r"\1…", f"{type(exc).__name__}: {exc}")[:1000]
+
+
+# What went wrong, in the reader's words, from the error recorded (the exception's class and text,
+# in English): the first pattern that matches names it. The raw text stays for whoever fixes it.
+FAILURES = (
+    (re.compile(r"timed? ?out|Timeout", re.IGNORECASE), _l("Timed out")),
+    (re.compile(r"^SMTP(Recipients|Sender)Refused|^SMTPDataError|^SMTPResponseException"),
+     _l("The mail server refused it")),
+    (re.compile(r"^SMTPAuthenticationError|^SMTPNotSupportedError"),
+     _l("The mail server refused the log-in")),
+    (re.compile(r"^(SMTPConnectError|SMTPServerDisconnected|ConnectionError|"
+                r"ConnectionRefusedError|ConnectionResetError|gaierror|OSError|SSLError)|"
+                r"[Cc]onnection refused|Name or service not known"), _l("Could not connect")),
+    (re.compile(r"is not set\b"), _l("Not set up on the server")),
+    (re.compile(r"has no (email address|mobile number)"), _l("The person has no address for it")),
+    (re.compile(r"private network"), _l("The robot's address points into a private network")),
+    (re.compile(r"the area('s| has no) (robot|webhook)"), _l("The area's robot is not set")),
+    (re.compile(r"errcode"), _l("The group robot refused it")),
+    (re.compile(r"HTTP [45]\d\d"), _l("The receiver answered with an error")),
+    (re.compile(r"not a JSON answer"), _l("The receiver's answer could not be read")),
+)
+
+
+def failure(error: str | None):
+    """What a recorded delivery error means, in a word for the delivery log: "Timed out", "The
+    mail server refused it", "Could not connect", ... (None for no error)."""
+    if not error:
+        return None
+    return next((said for pattern, said in FAILURES if pattern.search(error)),
+                _l("It could not be sent"))
 
 
 def _record_failure(notice_id: int, attempts: int, error: str) -> None:

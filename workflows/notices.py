@@ -506,7 +506,10 @@ def _extension_words(data: dict, about: str, where: str, step: str, due: str) ->
                  "due at %(old)s.", name=who, step=step, about=about, where=where, old=before,
                  new=due)
     if event is not None and event.note:
-        text += "\n" + _("Reason: %(reason)s", reason=event.note)
+        # An approval's note says why it was given (同意), or nothing at all: it is no reason.
+        text += "\n" + (_("Note: %(note)s", note=event.note)
+                        if decision == "extension_approved"
+                        else _("Reason: %(reason)s", reason=event.note))
     return subject, text
 
 
