@@ -1,7 +1,8 @@
 """The demo estate loaded by `flask seed-demo`: 绿城花园, two areas, six buildings, 72 units.
 
 Every demo login has the password `demo`. `butler` is responsible for the East area, where
-`resident` lives (1栋 101); `butler2` for the West area; `butler3` covers for either.
+`resident` lives (1栋 101); `butler2` for the West area; `butler3` covers for either, and is on
+duty for the whole estate at night (18:00–08:00) and at the weekend (this week's duty rota).
 Last month's work is written as it happened (so a supervisor can run a whole month-end on it),
 then this morning's. The renovations carry their details (works period, contractor, foreman,
 workers) and a floor plan, a small PNG drawn here; `resident`'s own was rejected, to resubmit.
@@ -16,7 +17,7 @@ from flask import current_app
 
 from models import SINCE_RECORDS, Area, AreaButler, Building, Estate, Role, Unit, User, db
 from views import uploads
-from workflows import assessment, clock, cover, engine, extensions
+from workflows import assessment, clock, cover, duty, engine, extensions
 
 PASSWORD = "demo"
 LOGINS = """Demo logins (password: demo)
@@ -24,7 +25,8 @@ LOGINS = """Demo logins (password: demo)
   butler      李明, butler of the East area (resident's butler)
   technician  张强, repairs
   supervisor  陈静, 客服主管
-  also: butler2 (West area), butler3 (relief), technician2, admin, resident2..resident21"""
+  also: butler2 (West area), butler3 (relief, on duty nights and weekends), technician2, admin,
+        resident2..resident21"""
 REPAIRS = ["水管漏水 Leaking pipe", "门铃不响 Doorbell dead",
            "空调不制冷 Air conditioner not cooling", "窗户关不严 Window does not close",
            "插座没电 Socket dead"]
@@ -92,6 +94,29 @@ def seed() -> None:
     _last_month(resident, neighbours, staff)
     _demo_tickets(resident, neighbours, staff)
     _leave(staff)
+    _rota(estate, staff)
+
+
+def _rota(estate: Estate, staff: dict[str, User]) -> None:
+    """This week's duty rota, as the supervisor would have entered it before it began: each
+    area's own butler in the day (08:00–18:00, Monday to Friday), butler3 (赵丽, the relief
+    butler) on duty at night and from Friday 18:00 over the weekend."""
+    tz = current_app.config["TZ"]
+    week = duty.week_of(clock.now())
+    monday = week.astimezone(tz).date()
+
+    def at(day: int, hour: int) -> datetime:
+        return datetime.combine(monday + timedelta(days=day), time(hour), tz)
+
+    relief = staff["butler3"].id
+    shifts, reached = [], at(0, 0)
+    for day in range(5):
+        for starts, ends, who in ((reached, at(day, 8), relief), (at(day, 8), at(day, 18), None)):
+            shifts.append({"starts_at": starts, "ends_at": ends, "on_duty_id": who})
+        reached = at(day, 18)
+    shifts.append({"starts_at": reached, "ends_at": at(7, 0), "on_duty_id": relief})
+    with clock.replaying_at(week - timedelta(days=3)):
+        duty.set_rota(staff["supervisor"], estate.id, week, week + duty.WEEK, shifts)
 
 
 def _leave(staff: dict[str, User]) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Area, Building, Channel, Deduction, Notice, Role, Ticket, Unit, User, db
 from tests.conftest import T0, database_of, make_app
-from workflows import engine
+from workflows import duty, engine
 
 TABLES = {"users", "credentials", "areas", "buildings", "units", "tickets", "events", "deadlines",
           "deductions"}
@@ -194,6 +194,24 @@ def test_demo_butler_is_responsible_for_the_demo_residents_area(demo_app, clock)
                           headers={"Authorization": f"Bearer {resident}"})
     assert created.status_code == 201
     assert created.json["assignee"]["username"] == "butler"
+
+
+def test_the_demo_has_this_weeks_duty_rota_nights_and_weekend_by_the_relief_butler(demo_app):
+    with demo_app.app_context(), time_machine.travel(T0, tick=False):
+        week = duty.week_of(T0)
+        shifts = duty.shifts(db.session.scalar(select(Area.estate_id)), week, week + duty.WEEK)
+        assert (shifts[0].starts_at, shifts[-1].ends_at) == (week, week + duty.WEEK)
+        assert all(a.ends_at == b.starts_at for a, b in zip(shifts, shifts[1:], strict=False))
+        tz = demo_app.config["TZ"]
+        days = [(s.starts_at.astimezone(tz), s.ends_at - s.starts_at) for s in shifts
+                if s.on_duty_id is None]
+        assert [(at.weekday(), at.hour, length) for at, length in days] == [
+            (day, 8, timedelta(hours=10)) for day in range(5)]  # the areas' butlers, 08–18
+        relief = {s.on_duty.username for s in shifts if s.on_duty_id is not None}
+        assert relief == {"butler3"} and duty.relief_butlers() == {shifts[0].on_duty_id}
+        assert shifts[-1].starts_at.astimezone(tz).strftime("%a %H:%M") == "Fri 18:00"
+        # At T0 (Monday 09:00) the day shift runs: the demo's tickets are their area butlers'.
+        assert duty.shift_at(shifts[0].estate_id, T0).on_duty_id is None
 
 
 def test_demo_staff_have_addresses_for_notices_and_the_supervisor_is_the_manager(demo_app):
