@@ -139,6 +139,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("calendars.index", "GET"): logged_in(SUPERVISORS),
     ("calendars.calendar", "GET"): logged_in(SUPERVISORS),
     ("calendars.save", "POST"): logged_in(SUPERVISORS),
+    ("estate_rules.rules", "GET"): logged_in(SUPERVISORS),
+    ("estate_rules.save", "POST"): logged_in(ADMIN),
     ("estates.start", "GET"): logged_in(SUPERVISORS),
     ("estates.preview", "POST"): logged_in(SUPERVISORS),
     # a reference to an upload kept for its preview: none of theirs here
@@ -182,6 +184,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.set_area_butler", "PUT"): logged_in(SUPERVISORS),
     ("api.estate_calendar", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.set_estate_calendar", "PUT"): logged_in(SUPERVISORS),
+    ("api.estate_rules", "GET"): logged_in(SUPERVISORS),
+    ("api.set_estate_rules", "PUT"): logged_in(ADMIN),
     ("api.list_leaves", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.request_leave", "POST"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.approve_leave", "POST"): logged_in(SUPERVISORS),

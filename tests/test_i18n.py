@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from models import Area, Deduction, Ticket, User, db
+from models import Area, Deduction, Estate, Ticket, User, db
 from models.transaction import write
 from tests.conftest import T0
 from tests.pages import csrf_token, field_html, flashes, log_in
@@ -175,6 +175,8 @@ def scene(app, estate, clock) -> dict[str, int]:
             person(username).name = name
         for area in db.session.scalars(db.select(Area)):
             area.name = {"East": "东区", "West": "西区"}[area.name]
+        for place in db.session.scalars(db.select(Estate)):  # the workflows page's estate picker
+            place.name = "花园小区"
         db.session.commit()
         butler, supervisor = person("butler"), person("supervisor")
         clock.move_to(T0 - timedelta(minutes=15))  # a call of 30 minutes ago, registered then
@@ -228,6 +230,8 @@ def in_english(browser, who: str):
 STAFF_PAGES = [
     ("supervisor", "/supervisor/overdue"),
     ("supervisor", "/supervisor/workflows"),
+    ("supervisor", "/supervisor/workflows?estate=1"),
+    ("supervisor", "/estates/1/rules"),
     ("supervisor", "/supervisor/waiting"),
     ("supervisor", "/supervisor/deliveries"),
     ("supervisor", "/assessment/?month=2026-11"),

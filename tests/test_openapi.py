@@ -498,6 +498,10 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
              "hours": {"mon": [{"opens": "08:30", "closes": "12:00"},
                                {"opens": "13:30", "closes": "17:30"}]},
              "public_holidays": True, "closed_days": [{"day": "2026-12-24", "note": "Training"}]})
+    call("admin", "PUT", f"{API}/estates/{{estate_id}}/rules", 200, path_parameters=garden,
+         body={"overrides": [{"kind": "repair", "deadline": "on_site", "within": "15m",
+                              "points": -5}]})
+    call("supervisor", "GET", f"{API}/estates/{{estate_id}}/rules", 200, path_parameters=garden)
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):
         call("supervisor", "GET", f"{API}/scorecards", 200, query=query)

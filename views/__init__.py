@@ -141,6 +141,7 @@ def init_app(app: Flask) -> None:
         api_calendars,  # noqa: F401  (adds the estates' calendar routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_duty,  # noqa: F401  (adds the rota and hand-over routes to api.bp)
+        api_estate_rules,  # noqa: F401  (adds the estates' own deadline values to api.bp)
         api_estates,  # noqa: F401  (adds the estates' import and export to api.bp)
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
@@ -153,6 +154,7 @@ def init_app(app: Flask) -> None:
         cover,
         duty,
         errors,
+        estate_rules,
         estates,
         extensions,
         health,
@@ -169,8 +171,8 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, extensions, search, calendars, duty, estates, health, admin,
-                   activation):
+                   cover, extensions, search, calendars, duty, estates, estate_rules, health,
+                   admin, activation):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 

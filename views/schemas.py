@@ -920,6 +920,62 @@ class OfficeCalendarChange(Schema):
     public_holidays = fields.Boolean(required=True)
     closed_days = fields.List(fields.Nested(ClosedDayEntry), required=True,
                               validate=validate.Length(max=MAX_CLOSED_DAYS))
+
+
+# -- an estate's own durations and points of deadlines (workflows.overrides) ---------------------
+
+class RuleValues(Schema):
+    within = text("as the rules write a duration: 20m, 24h", required=True)
+    within_seconds = fields.Integer(required=True)
+    points = fields.Integer(required=True, metadata={"description": "negative: lost on a miss"})
+
+
+class EstateDeadline(Schema):
+    """A deadline of the rules file in the estate."""
+
+    kind = RulesName("kind", required=True)
+    deadline = RulesName("deadline", required=True)
+    label = nested(Label)
+    calendar = one_of(CALENDARS, required=True)
+    file = nested(RuleValues)
+    in_force = nested(RuleValues)
+    within = text("the estate's own (null: the file's)", required=True, allow_none=True)
+    points = fields.Integer(required=True, allow_none=True,
+                            metadata={"description": "the estate's own (null: the file's)"})
+    overridden = fields.Boolean(required=True)
+
+
+class IgnoredOverride(Schema):
+    """An override the rules file no longer allows: the file's values count instead."""
+
+    kind = fields.String(required=True)
+    deadline = fields.String(required=True)
+    within = text(required=True, allow_none=True)
+    points = fields.Integer(required=True, allow_none=True)
+    problems = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class EstateRules(Schema):
+    estate = nested(EstateName)
+    deadlines = many(EstateDeadline)
+    ignored = many(IgnoredOverride)
+
+
+class RuleOverride(Schema):
+    kind = RulesName("kind", required=True)
+    deadline = RulesName("deadline", required=True)
+    within = text("as the rules write it, e.g. 15m (null or left out: the file's)",
+                  allow_none=True)
+    points = fields.Integer(allow_none=True, metadata={
+        "description": "negative, at least minus the full score (null or left out: the file's)"})
+
+
+class EstateRulesChange(Schema):
+    """Every override of the estate: what is left out keeps the file's values."""
+
+    overrides = many(RuleOverride)
+
+
 # -- duty: an estate's rota and the signed hand-overs of its duty shifts (workflows.duty) --------
 
 class Shift(Schema):

@@ -25,7 +25,17 @@ from views import extension_forms
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, cover, diagrams, duty, extensions, queries
+from workflows import (
+    areas,
+    assessment,
+    clock,
+    cover,
+    diagrams,
+    duty,
+    extensions,
+    overrides,
+    queries,
+)
 from workflows.errors import NotFound, WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
@@ -178,11 +188,17 @@ def set_robot(area_id: int):
 @role_required("supervisor", "admin")
 def workflows():
     """Each kind's workflow as loaded from the rules in force: a state diagram (Mermaid source
-    drawn in the page by the vendored script), the steps that keep the state, and the deadlines."""
+    drawn in the page by the vendored script), the steps that keep the state, and the deadlines
+    (with ?estate=ID as they are in that estate, its own values marked)."""
+    estate, lines, ignored = None, {}, []
+    if request.args.get("estate"):  # the deadlines as they are in this estate
+        estate, found, ignored = overrides.of_estate(current_user, request.args["estate"])
+        lines = {(line.kind.name, line.rule.name): line for line in found}
     kinds = [{"kind": kind, "source": diagrams.mermaid(kind),
               "in_place": diagrams.steps_in_place(kind)} for kind in current_rules().kinds.values()]
-    response = make_response(render_template("supervisor/workflows.html", kinds=kinds,
-                                             duration=span))
+    response = make_response(render_template(
+        "supervisor/workflows.html", kinds=kinds, duration=span, estate=estate, lines=lines,
+        ignored=ignored, estates=overrides.estates_of(current_user)))
     response.headers["Content-Security-Policy"] = CSP_DIAGRAMS
     return response
 
