@@ -19,8 +19,9 @@ The shape, identical for every N so that a 10 k and a 1 M data set differ only i
   appeals on 10 % of the lines and reviews on most appeals.
 
 Deadlines are not written by hand: a small simulator applies the deadline rules of
-workflows/rules.toml (starts_in, met_in, paused_in, cancelled_in, rearmed_by, due_from, repeats)
-exactly as workflows/deadlines.py does, so the rows are what the engine would have written.
+workflows/rules.toml (starts_in, met_in, paused_in, cancelled_in, rearmed_by, due_from, repeats,
+calendar: office time by the default office hours) exactly as workflows/deadlines.py does, so
+the rows are what the engine would have written.
 """
 from __future__ import annotations
 
@@ -32,9 +33,12 @@ import random
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bench.common import BENCH, NOW, REPO
+from workflows.rules import OFFICE
 
 OPEN_TICKETS = 1200
 MISSES_PER_MONTH = 90
@@ -103,6 +107,16 @@ def iso(t: int) -> str:
 
 # -- the deadline simulator -------------------------------------------------------------------
 
+@cache
+def office_time():
+    """The office calendar of an estate without one of its own (workflows.calendars.of_estate),
+    in the installation's time zone."""
+    from config import Config
+    from workflows.calendars import DEFAULT_HOURS, OfficeCalendar
+
+    return OfficeCalendar(DEFAULT_HOURS, True, frozenset(), ZoneInfo(Config.TIMEZONE))
+
+
 class Row:
     __slots__ = ("id", "name", "seq", "status", "armed", "due", "remaining", "points", "article",
                  "closed")
@@ -136,11 +150,29 @@ class Sim:
         self.rows.append(row)
         self.open[rule.name] = row
 
+    @staticmethod
+    def _due(rule, start: int, length: int | None = None) -> int:
+        """As workflows.calendars.due_at: `length` (the rule's `within`) after `start`, or after
+        that much office time: the generated estates keep the default office hours."""
+        length = int(rule.within.total_seconds()) if length is None else length
+        if rule.calendar != OFFICE:
+            return start + length
+        return int(office_time().add(datetime.fromtimestamp(start, UTC),
+                                     timedelta(seconds=length)).timestamp())
+
+    @staticmethod
+    def _left(rule, now: int, due: int) -> int:
+        """As workflows.calendars.left: what is left at `now` of a clock due at `due`."""
+        if rule.calendar != OFFICE:
+            return max(0, due - now)
+        return int(office_time().between(datetime.fromtimestamp(now, UTC),
+                                         datetime.fromtimestamp(due, UTC)).total_seconds())
+
     def create(self, reported: int, created: int, actor: int) -> None:
         self.event(actor, "create", None, self.state, created, {"reported_at": iso(reported)})
         for rule in self.kind.deadlines.values():
             if self.kind.initial in rule.starts_in:
-                self._arm(rule, reported, reported + int(rule.within.total_seconds()))
+                self._arm(rule, reported, self._due(rule, reported))
         self.settle(created)
 
     def event(self, actor, trigger, from_state, to_state, at, data=None, note=""):
@@ -168,7 +200,7 @@ class Sim:
                             "recorded_at": iso(recorded)})
                 rule = self.kind.deadlines[row.name]
                 if rule.repeats:
-                    self._arm(rule, row.due, row.due + int(rule.within.total_seconds()))
+                    self._arm(rule, row.due, self._due(rule, row.due))
 
     def _close(self, name: str, status: str, at: int) -> None:
         current = self.open.pop(name, None)
@@ -190,7 +222,7 @@ class Sim:
             current = self.open.get(rule.name)
             if trigger in rule.rearmed_by:
                 self._close(rule.name, "met", at)
-                due = data["_due"] if rule.due_from else at + int(rule.within.total_seconds())
+                due = data["_due"] if rule.due_from else self._due(rule, at)
                 self._arm(rule, at, due)
                 continue
             if not entered:
@@ -202,14 +234,14 @@ class Sim:
                 self._close(rule.name, "cancelled", at)
                 current = None
             elif current is not None and to_state in rule.paused_in and current.status == "running":
-                current.remaining = max(0, current.due - at)
+                current.remaining = self._left(rule, at, current.due)
                 current.due, current.status = None, "paused"
             elif (current is not None and current.status == "paused"
                   and to_state not in rule.paused_in):
-                current.due = at + current.remaining
+                current.due = self._due(rule, at, current.remaining)
                 current.remaining, current.status = None, "running"
             if to_state in rule.starts_in and current is None and not self._outstanding(rule.name):
-                self._arm(rule, at, at + int(rule.within.total_seconds()))
+                self._arm(rule, at, self._due(rule, at))
         if data:
             data = {k: v for k, v in data.items() if not k.startswith("_")}
         self.event(actor, trigger, from_state, to_state, at, data, note)
@@ -280,7 +312,8 @@ def renovation_path(u, late, variant):
         steps.append(("reject", "rejected", rj, "butler", {"reason": "材料不全"}, ""))
         t = rj + u(1 * D, 5 * D)
         steps.append(("resubmit", "applied", t, "resident", None, ""))
-    ap = t + (u(48 * H + 10 * M, 72 * H) if late == "review" else u(2 * H, 44 * H))
+    # Review and acceptance count office time (18 h: two working days, 33 h or more).
+    ap = t + (u(48 * H + 10 * M, 72 * H) if late == "review" else u(2 * H, 32 * H))
     steps.append(("approve", "approved", ap, "butler", None, ""))
     prev = ap + u(1 * D, 4 * D)
     steps.append(("start_works", "in_progress", prev, "resident", None, ""))
@@ -294,7 +327,7 @@ def renovation_path(u, late, variant):
                       "butler", {"result": result}, ""))
     rq = prev + u(2 * H, 20 * H)
     steps.append(("request_acceptance", "completion_requested", rq, "resident", None, ""))
-    aw = rq + (u(48 * H + 10 * M, 72 * H) if late == "acceptance" else u(2 * H, 44 * H))
+    aw = rq + (u(48 * H + 10 * M, 72 * H) if late == "acceptance" else u(2 * H, 32 * H))
     steps.append(("accept_works", "accepted", aw, "butler", None, ""))
     steps.append(("close", "closed", aw + u(1 * H, 72 * H), "butler", None, ""))
     return steps

@@ -9,8 +9,21 @@ from sqlalchemy import func, select
 
 from bench import generate
 from bench.common import NOW, make_app
-from models import Area, Building, EstateSupervisor, Role, Ticket, Unit, User, db
-from workflows import queries
+from models import (
+    Area,
+    Building,
+    Deadline,
+    DeadlineStatus,
+    EstateSupervisor,
+    Role,
+    Ticket,
+    Unit,
+    User,
+    db,
+)
+from workflows import calendars, queries
+from workflows.rules import OFFICE
+from workflows.rules import current as current_rules
 
 SIZE = 1500  # the open tickets (generate.OPEN_TICKETS) and a little history
 
@@ -71,3 +84,22 @@ def test_the_timed_supervisor_sees_their_estate_and_the_admin_all(company):
     subject_units = set(company["units_of_subject"])
     assert subject_units <= set(db.session.scalars(
         select(Unit.id).join(Building).join(Area).where(Area.estate_id == theirs)))
+
+
+def test_deadlines_in_office_time_are_due_as_the_engine_makes_them(company):
+    """The simulator's office time is the engine's (workflows.calendars.due_at), so the missed
+    reviews and acceptances are only the few made late on purpose."""
+    renovation = current_rules().kind("renovation")
+    office = [rule for rule in renovation.deadlines.values() if rule.calendar == OFFICE]
+    assert office
+    for rule in office:
+        rows = db.session.execute(
+            select(Deadline.due_at, Deadline.armed_at, Ticket.unit_id).join(Ticket)
+            .where(Deadline.name == rule.name, Deadline.status != DeadlineStatus.PAUSED)).all()
+        assert rows
+        for due, armed, unit in rows:
+            assert due == calendars.due_at(rule, unit, armed, rule.within)
+    missed = db.session.scalar(select(func.count(Deadline.id)).where(
+        Deadline.name.in_([rule.name for rule in office]),
+        Deadline.status == DeadlineStatus.MISSED))
+    assert missed <= len(office) * 20
