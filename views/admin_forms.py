@@ -176,7 +176,7 @@ class BuildingForm(Form):
 
 class UnitForm(Form):
     number = StringField(_l("Unit number (e.g. 1201)"))
-    entrance = StringField(_l("Entrance (optional, e.g. 1单元)"))
+    entrance = StringField(_l("Entrance (optional, e.g. 1)"))
     floor = StringField(_l("Floor (optional)"), render_kw={"inputmode": "numeric"})
     size = StringField(_l("Floor area in m² (optional)"), render_kw={"inputmode": "decimal"})
     note = StringField(_l("Note (optional)"))

@@ -1293,11 +1293,11 @@ class BuildingChange(Schema):
 class UnitValues(Schema):
     """Read as the owner sheet's columns are; null or blank: none."""
 
-    entrance = text("单元", validate=validate.Length(max=SHEET_LONGEST["entrance"]),
-                    allow_none=True)
+    entrance = text("the entrance (stairwell) the unit is reached by",
+                    validate=validate.Length(max=SHEET_LONGEST["entrance"]), allow_none=True)
     floor = fields.Integer(validate=validate.Range(-10, 200), allow_none=True)
     size = fields.Float(validate=validate.Range(0.01, 99_999.99), allow_none=True, metadata={
-        "description": "the floor area in square metres (面积), to the hundredth"})
+        "description": "the floor area in square metres, to the hundredth"})
     note = text(validate=validate.Length(max=SHEET_LONGEST["note"]), allow_none=True)
 
 
