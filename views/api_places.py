@@ -90,9 +90,10 @@ def change_estate(estate_id: int):
 
 @bp.put("/estates/<int:estate_id>/supervisors")
 @documented(body=schemas.SupervisorsChange, responses={200: schemas.EstateDetail},
-            errors=(403, 404, 422))
+            errors=(403, 404, 409, 422))
 def set_estate_supervisors(estate_id: int):
-    """The estate's supervisors are exactly these: {supervisor_ids}. The admin's."""
+    """The estate's supervisors are exactly these: {supervisor_ids}. The admin's. An estate,
+    once supervised, keeps a supervisor: none at all is 409."""
     places.set_supervisors(current_user, estate_id, body().get("supervisor_ids"))
     return jsonify(estate_json(estate_id))
 
