@@ -146,6 +146,7 @@ def init_app(app: Flask) -> None:
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         api_people,  # noqa: F401  (adds the accounts' and the audit log's routes to api.bp)
+        api_places,  # noqa: F401  (adds the estates', areas', buildings' and units' routes)
         api_search,  # noqa: F401  (adds search and the units to api.bp)
         assessment,
         auth,

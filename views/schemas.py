@@ -29,6 +29,7 @@ from workflows.calendars import MAX_CLOSED_DAYS, MAX_NOTE, WEEKDAYS
 from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
 from workflows.rules import CALENDARS
 from workflows.sheets import COLUMNS as SHEET_COLUMNS
+from workflows.sheets import LONGEST as SHEET_LONGEST
 from workflows.sheets import REQUIRED as REQUIRED_COLUMNS
 
 MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
@@ -1157,6 +1158,8 @@ class Account(Person):
 
 class AccountDetail(Account):
     areas = many(AreaRef)
+    estates = fields.List(fields.Nested(AreaRef), required=True, metadata={
+        "description": "the estates a supervisor supervises (others: none)"})
     open_tickets = fields.List(fields.Nested(TicketRef), required=True, metadata={
         "description": "open tickets they hold (as butler or technician dispatched): to "
                        "reassign when they are deactivated"})
@@ -1177,6 +1180,8 @@ class AccountRequest(Schema):
     email = fields.String(allow_none=True)
     password = text("left out: one is made and answered once",
                     validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+    estate_ids = fields.List(record_id(), metadata={
+        "description": "a supervisor's estates; left out: the only estate, when there is one"})
 
 
 class AccountChanged(Schema):
@@ -1198,6 +1203,8 @@ class AccountChange(Schema):
                     validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
     reset_password = fields.Boolean(metadata={
         "description": "true: a password is made and answered once; every login of theirs ends"})
+    estate_ids = fields.List(record_id(), metadata={
+        "description": "a supervisor's estates, exactly these"})
 
 
 class AreasChange(Schema):
@@ -1262,3 +1269,109 @@ class AuditEntry(Schema):
 class AuditEntries(Schema):
     entries = many(AuditEntry)
     page = fields.Integer(required=True)
+
+
+# -- the company's places (workflows.places) -----------------------------------------------------
+
+class EstateSummary(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    supervisors = many(Person)
+
+
+class Estates(Schema):
+    estates = many(EstateSummary)
+
+
+class PlacesBuilding(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    area_id = record_id(required=True)
+    units = fields.Integer(required=True, metadata={"description": "how many units it has"})
+
+
+class PlacesArea(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    estate_id = record_id(required=True)
+    butler = fields.Nested(Person, required=True, allow_none=True)
+    buildings = many(PlacesBuilding)
+
+
+class EstateDetail(EstateSummary):
+    areas = many(PlacesArea)
+
+
+def place_name(longest: int, description: str = "", **kwargs) -> fields.String:
+    return text(description, validate=validate.Length(1, longest), **kwargs)
+
+
+class EstateRequest(Schema):
+    name = place_name(SHEET_LONGEST["estate"], "unique", required=True)
+
+
+class EstateChange(Schema):
+    name = place_name(SHEET_LONGEST["estate"], "unique")
+
+
+class SupervisorsChange(Schema):
+    supervisor_ids = fields.List(record_id(), required=True, metadata={
+        "description": "active supervisors: exactly these supervise the estate"})
+
+
+class AreaRequest(Schema):
+    name = place_name(SHEET_LONGEST["area"], "unique in the estate", required=True)
+    butler_id = record_id("an active butler, whose areas are all of this estate")
+    note = text("why, for the timeline of each ticket handed over",
+                validate=validate.Length(max=MAX_TEXT))
+
+
+class PlacesAreaChange(Schema):
+    """What is left out stays as it is."""
+
+    name = place_name(SHEET_LONGEST["area"], "unique in the estate")
+    butler_id = record_id("an active butler: the area's butler from now, with its open tickets")
+    note = text("why, for the timeline of each ticket handed over",
+                validate=validate.Length(max=MAX_TEXT))
+
+
+class BuildingRequest(Schema):
+    name = place_name(SHEET_LONGEST["building"], "unique in the estate", required=True)
+
+
+class BuildingChange(Schema):
+    """What is left out stays as it is."""
+
+    name = place_name(SHEET_LONGEST["building"], "unique in the estate")
+    area_id = record_id("another area of the same estate: the building moves there")
+
+
+class UnitValues(Schema):
+    """Read as the owner sheet's columns are; null or blank: none."""
+
+    entrance = text("the entrance (stairwell) the unit is reached by",
+                    validate=validate.Length(max=SHEET_LONGEST["entrance"]), allow_none=True)
+    floor = fields.Integer(validate=validate.Range(-10, 200), allow_none=True)
+    size = fields.Float(validate=validate.Range(0.01, 99_999.99), allow_none=True, metadata={
+        "description": "the floor area in square metres, to the hundredth"})
+    note = text(validate=validate.Length(max=SHEET_LONGEST["note"]), allow_none=True)
+
+
+class UnitRequest(UnitValues):
+    number = place_name(SHEET_LONGEST["unit"], "unique in the building", required=True)
+
+
+class UnitChange(UnitValues):
+    number = place_name(SHEET_LONGEST["unit"], "unique in the building")
+
+
+class PlacesUnit(Schema):
+    id = record_id(required=True)
+    building_id = record_id(required=True)
+    label = text("building and number, as people say them", required=True)
+    number = fields.String(required=True)
+    entrance = fields.String(required=True, allow_none=True)
+    floor = fields.Integer(required=True, allow_none=True)
+    size = fields.String(required=True, allow_none=True, metadata={
+        "description": "square metres, to the hundredth, as text (\"89.50\")"})
+    note = fields.String(required=True, allow_none=True)

@@ -55,36 +55,42 @@ def set_area_butler(actor: User, area_id: Any, butler_id: Any, note: Any = "") -
     the area's open tickets held by the outgoing butler are handed to the new one (each a
     reassignment step, its due misses recorded first against whoever held it)."""
     _require_supervisor(actor)
-    now = clock.now()
     with write():
-        area = db.session.execute(select(Area).where(Area.id == (record_id(area_id) or 0))
-                                  .with_for_update()).scalar_one_or_none()
-        if area is None:
-            raise NotFound(_l("area %(id)s not found", id=area_id))
-        errors: dict[str, Any] = {}
-        butler = _butler(butler_id, "butler_id", errors)
-        note = _text(note, "note", errors, required=False)
-        if errors:
-            raise InvalidData(_l("the area's butler cannot be changed as given"), errors)
-        if butler == area.butler_id:
-            raise Conflict(_l("this butler is the area's butler already"),
-                           {"butler_id": _l("is the area's butler already")})
-        running = db.session.scalar(select(AreaButler).where(AreaButler.area_id == area.id,
-                                                             AreaButler.ends_at.is_(None)))
-        if running is not None:
-            running.ends_at = now
-        period = AreaButler(area_id=area.id, butler_id=butler, starts_at=now, set_by_id=actor.id)
-        db.session.add(period)
-        outgoing, area.butler_id = area.butler_id, butler
-        audit.record(actor, "changed", area, {"butler_id": outgoing}, {"butler_id": butler},
-                     estate_id=area.estate_id, note=note)
-        if outgoing is not None:
-            held = db.session.scalars(
-                select(Ticket.id).join(Unit).join(Building)
-                .where(Building.area_id == area.id, Ticket.assignee_id == outgoing,
-                       open_tickets()))
-            engine.hand_over(actor, list(held), butler, note, now)
-        db.session.flush()
+        return give_area(actor, area_id, butler_id, note)
+
+
+def give_area(actor: User, area_id: Any, butler_id: Any, note: Any = "") -> AreaButler:
+    """`set_area_butler` in the caller's write transaction (workflows.places: an area made or
+    renamed with its butler is one change)."""
+    now = clock.now()
+    area = db.session.execute(select(Area).where(Area.id == (record_id(area_id) or 0))
+                              .with_for_update()).scalar_one_or_none()
+    if area is None:
+        raise NotFound(_l("area %(id)s not found", id=area_id))
+    errors: dict[str, Any] = {}
+    butler = _butler(butler_id, "butler_id", errors)
+    note = _text(note, "note", errors, required=False)
+    if errors:
+        raise InvalidData(_l("the area's butler cannot be changed as given"), errors)
+    if butler == area.butler_id:
+        raise Conflict(_l("this butler is the area's butler already"),
+                       {"butler_id": _l("is the area's butler already")})
+    running = db.session.scalar(select(AreaButler).where(AreaButler.area_id == area.id,
+                                                         AreaButler.ends_at.is_(None)))
+    if running is not None:
+        running.ends_at = now
+    period = AreaButler(area_id=area.id, butler_id=butler, starts_at=now, set_by_id=actor.id)
+    db.session.add(period)
+    outgoing, area.butler_id = area.butler_id, butler
+    audit.record(actor, "changed", area, {"butler_id": outgoing}, {"butler_id": butler},
+                 estate_id=area.estate_id, note=note)
+    if outgoing is not None:
+        held = db.session.scalars(
+            select(Ticket.id).join(Unit).join(Building)
+            .where(Building.area_id == area.id, Ticket.assignee_id == outgoing,
+                   open_tickets()))
+        engine.hand_over(actor, list(held), butler, note, now)
+    db.session.flush()
     return period
 
 
