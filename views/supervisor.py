@@ -25,7 +25,7 @@ from views import extension_forms
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, cover, diagrams, duty, extensions, queries
+from workflows import access, areas, assessment, clock, cover, diagrams, duty, extensions, queries
 from workflows.errors import NotFound, WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
@@ -42,6 +42,7 @@ def overdue():
     now = clock.now()
     month = assessment.current_month()
     cards, _closed = assessment.scorecards(month)
+    cards = access.their_butlers(current_user, cards)
     return render_template(
         "supervisor/overdue.html", server_now=now,
         deadlines=queries.overdue_deadlines(now, current_user),

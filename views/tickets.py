@@ -160,7 +160,8 @@ def _new_form():
     staff = not _is_resident()
     if staff:
         form.unit_id.choices = [SelectChoice("", _("— choose the unit —"))] + [
-            SelectChoice(u.id, u.label, optgroup=u.building.area.name) for u in queries.all_units()]
+            SelectChoice(u.id, u.label, optgroup=u.building.area.name)
+            for u in queries.all_units(current_user)]
     else:
         # A resident files for their own unit, now: those inputs are not theirs (and a select
         # without choices cannot even be validated).
