@@ -279,6 +279,25 @@ def test_harbours_supervisor_sees_harbour_and_the_admin_both(app, estate, harbou
         assert "East" not in client.get("/cover/areas").text
 
 
+def test_gardens_own_pages_offer_nothing_of_harbours(app, estate, harbour):
+    """Garden's ticket, unit, rota, calendar and exports: no picker or row of Harbour's."""
+    with app.app_context():
+        ticket = Desk(estate).open("resident").id
+        garden = db.session.scalar(db.select(Estate.id).where(Estate.name == "Garden"))
+    client, headers = _clients(app, "supervisor")
+    for url, given in ((f"/tickets/{ticket}", {}), (f"/units/{estate.unit_a}", {}),
+                       (f"/duty/{garden}/rota", {}), (f"/estates/{garden}/calendar", {}),
+                       (f"/estates/{garden}/export.xlsx", {}),
+                       (f"/estates/{garden}/export.csv", {}),
+                       (f"/api/v1/tickets/{ticket}", headers),
+                       (f"/api/v1/estates/{garden}/rota", headers),
+                       (f"/api/v1/estates/{garden}/export?format=xlsx", headers),
+                       (f"/api/v1/estates/{garden}/export?format=csv", headers)):
+        reply = client.get(url, headers=given)
+        assert reply.status_code == 200, url
+        assert not _shown(_text(reply), harbour.marks), url
+
+
 def test_harbours_things_by_id_are_harbours_supervisors(app, estate, harbour):
     """What Garden's supervisor is told does not exist opens for Harbour's (and the admin)."""
     for username in ("harbour_supervisor", "admin"):
