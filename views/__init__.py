@@ -18,7 +18,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from models import CredentialKind, User, db
-from workflows import accounts, clock, inbox, words
+from workflows import access, accounts, clock, inbox, words
 from workflows.words import label, span
 
 login_manager = LoginManager()
@@ -182,6 +182,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["bell"] = bell
+    app.jinja_env.globals["without_estate"] = lambda: access.without_estate(current_user)
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
     app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale

@@ -4,6 +4,7 @@ next to the inputs they name."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import (
     BooleanField,
     EmailField,
@@ -103,7 +104,7 @@ def areas_form(**kwargs) -> AreasForm:
     form = AreasForm(prefix="areas", **kwargs)
     form.area_ids.choices = [SelectChoice(str(area.id), f"{area.estate.name} · {area.name}"
                                           + (f" ({area.butler.name})" if area.butler else ""))
-                             for area in cover.areas()]
+                             for area in cover.areas(current_user)]
     return form
 
 

@@ -26,6 +26,7 @@ from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
 from workflows import (
+    access,
     areas,
     assessment,
     clock,
@@ -52,22 +53,24 @@ def overdue():
     now = clock.now()
     month = assessment.current_month()
     cards, _closed = assessment.scorecards(month)
+    cards = access.their_butlers(current_user, cards)
     return render_template(
         "supervisor/overdue.html", server_now=now,
-        deadlines=queries.overdue_deadlines(now),
-        soon=queries.deadlines_due(now, timedelta(0), queries.NEEDS_NOW),
-        later=queries.deadlines_due(now, queries.NEEDS_NOW, queries.AT_RISK),
+        deadlines=queries.overdue_deadlines(now, current_user),
+        soon=queries.deadlines_due(now, timedelta(0), queries.NEEDS_NOW, current_user),
+        later=queries.deadlines_due(now, queries.NEEDS_NOW, queries.AT_RISK, current_user),
         needs_now=queries.NEEDS_NOW, at_risk=queries.AT_RISK,
         month=month, cards=cards)
 
 
 def _waiting_page(failed=None, status: int = 200):
     return render_template("supervisor/waiting.html", lines=assessment.undecided(),
-                           leaves=cover.to_decide(),
-                           tickets=queries.waiting_for_supervisor(current_rules()),
-                           handovers=duty.waiting_for_signature(clock.now()),
+                           leaves=cover.to_decide(current_user),
+                           tickets=queries.waiting_for_supervisor(current_rules(), current_user),
+                           handovers=duty.waiting_for_signature(current_user,
+                                                                clock.now()),
                            sign_within=span(current_rules().handover_sign_within),
-                           **extension_forms.for_waiting(failed)), status
+                           **extension_forms.for_waiting(current_user, failed)), status
 
 
 @bp.get("/waiting")
@@ -116,7 +119,7 @@ def for_residents():
     """Steps staff took for a resident, newest first, each with its reason, the clocks it
     stopped (and how close they were) and the resident's objection: a repair cancelled by its
     butler, a solution accepted for the resident. Nobody decides here; anyone may look."""
-    steps = queries.steps_for_residents(current_rules())
+    steps = queries.steps_for_residents(current_rules(), current_user)
     return render_template("supervisor/for_residents.html", steps=steps,
                            answered=queries.answered(current_rules(), steps),
                            shown=queries.ON_BEHALF_SHOWN)
@@ -132,8 +135,8 @@ def deliveries():
         status = None
     person = record_id(request.args.get("person"))
     return render_template("supervisor/deliveries.html", status=status, person=person,
-                           statuses=list(NoticeStatus), staff=queries.people_told(),
-                           notices=queries.deliveries(status, person),
+                           statuses=list(NoticeStatus), staff=queries.people_told(current_user),
+                           notices=queries.deliveries(current_user, status, person),
                            areas={a.id: a.name for a in areas.robots(current_user)},
                            shown=queries.DELIVERY_LOG_SIZE)
 

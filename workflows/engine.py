@@ -483,6 +483,9 @@ def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
         return None
     if actor.role == Role.RESIDENT and unit_id != actor.unit_id:
         raise Forbidden(_l("a resident registers tickets for their own unit only"))
+    if actor.role == Role.SUPERVISOR and not may_act_for(actor, unit_id, clock.now()):
+        errors["unit_id"] = _l("is not a unit of your estates")
+        return None
     return unit_id
 
 
