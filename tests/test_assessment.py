@@ -807,8 +807,9 @@ def test_a_closed_month_is_frozen_and_lines_recorded_after_closing_are_listed_ap
     assert card_of(cards, estate.butler)["score"] == 96
     assessment.waive(supervisor, other.id, "Too harsh")
     finding(estate, "butler", "5", occurred_at="2026-11-20T10:00:00+08:00")
-    assert card_of(assessment.scorecards(NOVEMBER, estate_id=garden())[0], estate.other_butler)["score"] == 100
-    assert card_of(assessment.scorecards(NOVEMBER, estate_id=garden())[0], estate.butler)["score"] == 94
+    cards = assessment.scorecards(NOVEMBER, estate_id=garden())[0]
+    assert card_of(cards, estate.other_butler)["score"] == 100
+    assert card_of(cards, estate.butler)["score"] == 94
 
 
 def test_a_line_swept_in_the_very_instant_of_closing_is_listed_as_after_closing(

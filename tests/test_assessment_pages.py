@@ -297,7 +297,8 @@ def test_a_finding_with_a_photo_is_served_to_the_supervisor_and_that_butler_only
         "occurred_at": "2026-11-15T18:30", "ticket_id": "",
         "photo": (io.BytesIO(PNG), "stairwell.png")}, content_type="multipart/form-data")
     assert reply.status_code == 302, reply.text
-    assert reply.location.startswith(f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1#line-")
+    assert reply.location.startswith(
+        f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1#line-")
     line_id = int(reply.location.rsplit("-", 1)[1])
     stored = line(app, line_id)
     name = stored["evidence"]
@@ -444,7 +445,8 @@ def test_spot_check_draw_and_an_unsatisfied_result_becomes_a_finding(app, estate
     assert "recorded by Supervisor" in page and "Lock sticks again" in page
     with app.app_context():
         finding_id = db.session.scalar(select(SpotCheck)).items[0].finding_id
-    assert f'/assessment/butlers/{estate.butler}?month=2026-11&amp;estate=1#line-{finding_id}' in page
+    assert (f'/assessment/butlers/{estate.butler}?month=2026-11&amp;estate=1#line-{finding_id}'
+            in page)
     assert f'action="/assessment/spot-checks/items/{item_id}"' not in page
     assert cards(app)["Butler"]["score"] == 98
 
@@ -553,7 +555,8 @@ def test_the_xlsx_has_both_sheets_and_its_scores_equal_the_scorecards(app, estat
     client = browser("supervisor")
     reply = client.get("/assessment/export.xlsx?month=2026-11")
     assert reply.status_code == 200
-    assert reply.headers["Content-Disposition"] == 'attachment; filename="butlerdesk-Garden-2026-11.xlsx"'
+    assert reply.headers["Content-Disposition"] == \
+        'attachment; filename="butlerdesk-Garden-2026-11.xlsx"'
     book = load_workbook(io.BytesIO(reply.data))
     assert book.sheetnames == ["考核汇总", "扣分明细"]
 
@@ -596,7 +599,8 @@ def test_the_csv_starts_with_a_bom_and_the_chinese_header(app, browser, clock):
     reply = browser("supervisor").get("/assessment/export.csv?month=2026-11")
     assert reply.status_code == 200
     assert reply.mimetype == "text/csv"
-    assert reply.headers["Content-Disposition"] == 'attachment; filename="butlerdesk-Garden-2026-11.csv"'
+    assert reply.headers["Content-Disposition"] == \
+        'attachment; filename="butlerdesk-Garden-2026-11.csv"'
     assert reply.data.startswith(b"\xef\xbb\xbf")
     text = reply.data.decode("utf-8-sig").splitlines()
     assert text[0] == "月份,管家,基础分,扣分,加分,已免除,得分,等级,项目"
