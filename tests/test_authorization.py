@@ -294,8 +294,9 @@ def scene(app, estate, tmp_path, clock):
             evidence[who] = _store(app, PNG)
             lines[who] = assessment.record_finding(supervisor, getattr(estate, who), "5",
                                                    "No patrol", evidence=evidence[who]).id
-        drawn = SpotCheck(month="2026-10", seed=1, population_size=1, sample_size=1,
-                          drawn_by_id=estate.supervisor, drawn_at=T0)
+        drawn = SpotCheck(estate_id=assessment.the_estate(None), month="2026-10", seed=1,
+                          population_size=1, sample_size=1, drawn_by_id=estate.supervisor,
+                          drawn_at=T0)
         db.session.add(drawn)
         db.session.flush()
         db.session.add(SpotCheckItem(spot_check_id=drawn.id, position=0, ticket_id=own))
