@@ -103,6 +103,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("assessment.reopen", "POST"): logged_in(SUPERVISORS),
     ("assessment.export", "GET"): logged_in(SUPERVISORS),
     ("assessment.export_lines", "GET"): logged_in(SUPERVISORS),
+    ("assessment.company", "GET"): logged_in(ADMIN),
+    ("assessment.export_company", "GET"): logged_in(ADMIN),
+    ("assessment.export_company_lines", "GET"): logged_in(ADMIN),
     ("assessment.new_finding", "GET"): logged_in(SUPERVISORS),
     ("assessment.new_finding", "POST"): logged_in(SUPERVISORS),
     ("assessment.spot_checks", "GET"): logged_in(SUPERVISORS),
@@ -169,6 +172,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api.attachment", "GET"): TICKET,
     ("api.list_deductions", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
     ("api.scorecards", "GET"): logged_in({**SUPERVISORS, "butler": "A"}),
+    ("api.company", "GET"): logged_in(ADMIN),
     ("api.appeal", "POST"): logged_in({"resident": "FF", "butler": "AF", "technician": "FF",
                                        "supervisor": "FF", "admin": "FF"}),
     ("api.waive", "POST"): logged_in(SUPERVISORS),
@@ -321,8 +325,9 @@ def scene(app, estate, tmp_path, clock):
             evidence[who] = _store(app, PNG)
             lines[who] = assessment.record_finding(supervisor, getattr(estate, who), "5",
                                                    "No patrol", evidence=evidence[who]).id
-        drawn = SpotCheck(month="2026-10", seed=1, population_size=1, sample_size=1,
-                          drawn_by_id=estate.supervisor, drawn_at=T0)
+        drawn = SpotCheck(estate_id=assessment.the_estate(None), month="2026-10", seed=1,
+                          population_size=1, sample_size=1, drawn_by_id=estate.supervisor,
+                          drawn_at=T0)
         db.session.add(drawn)
         db.session.flush()
         db.session.add(SpotCheckItem(spot_check_id=drawn.id, position=0, ticket_id=own))

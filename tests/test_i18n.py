@@ -286,14 +286,14 @@ def test_the_overdue_page_in_chinese_and_in_english(scene, browser):
 
 def test_the_assessment_month_in_chinese_and_in_english(scene, browser):
     html = chinese(browser, "supervisor").get("/assessment/?month=2026-11").text
-    for text in ("<h1>考核 2026-11</h1>", "本月尚未结束，月末后才能结账。", "优秀",
+    for text in ("<h1>考核 · 花园小区 · 2026-11</h1>", "本月尚未结束，月末后才能结账。", "优秀",
                  "各管家得分，2026-11", "第 4 条：-2（1 次）", "月度结账"):
         assert text in html, text
     closed = chinese(browser, "supervisor").get("/assessment/?month=2026-10").text
     assert "已结账" in closed and "陈静 于 2026-11-16 09:00 结账 — 十月考核结束。" in closed
     html = in_english(browser, "supervisor").get("/assessment/?month=2026-11").text
-    for text in ("<h1>Assessment 2026-11</h1>", "Excellent", "Scores per butler, 2026-11",
-                 "Closing the month"):
+    for text in ("<h1>Assessment · 花园小区 · 2026-11</h1>", "Excellent",
+                 "Scores per butler, 2026-11", "Closing the month"):
         assert text in html, text
     assert "月度结账" not in html and "本月尚未结束" not in html and "优秀" not in html
 

@@ -484,8 +484,19 @@ class AssessmentRules(Schema):
     spot_check = nested(SpotCheckRule)
 
 
+class EstateQuery(Schema):
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
+
+
+class EstateMonthQuery(EstateQuery):
+    month = month("a local calendar month, YYYY-MM; this month by default")
+
+
 class ScorecardQuery(Schema):
     month = month("a local calendar month, YYYY-MM; this month by default")
+    estate_id = record_id("one of the estates you supervise (the admin: any; a butler: one "
+                          "they have a card in); implied when there is one")
     butler_id = record_id()
     format = one_of(("json", "xlsx", "csv", "lines-csv"), load_default="json")
 
@@ -537,8 +548,14 @@ class Line(Schema):
     review = fields.Nested(LineReview, required=True, allow_none=True)
 
 
+class EstateRef(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+
+
 class Scorecard(Schema):
     butler = nested(Person)
+    estate = nested(EstateRef)
     month = fields.String(required=True)
     score = fields.Integer(required=True)
     grade = nested(Label)
@@ -558,6 +575,7 @@ class Closing(Schema):
 
 class Scorecards(Schema):
     month = fields.String(required=True)
+    estate = nested(EstateRef)
     closed = fields.Boolean(required=True)
     closing = fields.Nested(Closing, required=True, allow_none=True)
     scorecards = many(Scorecard)
@@ -572,12 +590,24 @@ class OptionalReason(Schema):
     reason = text(validate=validate.Length(max=MAX_TEXT))
 
 
+class ClosingRequest(OptionalReason):
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
+
+
+class ReopeningRequest(Reason):
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
+
+
 class FindingRequest(Schema):
     butler_id = record_id("an active butler", required=True)
     code = RulesName("finding", required=True)
     note = text(required=True, validate=validate.Length(1, MAX_TEXT))
     ticket_id = record_id(allow_none=True)
     occurred_at = time("within the last year; now by default", allow_none=True)
+    estate_id = record_id("the ticket's estate, or one you supervise; implied when you have "
+                          "one", allow_none=True)
 
 
 class MonthPath(Schema):
@@ -590,6 +620,8 @@ class MonthQuery(Schema):
 
 class SpotCheckDraw(Schema):
     month = month(required=True)
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
 
 
 class SpotCheckTicket(TicketRef):
@@ -609,6 +641,7 @@ class SpotCheck(Schema):
     """A month's spot-check; before the draw, only what it would take."""
 
     month = fields.String(required=True)
+    estate = nested(EstateRef)
     drawn = fields.Boolean(required=True)
     id = record_id("once drawn")
     seed = fields.Integer(metadata={"description": "once drawn: "
@@ -630,8 +663,42 @@ class SpotCheckCall(Schema):
 
 class MonthStatus(Schema):
     month = fields.String(required=True)
+    estate = nested(EstateRef)
     closed = fields.Boolean(required=True)
     history = many(Closing)
+
+
+class EstateScore(EstateRef):
+    score = fields.Integer(required=True)
+
+
+class CompanyLine(Schema):
+    """A butler's month across the company: the sums of their estate cards."""
+
+    butler = nested(Person)
+    month = fields.String(required=True)
+    score = fields.Integer(required=True, metadata={
+        "description": "the full score plus every counting line in every estate"})
+    grade = nested(Label)
+    deductions = fields.Integer(required=True)
+    bonuses = fields.Integer(required=True)
+    waived = fields.Integer(required=True)
+    held = fields.Integer(required=True)
+    lines = many(Line)
+    estates = many(EstateScore)
+
+
+class EstateMonth(EstateRef):
+    closed = fields.Boolean(required=True)
+    average = fields.Float(required=True, allow_none=True)
+    scorecards = many(Scorecard)
+
+
+class Company(Schema):
+    month = fields.String(required=True)
+    estates = many(EstateMonth)
+    butlers = many(CompanyLine)
+    average = fields.Float(required=True, allow_none=True)
 
 
 # -- notifications --------------------------------------------------------------------------------

@@ -52,19 +52,22 @@ def overdue():
     what is at risk: due within the next 30 minutes, and within 4 hours."""
     now = clock.now()
     month = assessment.current_month()
-    cards, _closed = assessment.scorecards(month)
-    cards = access.their_butlers(current_user, cards)
+    theirs = access.estate_ids(current_user)
+    # The admin reads each butler's company line; a supervisor the cards of their estates.
+    cards = (assessment.scorecards(month)[0] if theirs is None else
+             [card for estate_id in theirs
+              for card in assessment.scorecards(month, estate_id=estate_id)[0]])
     return render_template(
         "supervisor/overdue.html", server_now=now,
         deadlines=queries.overdue_deadlines(now, current_user),
         soon=queries.deadlines_due(now, timedelta(0), queries.NEEDS_NOW, current_user),
         later=queries.deadlines_due(now, queries.NEEDS_NOW, queries.AT_RISK, current_user),
         needs_now=queries.NEEDS_NOW, at_risk=queries.AT_RISK,
-        month=month, cards=cards)
+        month=month, cards=cards, by_estate=theirs is not None and len(theirs) > 1)
 
 
 def _waiting_page(failed=None, status: int = 200):
-    return render_template("supervisor/waiting.html", lines=assessment.undecided(),
+    return render_template("supervisor/waiting.html", lines=assessment.undecided(current_user),
                            leaves=cover.to_decide(current_user),
                            tickets=queries.waiting_for_supervisor(current_rules(), current_user),
                            handovers=duty.waiting_for_signature(current_user,

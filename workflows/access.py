@@ -112,15 +112,6 @@ def butlers_in_estates_of(actor: User):
         User.id.not_in(with_area))).scalar_subquery())
 
 
-def their_butlers(actor: User, cards: list[dict]) -> list[dict]:
-    """Of the assessment's scorecards (or anything with a `butler` {id, ...}), those of the
-    butlers of the estates `actor` supervises (the admin's: all)."""
-    if not supervised(actor):
-        return cards
-    theirs = set(db.session.scalars(select(butlers_in_estates_of(actor))))
-    return [card for card in cards if card["butler"]["id"] in theirs]
-
-
 def people_in_estates_of(actor: User):
     """Who belongs to the estates `actor` supervises, as a subquery: their units' residents,
     their butlers, their supervisors, and the company's technicians and admin."""
