@@ -33,6 +33,7 @@ from workflows import (
     cover,
     diagrams,
     duty,
+    estates,
     extensions,
     overrides,
     queries,
@@ -204,7 +205,7 @@ def workflows():
               "in_place": diagrams.steps_in_place(kind)} for kind in current_rules().kinds.values()]
     response = make_response(render_template(
         "supervisor/workflows.html", kinds=kinds, duration=span, estate=estate, lines=lines,
-        ignored=ignored, estates=overrides.estates_of(current_user)))
+        ignored=ignored, estates=estates.every(current_user)))
     response.headers["Content-Security-Policy"] = CSP_DIAGRAMS
     return response
 

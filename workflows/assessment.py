@@ -53,7 +53,7 @@ from models import (
 )
 from models.scoring import COUNTING
 from models.transaction import write
-from workflows import clock, queries
+from workflows import clock, estates, queries
 from workflows.access import answered_for, estate_ids
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound, WorkflowError
 from workflows.fields import MAX_TEXT, past_time, record_id
@@ -162,13 +162,7 @@ def estate_of(entry: Deduction) -> int | None:
 def estates_of(actor: User) -> list[Estate]:
     """The estates whose assessment `actor` works on, by name: a supervisor's own, every one for
     the company's admin, none for anyone else."""
-    if actor.role not in SUPERVISORS:
-        return []
-    theirs = estate_ids(actor)
-    query = select(Estate).order_by(Estate.name)
-    if theirs is not None:
-        query = query.where(Estate.id.in_(theirs))
-    return list(db.session.scalars(query))
+    return estates.every(actor) if actor.role in SUPERVISORS else []
 
 
 def in_reach(actor: User, estate_id: int | None) -> bool:
@@ -384,9 +378,8 @@ def scorecards(month: str, butler_id: int | None = None,
 def card_estates(actor: User, butler_id: int, month: str) -> list[Estate]:
     """The estates where the butler has a card of the month that `actor` may read: any, for the
     butler themselves; a supervisor's own (the admin's: every one)."""
-    estates = estates_of(actor) if actor.role in SUPERVISORS else \
-        list(db.session.scalars(select(Estate).order_by(Estate.name)))
-    return [estate for estate in estates if scorecards(month, butler_id, estate.id)[0]]
+    readable = estates_of(actor) if actor.role in SUPERVISORS else estates.every()
+    return [estate for estate in readable if scorecards(month, butler_id, estate.id)[0]]
 
 
 def company_line(month: str, butler: dict, cards: list[dict]) -> dict:

@@ -165,12 +165,6 @@ def _estate(actor: User, estate_id: Any) -> Estate:
     return found
 
 
-def estates_of(actor: User) -> list[Estate]:
-    """The estates whose deadlines `actor` reads (a supervisor's own; the admin's: every one)."""
-    return list(db.session.scalars(select(Estate).where(in_estates_of(actor, Estate.id))
-                                   .order_by(Estate.name)))
-
-
 def of_estate(actor: User, estate_id: Any) -> tuple[Estate, list[Line], list[Ignored]]:
     """Every deadline of the rules file with the estate's values, and the estate's overrides
     that the file no longer allows (ignored)."""
