@@ -20,12 +20,19 @@ from bench.common import NOW, SCORECARD_MONTH, collected_between, interleaved, m
 from workflows import clock
 
 PAGES = {
-    # name: (who, path template)
+    # name: (who, path template); "supervisor" supervises one estate of the 20, "admin" all
     "butler queue": ("butler", "/queue/"),
+    "supervisor queue (one estate)": ("supervisor", "/queue/"),
+    "admin queue (20 estates)": ("admin", "/queue/"),
     "supervisor overdue list": ("supervisor", "/supervisor/overdue"),
+    "admin overdue list (20 estates)": ("admin", "/supervisor/overdue"),
     "monthly scorecard (one butler)": ("supervisor", "/assessment/butlers/{butler}?month={month}"),
+    "monthly scorecard (one butler), admin": ("admin",
+                                              "/assessment/butlers/{butler}?month={month}"),
     "monthly scorecards (all butlers)": ("supervisor", "/assessment/?month={month}"),
+    "monthly scorecards (all butlers), admin": ("admin", "/assessment/?month={month}"),
 }
+WHO = {"butler": "subject_butler", "supervisor": "supervisor", "admin": "admin"}  # keys of info
 BIG_TABLES = ("tickets", "events", "deadlines", "deductions")
 
 
@@ -37,12 +44,11 @@ class Site:
         self.app = make_app(url)
         self.app.config["WTF_CSRF_ENABLED"] = False
         self.clients = {}
-        for who, user_id in (("butler", info["subject_butler"]),
-                             ("supervisor", info["supervisor"])):
+        for who, key in WHO.items():
             from models import User, db
 
             with self.app.app_context():
-                username = db.session.get(User, user_id).username
+                username = db.session.get(User, info[key]).username
             client = self.app.test_client()  # logged in as a person is: a login is a credential
             answer = client.post("/login", data={"username": username,
                                                  "password": info["password"]})
@@ -77,29 +83,37 @@ class Site:
 
 
 def functions(site: Site) -> dict[str, callable]:
-    """The workflow functions behind each page, timed alone (no template)."""
+    """The workflow functions behind each page, timed alone (no template). The overdue list and
+    the scorecards take no actor (yet): they are the same call for the supervisor and the admin."""
     from models import User, db
     from workflows import assessment, queries
     from workflows.rules import current as current_rules
 
-    def queue():
-        butler = db.session.get(User, site.info["subject_butler"])
-        queries.queue(butler, NOW, current_rules())
-        queries.queue_counts(butler, NOW, current_rules())
-        queries.queue_buildings(butler, current_rules())
+    def queue(who):
+        actor = db.session.get(User, site.info[WHO[who]])
+        queries.queue(actor, NOW, current_rules())
+        queries.queue_counts(actor, NOW, current_rules())
+        queries.queue_buildings(actor, current_rules())
 
     def overdue():
         queries.overdue_deadlines(NOW)
         queries.deadlines_due(NOW, timedelta(0), queries.NEEDS_NOW)
         queries.deadlines_due(NOW, queries.NEEDS_NOW, queries.AT_RISK)
 
-    return {
-        "butler queue": queue,
-        "supervisor overdue list": overdue,
-        "monthly scorecard (one butler)":
-            lambda: assessment.scorecards(SCORECARD_MONTH, site.info["subject_butler"]),
-        "monthly scorecards (all butlers)": lambda: assessment.scorecards(SCORECARD_MONTH),
-    }
+    def card():
+        assessment.scorecards(SCORECARD_MONTH, site.info["subject_butler"])
+
+    def cards():
+        assessment.scorecards(SCORECARD_MONTH)
+
+    by_path = {"/queue/": queue, "/supervisor/overdue": overdue,
+               "/assessment/butlers/{butler}?month={month}": card,
+               "/assessment/?month={month}": cards}
+    def of_page(who, template):
+        fn = by_path[template]
+        return (lambda: fn(who)) if fn is queue else fn
+
+    return {name: of_page(who, template) for name, (who, template) in PAGES.items()}
 
 
 # -- the sweeper --------------------------------------------------------------------------------

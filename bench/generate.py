@@ -1,10 +1,13 @@
-"""Bulk data for the benchmarks: an estate and N tickets with their events, deadlines,
+"""Bulk data for the benchmarks: a company of 20 estates and N tickets with their events, deadlines,
 deductions, findings, appeals and reviews, written with executemany (SQLite) or COPY (PostgreSQL).
 
 The shape, identical for every N so that a 10 k and a 1 M data set differ only in history:
 
-- the estate: 12 areas, each with its butler, 6 buildings each, 100 units each (7,200 units, one
-  resident each), 2 relief butlers without an area, 8 technicians, 2 supervisors, 1 admin;
+- the company: 20 estates (4 of 600 units in two areas, 16 of 300 units in one), 24 areas of 3
+  buildings of 100 units (7,200 units, one resident each); 12 butlers, each answering for two
+  areas (600 units), so a butler's share of the tickets is what it was with one estate of 12
+  areas of 6 buildings; 2 relief butlers without an area, 8 technicians; a supervisor of each
+  estate (20, in estate_supervisors) and the company's admin, who sees every estate;
 - the present, as of bench.common.NOW: OPEN_TICKETS open tickets spread over every non-final
   state of the three workflows in workflows/rules.toml, so about a thousand running deadlines,
   some due within minutes, and about 12 % of the open work overdue (missed, recorded by the
@@ -16,8 +19,9 @@ The shape, identical for every N so that a 10 k and a 1 M data set differ only i
   appeals on 10 % of the lines and reviews on most appeals.
 
 Deadlines are not written by hand: a small simulator applies the deadline rules of
-workflows/rules.toml (starts_in, met_in, paused_in, cancelled_in, rearmed_by, due_from, repeats)
-exactly as workflows/deadlines.py does, so the rows are what the engine would have written.
+workflows/rules.toml (starts_in, met_in, paused_in, cancelled_in, rearmed_by, due_from, repeats,
+calendar: office time by the default office hours) exactly as workflows/deadlines.py does, so
+the rows are what the engine would have written.
 """
 from __future__ import annotations
 
@@ -29,15 +33,21 @@ import random
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bench.common import BENCH, NOW, REPO
+from workflows.rules import OFFICE
 
 OPEN_TICKETS = 1200
 MISSES_PER_MONTH = 90
 FINDINGS_PER_MONTH = 8
-AREAS, BUILDINGS_PER_AREA, FLOORS, DOORS = 12, 6, 25, 4
-RELIEF_BUTLERS, TECHNICIANS, SUPERVISORS = 2, 8, 2
+# Estates: the first LARGE_ESTATES hold two areas each, the others one.
+ESTATES, LARGE_ESTATES = 20, 4
+AREAS, BUILDINGS_PER_AREA, FLOORS, DOORS = 24, 3, 25, 4
+AREAS_PER_BUTLER = 2
+RELIEF_BUTLERS, TECHNICIANS = 2, 8
 HISTORY_DAYS = 365
 PASSWORD = "bench"
 CHUNK = 20_000  # tickets per executemany round
@@ -97,6 +107,16 @@ def iso(t: int) -> str:
 
 # -- the deadline simulator -------------------------------------------------------------------
 
+@cache
+def office_time():
+    """The office calendar of an estate without one of its own (workflows.calendars.of_estate),
+    in the installation's time zone."""
+    from config import Config
+    from workflows.calendars import DEFAULT_HOURS, OfficeCalendar
+
+    return OfficeCalendar(DEFAULT_HOURS, True, frozenset(), ZoneInfo(Config.TIMEZONE))
+
+
 class Row:
     __slots__ = ("id", "name", "seq", "status", "armed", "due", "remaining", "points", "article",
                  "closed")
@@ -130,11 +150,29 @@ class Sim:
         self.rows.append(row)
         self.open[rule.name] = row
 
+    @staticmethod
+    def _due(rule, start: int, length: int | None = None) -> int:
+        """As workflows.calendars.due_at: `length` (the rule's `within`) after `start`, or after
+        that much office time: the generated estates keep the default office hours."""
+        length = int(rule.within.total_seconds()) if length is None else length
+        if rule.calendar != OFFICE:
+            return start + length
+        return int(office_time().add(datetime.fromtimestamp(start, UTC),
+                                     timedelta(seconds=length)).timestamp())
+
+    @staticmethod
+    def _left(rule, now: int, due: int) -> int:
+        """As workflows.calendars.left: what is left at `now` of a clock due at `due`."""
+        if rule.calendar != OFFICE:
+            return max(0, due - now)
+        return int(office_time().between(datetime.fromtimestamp(now, UTC),
+                                         datetime.fromtimestamp(due, UTC)).total_seconds())
+
     def create(self, reported: int, created: int, actor: int) -> None:
         self.event(actor, "create", None, self.state, created, {"reported_at": iso(reported)})
         for rule in self.kind.deadlines.values():
             if self.kind.initial in rule.starts_in:
-                self._arm(rule, reported, reported + int(rule.within.total_seconds()))
+                self._arm(rule, reported, self._due(rule, reported))
         self.settle(created)
 
     def event(self, actor, trigger, from_state, to_state, at, data=None, note=""):
@@ -162,7 +200,7 @@ class Sim:
                             "recorded_at": iso(recorded)})
                 rule = self.kind.deadlines[row.name]
                 if rule.repeats:
-                    self._arm(rule, row.due, row.due + int(rule.within.total_seconds()))
+                    self._arm(rule, row.due, self._due(rule, row.due))
 
     def _close(self, name: str, status: str, at: int) -> None:
         current = self.open.pop(name, None)
@@ -184,7 +222,7 @@ class Sim:
             current = self.open.get(rule.name)
             if trigger in rule.rearmed_by:
                 self._close(rule.name, "met", at)
-                due = data["_due"] if rule.due_from else at + int(rule.within.total_seconds())
+                due = data["_due"] if rule.due_from else self._due(rule, at)
                 self._arm(rule, at, due)
                 continue
             if not entered:
@@ -196,14 +234,14 @@ class Sim:
                 self._close(rule.name, "cancelled", at)
                 current = None
             elif current is not None and to_state in rule.paused_in and current.status == "running":
-                current.remaining = max(0, current.due - at)
+                current.remaining = self._left(rule, at, current.due)
                 current.due, current.status = None, "paused"
             elif (current is not None and current.status == "paused"
                   and to_state not in rule.paused_in):
-                current.due = at + current.remaining
+                current.due = self._due(rule, at, current.remaining)
                 current.remaining, current.status = None, "running"
             if to_state in rule.starts_in and current is None and not self._outstanding(rule.name):
-                self._arm(rule, at, at + int(rule.within.total_seconds()))
+                self._arm(rule, at, self._due(rule, at))
         if data:
             data = {k: v for k, v in data.items() if not k.startswith("_")}
         self.event(actor, trigger, from_state, to_state, at, data, note)
@@ -274,7 +312,8 @@ def renovation_path(u, late, variant):
         steps.append(("reject", "rejected", rj, "butler", {"reason": "材料不全"}, ""))
         t = rj + u(1 * D, 5 * D)
         steps.append(("resubmit", "applied", t, "resident", None, ""))
-    ap = t + (u(48 * H + 10 * M, 72 * H) if late == "review" else u(2 * H, 44 * H))
+    # Review and acceptance count office time (18 h: two working days, 33 h or more).
+    ap = t + (u(48 * H + 10 * M, 72 * H) if late == "review" else u(2 * H, 32 * H))
     steps.append(("approve", "approved", ap, "butler", None, ""))
     prev = ap + u(1 * D, 4 * D)
     steps.append(("start_works", "in_progress", prev, "resident", None, ""))
@@ -288,7 +327,7 @@ def renovation_path(u, late, variant):
                       "butler", {"result": result}, ""))
     rq = prev + u(2 * H, 20 * H)
     steps.append(("request_acceptance", "completion_requested", rq, "resident", None, ""))
-    aw = rq + (u(48 * H + 10 * M, 72 * H) if late == "acceptance" else u(2 * H, 44 * H))
+    aw = rq + (u(48 * H + 10 * M, 72 * H) if late == "acceptance" else u(2 * H, 32 * H))
     steps.append(("accept_works", "accepted", aw, "butler", None, ""))
     steps.append(("close", "closed", aw + u(1 * H, 72 * H), "butler", None, ""))
     return steps
@@ -320,6 +359,8 @@ def pick(rng: random.Random, choices) -> str:
 # -- the estate -------------------------------------------------------------------------------
 
 class Estate:
+    """The company: its estates, their areas, buildings, units and residents, and the staff."""
+
     def __init__(self, password_hash: str):
         self.staff, self.residents, self.areas, self.buildings, self.units = [], [], [], [], []
         self.area_periods: list[tuple] = []
@@ -334,35 +375,53 @@ class Estate:
             return uid
 
         self.admin = user("admin", "admin", "系统管理员 Admin")
-        self.supervisors = [user(f"supervisor{i + 1:02d}", "supervisor", f"主管 Supervisor {i + 1}")
-                            for i in range(SUPERVISORS)]
+        self.estates = [(e + 1, f"基准小区{e + 1:02d} Bench estate {e + 1}")
+                        for e in range(ESTATES)]
+        self.supervisors = [user(f"supervisor{e + 1:02d}", "supervisor", f"主管 Supervisor {e + 1}")
+                            for e in range(ESTATES)]  # by estate
+        butlers = AREAS // AREAS_PER_BUTLER
         self.area_butlers = [user(f"butler{i + 1:02d}", "butler", f"管家 Butler {i + 1}")
-                             for i in range(AREAS)]
-        self.relief = [user(f"butler{AREAS + i + 1:02d}", "butler", f"替班管家 Relief {i + 1}")
+                             for i in range(butlers)]
+        self.relief = [user(f"butler{butlers + i + 1:02d}", "butler", f"替班管家 Relief {i + 1}")
                        for i in range(RELIEF_BUTLERS)]
         self.technicians = [user(f"technician{i + 1:02d}", "technician", f"技工 Technician {i + 1}")
                             for i in range(TECHNICIANS)]
-        self.unit_area: list[int] = []      # by unit index
+        self.unit_butler: list[int] = []    # by unit index: the butler of its area
+        self.unit_estate: list[int] = []    # by unit index: the index of its estate
         self.unit_ids: list[int] = []
         self.unit_resident: list[int] = []
+        self.butler_estate: dict[int, int] = {}  # the index of the estate of a butler's areas
         building_id = unit_id = 0
+        buildings_in = [0] * ESTATES
         for a in range(AREAS):
-            self.areas.append((a + 1, 1, f"片区{a + 1:02d} Area {a + 1}", self.area_butlers[a]))
+            e = a // 2 if a < 2 * LARGE_ESTATES else a - LARGE_ESTATES
+            butler = self.area_butlers[a // AREAS_PER_BUTLER]
+            self.butler_estate.setdefault(butler, e)
+            self.areas.append((a + 1, e + 1, f"片区{a + 1:02d} Area {a + 1}", butler))
             # Each butler has answered for their area since before the records (models.estate).
-            self.area_periods.append((a + 1, a + 1, self.area_butlers[a], SINCE_RECORDS))
-            for b in range(BUILDINGS_PER_AREA):
+            self.area_periods.append((a + 1, a + 1, butler, SINCE_RECORDS))
+            for _ in range(BUILDINGS_PER_AREA):
                 building_id += 1
-                self.buildings.append((building_id, a + 1, f"{a * BUILDINGS_PER_AREA + b + 1}栋"))
+                buildings_in[e] += 1
+                self.buildings.append((building_id, a + 1, f"{buildings_in[e]}栋"))
                 for floor in range(1, FLOORS + 1):
                     for door in range(1, DOORS + 1):
                         unit_id += 1
                         self.units.append((unit_id, building_id, f"{floor}{door:02d}"))
                         self.unit_ids.append(unit_id)
-                        self.unit_area.append(a)
+                        self.unit_butler.append(butler)
+                        self.unit_estate.append(e)
+        self.estate_supervisors = list(zip(range(1, ESTATES + 1), self.supervisors, strict=True))
         for unit in self.unit_ids:
             self.unit_resident.append(user(f"resident{unit:05d}", "resident",
                                            f"业主 Resident {unit}", unit, self.residents))
         self.subject_butler = self.area_butlers[0]  # the butler whose queue is timed
+        # The supervisor whose pages are timed: of the subject butler's estate, one of 20.
+        self.subject_supervisor = self.supervisors[self.butler_estate[self.subject_butler]]
+
+    def supervisor_of(self, butler: int) -> int:
+        """The supervisor of the estate of an area butler's areas."""
+        return self.supervisors[self.butler_estate[butler]]
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -521,8 +580,8 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
     rules = load_rules(REPO / "workflows" / "rules.toml")
     estate = Estate(generate_password_hash(PASSWORD))
     writer.insert("users", estate.staff)
-    writer.insert("estates", [(1, "基准小区 Bench estate")])
-    writer.insert("estate_supervisors", [(1, supervisor) for supervisor in estate.supervisors])
+    writer.insert("estates", estate.estates)
+    writer.insert("estate_supervisors", estate.estate_supervisors)
     writer.insert("areas", estate.areas)
     writer.insert("area_butlers", estate.area_periods)
     writer.insert("buildings", estate.buildings)
@@ -567,7 +626,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
     t0s = sorted(rng.randrange(start, NOW_TS - H) for _ in range(history))
 
     tickets, events, deadlines, deductions = [], [], [], []
-    lines = []  # (deduction id, butler, missed_at, recorded_at) for appeals
+    lines = []  # (deduction id, butler, recorded_at, the estate's supervisor) for appeals
     open_index = 0
     ticket_id = 0
 
@@ -587,8 +646,9 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
         nonlocal ticket_id
         ticket_id += 1
         unit = rng.randrange(len(estate.unit_ids))
-        area_butler = estate.area_butlers[estate.unit_area[unit]]
+        area_butler = estate.unit_butler[unit]
         butler = area_butler if rng.random() < 0.98 else rng.choice(estate.relief)
+        supervisor = estate.supervisors[estate.unit_estate[unit]]
         resident = estate.unit_resident[unit]
         by_phone = rng.random() < 0.4
         created_by = butler if by_phone else resident
@@ -596,7 +656,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
         created = min(created, t0 + steps[0][2] if steps else created, NOW_TS)
         technician = rng.choice(estate.technicians) if kind == "repair" else None
         actors = {"butler": butler, "technician": technician, "resident": resident,
-                  "supervisor": estate.supervisors[0]}
+                  "supervisor": supervisor}
         sim = Sim(rules.kind(kind), ticket_id, butler, ids, rng)
         sim.create(t0, created, created_by)
         rating = None
@@ -635,7 +695,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
                               ts(row.closed) if row.closed is not None else None))
         deductions.extend(sim.deductions)
         for d in sim.deductions:
-            lines.append((d[0], d[3], d[11]))
+            lines.append((d[0], d[3], d[11], supervisor))
         if len(tickets) >= CHUNK:
             flush()
 
@@ -663,14 +723,15 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
             code = rng.choice(FINDING_CODES)
             finding = rules.assessment.findings[code]
             ids.deduction += 1
-            findings.append((ids.deduction, None, None, rng.choice(estate.area_butlers),
+            butler = rng.choice(estate.area_butlers)
+            findings.append((ids.deduction, None, None, butler,
                              finding.points, finding.article, code, "巡查记录 Patrol record",
-                             None, estate.supervisors[0], ts(at),
+                             None, estate.supervisor_of(butler), ts(at),
                              ts(min(NOW_TS, at + u(10 * M, 2 * D)))))
     writer.insert("deductions", findings)
     counts["deductions"] += len(findings)
     appeals, reviews = [], []
-    for deduction_id, butler, recorded in rng.sample(lines, k=len(lines) // 10):
+    for deduction_id, butler, recorded, supervisor in rng.sample(lines, k=len(lines) // 10):
         if butler is None:
             continue
         at = _epoch(recorded) + u(H, 3 * D)
@@ -680,7 +741,7 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
                         ts(at)))
         if rng.random() < 0.6:
             decided = min(NOW_TS - M, at + u(H, 5 * D))
-            reviews.append((len(reviews) + 1, deduction_id, estate.supervisors[0],
+            reviews.append((len(reviews) + 1, deduction_id, supervisor,
                             rng.choice(("waived", "upheld")), "核实监控记录。", ts(decided)))
     writer.insert("appeals", appeals)
     writer.insert("reviews", reviews)
@@ -690,9 +751,12 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
     return {
         "size": size, "counts": counts, "seconds": round(time.perf_counter() - started, 1),
         "now": NOW.isoformat(), "subject_butler": estate.subject_butler,
-        "supervisor": estate.supervisors[0], "admin": estate.admin,
+        "supervisor": estate.subject_supervisor, "admin": estate.admin,
+        "estates": len(estate.estates),
         "technician": estate.technicians[0], "area_butlers": estate.area_butlers,
-        "units_of_subject": [estate.unit_ids[i] for i, a in enumerate(estate.unit_area) if a == 0],
+        "units_of_subject": [unit for unit, butler in zip(estate.unit_ids, estate.unit_butler,
+                                                          strict=True)
+                             if butler == estate.subject_butler],
         "password": PASSWORD,
     }
 

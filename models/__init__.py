@@ -69,6 +69,7 @@ from models.idempotency import IdempotentRequest  # noqa: E402
 from models.invitations import Invitation  # noqa: E402
 from models.leave import Leave, LeaveStatus  # noqa: E402
 from models.notices import Channel, Notice, NoticeStatus  # noqa: E402
+from models.overrides import EstateRuleOverride  # noqa: E402
 from models.people import (  # noqa: E402
     Credential,
     CredentialKind,
@@ -91,7 +92,8 @@ from models.tickets import Attachment, Event, Ticket  # noqa: E402
 
 __all__ = [
     "db", "UTCDateTime", "Credential", "CredentialKind", "RateLimitCounter", "Role", "User",
-    "AuditEntry", "Estate", "EstateSupervisor", "EstateCalendar", "OfficeHours", "ClosedDay",
+    "AuditEntry", "Estate", "EstateSupervisor", "EstateRuleOverride", "EstateCalendar",
+    "OfficeHours", "ClosedDay",
     "Area", "AreaButler",
     "SINCE_RECORDS", "Building", "Unit", "Leave", "LeaveStatus",
     "DutyShift", "ShiftHandover",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
 from models.deadlines import Deadline
+from models.estate import Estate
 from models.people import User
 from models.tickets import Ticket
 
@@ -60,6 +61,9 @@ class Deduction(db.Model):
     # nobody could have acted in time, so it counts only once a supervisor charges it (a Review,
     # upheld) and not at all if they waive it.
     held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The estate a finding is about (the supervisor's pick, or its ticket's); None for a missed
+    # deadline, whose estate is its ticket's (workflows.assessment.line_estate).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
 
     deadline: Mapped[Deadline | None] = relationship(back_populates="deduction")
     ticket: Mapped[Ticket | None] = relationship()
@@ -136,14 +140,17 @@ class MonthAction(StrEnum):
 
 
 class MonthClosing(db.Model):
-    """Closing or reopening an assessment month (YYYY-MM, local). The latest row rules.
+    """Closing or reopening an estate's assessment month (YYYY-MM, local). The estate's latest
+    row rules.
 
-    Closing stores the scorecards as they stood, so a closed month reads the same forever.
+    Closing stores the estate's scorecards as they stood, so a closed month reads the same
+    forever.
     """
 
     __tablename__ = "month_closings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"), index=True)
     month: Mapped[str] = mapped_column(String(7), index=True)
     action: Mapped[str] = mapped_column(String(10))
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -152,15 +159,19 @@ class MonthClosing(db.Model):
     scorecards: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     actor: Mapped[User] = relationship()
+    estate: Mapped[Estate] = relationship()
 
 
 class SpotCheck(db.Model):
-    """A month's random sample (抽查) of closed complaints and repairs. Drawn once per month."""
+    """An estate's random sample (抽查) of a month's closed complaints and repairs. Drawn once
+    per estate and month."""
 
     __tablename__ = "spot_checks"
+    __table_args__ = (UniqueConstraint("estate_id", "month"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), unique=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
+    month: Mapped[str] = mapped_column(String(7))
     # The draw is random.Random(seed).sample(population, size); a 32-bit seed needs a BIGINT.
     seed: Mapped[int] = mapped_column(BigInteger)
     population_size: Mapped[int]
@@ -169,6 +180,7 @@ class SpotCheck(db.Model):
     drawn_at: Mapped[datetime]
 
     drawn_by: Mapped[User] = relationship()
+    estate: Mapped[Estate] = relationship()
     items: Mapped[list[SpotCheckItem]] = relationship(back_populates="spot_check",
                                                         order_by="SpotCheckItem.position")
 

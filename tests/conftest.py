@@ -277,6 +277,104 @@ def desk(ctx, estate) -> Desk:
     return Desk(estate)
 
 
+@dataclass
+class Harbour:
+    """A second estate beside Garden, with a supervisor of its own: what Garden's supervisor
+    must never see (ids; `marks` are words only Harbour's things show)."""
+
+    estate: int
+    supervisor: int
+    butler: int
+    resident: int
+    area: int
+    building: int
+    unit: int
+    tickets: dict[str, int]    # overdue (a dispatched repair), escalated, cancelled, extended
+    leave: int
+    shift: int
+    handover: int
+    extension: int
+    notices: dict[str, int]    # email about a ticket, and one about no ticket
+    marks = ("Harbour", "Quay", "9栋", "Harbour_Butler", "Harbour_Resident", "Harbour_Supervisor",
+             "Seawall")
+
+    def user(self, name: str) -> User:
+        return db.session.get(User, getattr(self, name))
+
+
+def _fire(ticket_id: int, trigger: str, actor: User, **data):
+    return engine.fire(ticket_id, trigger, actor, db.session.get(models.Ticket, ticket_id).version,
+                       **data)
+
+
+@pytest.fixture
+def harbour(app, estate, clock) -> Harbour:
+    """Harbour, a second estate: its supervisor, butler, area Quay, building 9栋, unit 901 and
+    resident; tickets opened two days before T0 (a repair dispatched and overdue, with a request
+    for more time; a complaint escalated; a repair its butler cancelled for the resident), a
+    leave asked for, a shift of its rota with its hand-over, and notices sent by email."""
+    from datetime import timedelta
+
+    from workflows import cover, extensions, sweeper
+
+    with app.app_context():
+        hashed = estate.user("butler").password_hash
+        place = models.Estate(name="Harbour")
+
+        def person(username, role, **more):
+            user = User(username=username, name=username.title(), role=role,
+                        password_hash=hashed, **more)
+            db.session.add(user)
+            return user
+
+        butler = person("harbour_butler", Role.BUTLER, email="quay@example.com")
+        area = Area(estate=place, name="Quay", butler=butler)
+        building = Building(area=area, name="9栋")
+        unit = Unit(building=building, number="901")
+        resident = person("harbour_resident", Role.RESIDENT, unit=unit, phone="137 0000 0901",
+                          email="resident901@example.com")
+        supervisor = person("harbour_supervisor", Role.SUPERVISOR)
+        place.supervisors.append(supervisor)
+        db.session.add(AreaButler(area=area, butler=butler, starts_at=SINCE_RECORDS))
+        db.session.commit()
+        clock.move_to(T0 - timedelta(days=2))
+        opened = {name: engine.open_ticket(resident, kind, f"Seawall {name}").id
+                  for name, kind in (("overdue", "repair"), ("escalated", "complaint"),
+                                     ("cancelled", "repair"))}
+        _fire(opened["overdue"], "dispatch", butler, technician_id=estate.technician)
+        _fire(opened["escalated"], "accept", butler)
+        _fire(opened["escalated"], "escalate", butler, note="Seawall needs the developer")
+        _fire(opened["cancelled"], "cancel", butler, reason="Seawall fixed by a neighbour")
+        clock.move_to(T0)
+        sweeper.sweep()
+        opened["extended"] = engine.open_ticket(resident, "repair", "Seawall gate").id
+        _fire(opened["extended"], "dispatch", butler, technician_id=estate.technician)
+        asked = extensions.request_extension(butler, opened["extended"], "completion",
+                                             T0 + timedelta(days=2), "Seawall part")
+        leave = cover.request_leave(butler, None, T0 + timedelta(days=1), T0 + timedelta(days=2),
+                                    reason="Seawall family")
+        shift = models.DutyShift(estate_id=place.id, starts_at=T0 - timedelta(hours=9),
+                                 ends_at=T0 - timedelta(hours=1), on_duty_id=butler.id,
+                                 set_by_id=supervisor.id, set_at=T0 - timedelta(days=1),
+                                 handed_over_at=T0 - timedelta(hours=1))
+        db.session.add(shift)
+        db.session.flush()
+        handover = models.ShiftHandover(shift_id=shift.id, estate_id=place.id,
+                                        leaving_id=butler.id, taking_over_id=butler.id,
+                                        handed_at=shift.ends_at)
+        sent = {name: models.Notice(key=f"harbour:{name}", user_id=butler.id,
+                                    channel=models.Channel.EMAIL, ticket_id=ticket,
+                                    cause="new", data={"kind": "repair"}, created_at=T0,
+                                    status=models.NoticeStatus.SENT, sent_at=T0)
+                for name, ticket in (("ticket", opened["overdue"]), ("leave", None))}
+        db.session.add_all([handover, *sent.values()])
+        db.session.commit()
+        return Harbour(estate=place.id, supervisor=supervisor.id, butler=butler.id,
+                       resident=resident.id, area=area.id, building=building.id, unit=unit.id,
+                       tickets=opened, leave=leave.id, shift=shift.id, handover=handover.id,
+                       extension=asked.id, notices={k: n.id for k, n in sent.items()})
+
+
 @pytest.fixture
 def live_server(app):
     """The test's app on 127.0.0.1 with a free port, in a thread (it shares the test's clock)."""

@@ -54,7 +54,15 @@ PASS = {"en": "Pass", "zh": "合格"}
 NEEDS_IMPROVEMENT = {"en": "Needs improvement", "zh": "待改进"}
 
 
+# The only estate of the suite's database, as the API names it.
+GARDEN = {"id": 1, "name": "Garden"}
+
+
 # -- helpers: the database side ------------------------------------------------------------------
+
+def garden() -> int:
+    return assessment.the_estate(None)
+
 
 def walk_to_closed(desk: Desk, estate, ticket_id: int, kind: str,
                    butler: str = "butler", resident: str = "resident") -> int:
@@ -763,13 +771,13 @@ def test_a_closed_month_is_frozen_and_lines_recorded_after_closing_are_listed_ap
     assert assessment.is_closed(NOVEMBER)
     assert (closed.action, closed.actor_id, closed.reason) == ("close", estate.supervisor,
                                                                "Month-end meeting")
-    assert assessment.scorecards(NOVEMBER) == (live, closed)
+    assert assessment.scorecards(NOVEMBER, estate_id=garden()) == (live, closed)
 
     # The sweeper was down: its misses of November arrive after closing.
     clock.shift(timedelta(minutes=5))
     assert sweeper.sweep() == 2
     assert card_of(assessment.live_scorecards(NOVEMBER), estate.butler)["score"] == 96
-    cards, closing = assessment.scorecards(NOVEMBER)
+    cards, closing = assessment.scorecards(NOVEMBER, estate_id=garden())
     assert (cards, closing.id) == (live, closed.id)
     assert card_of(cards, estate.butler)["score"] == 100
     after = assessment.entries_after_closing(NOVEMBER, closed)
@@ -786,7 +794,7 @@ def test_a_closed_month_is_frozen_and_lines_recorded_after_closing_are_listed_ap
     with pytest.raises(Conflict):
         assessment.draw_spot_check(supervisor, NOVEMBER)
     finding(estate, "butler", "5")  # now: December
-    assert assessment.scorecards(NOVEMBER)[0] == live
+    assert assessment.scorecards(NOVEMBER, estate_id=garden())[0] == live
 
     with pytest.raises(InvalidData):
         assessment.reopen_month(supervisor, NOVEMBER, "  ")
@@ -794,13 +802,14 @@ def test_a_closed_month_is_frozen_and_lines_recorded_after_closing_are_listed_ap
 
     assert (reopened.action, reopened.reason) == ("reopen", "Sweeper backlog to review")
     assert not assessment.is_closed(NOVEMBER)
-    cards, closing = assessment.scorecards(NOVEMBER)
+    cards, closing = assessment.scorecards(NOVEMBER, estate_id=garden())
     assert closing is None
     assert card_of(cards, estate.butler)["score"] == 96
     assessment.waive(supervisor, other.id, "Too harsh")
     finding(estate, "butler", "5", occurred_at="2026-11-20T10:00:00+08:00")
-    assert card_of(assessment.scorecards(NOVEMBER)[0], estate.other_butler)["score"] == 100
-    assert card_of(assessment.scorecards(NOVEMBER)[0], estate.butler)["score"] == 94
+    cards = assessment.scorecards(NOVEMBER, estate_id=garden())[0]
+    assert card_of(cards, estate.other_butler)["score"] == 100
+    assert card_of(cards, estate.butler)["score"] == 94
 
 
 def test_a_line_swept_in_the_very_instant_of_closing_is_listed_as_after_closing(
@@ -1021,7 +1030,7 @@ def test_a_spot_check_through_the_api_shows_its_progress(app, client, estate, cl
         clock.move_to(EARLY_DECEMBER)
 
     preview = ok(get(client, "supervisor", "/spot-checks", month=NOVEMBER))
-    assert preview == {"month": NOVEMBER, "drawn": False, "population_size": 21,
+    assert preview == {"month": NOVEMBER, "estate": GARDEN, "drawn": False, "population_size": 21,
                        "sample_size": 2, "items": []}
 
     drawn = ok(post(client, "supervisor", "/spot-checks", {"month": NOVEMBER}), 201)
@@ -1070,8 +1079,8 @@ def test_the_current_month_is_not_drawn_but_its_preview_is_shown(app, client, es
                        "conflict")
 
     assert err["message"] == "2026-11 is not over yet; its spot-check is drawn after it ends"
-    preview = {"month": NOVEMBER, "drawn": False, "population_size": 1, "sample_size": 1,
-               "items": []}
+    preview = {"month": NOVEMBER, "estate": GARDEN, "drawn": False, "population_size": 1,
+               "sample_size": 1, "items": []}
     assert ok(get(client, "supervisor", "/spot-checks", month=NOVEMBER)) == preview
     assert ok(get(client, "supervisor", "/spot-checks")) == preview  # the current month
     with app.app_context():

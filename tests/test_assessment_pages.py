@@ -68,7 +68,7 @@ def october_finding(app) -> int:
 
 def cards(app, month: str = "2026-11") -> dict[str, dict]:
     with app.app_context():
-        found, _closed = assessment.scorecards(month)
+        found, _closed = assessment.scorecards(month, estate_id=assessment.the_estate(None))
         return {c["butler"]["name"]: c for c in found}
 
 
@@ -112,19 +112,19 @@ def test_month_page_lists_every_butler_with_score_grade_and_charts(app, estate, 
     articles = html[html.index('id="chart-articles"'):]
     assert "art. 4" in articles[:articles.index("</svg>")]
 
-    assert 'href="/assessment/export.xlsx?month=2026-11"' in html
-    assert 'href="/assessment/export.csv?month=2026-11"' in html
-    assert f'href="/assessment/butlers/{estate.butler}?month=2026-11"' in html
-    assert 'href="/assessment/spot-checks?month=2026-11"' in html
-    assert 'href="/assessment/findings/new"' in html
-    assert ('href="/assessment/?month=2026-10"' in html
-            and 'href="/assessment/?month=2026-12"' in html)
+    assert 'href="/assessment/export.xlsx?month=2026-11&amp;estate=1"' in html
+    assert 'href="/assessment/export.csv?month=2026-11&amp;estate=1"' in html
+    assert f'href="/assessment/butlers/{estate.butler}?month=2026-11&amp;estate=1"' in html
+    assert 'href="/assessment/spot-checks?month=2026-11&amp;estate=1"' in html
+    assert 'href="/assessment/findings/new?estate=1"' in html
+    assert ('href="/assessment/?month=2026-10&amp;estate=1"' in html
+            and 'href="/assessment/?month=2026-12&amp;estate=1"' in html)
     assert "can be closed after it ends" in html  # November is not over at T0
 
 
 def test_the_month_defaults_to_the_current_one_and_a_bad_month_is_explained(browser):
     client = browser("supervisor")
-    assert "<h1>Assessment 2026-11</h1>" in client.get("/assessment/").text
+    assert "<h1>Assessment · Garden · 2026-11</h1>" in client.get("/assessment/").text
     reply = client.get("/assessment/?month=2026-13")
     assert reply.status_code == 302
     page = client.get(reply.location).text
@@ -159,7 +159,7 @@ def test_my_scorecard_leads_a_butler_to_their_own_card(estate, browser):
     assert reply.status_code == 302
     assert reply.location == f"/assessment/butlers/{estate.butler}?month=2026-11"
     page = client.get(reply.location)
-    assert page.status_code == 200 and "Butler · 2026-11" in page.text
+    assert page.status_code == 200 and "Butler · Garden · 2026-11" in page.text
     assert 'href="/assessment/me"' in page.text  # the nav link
     assert browser("supervisor").get("/assessment/me").location == "/assessment/"
 
@@ -169,7 +169,7 @@ def test_my_scorecard_leads_a_butler_to_their_own_card(estate, browser):
 def test_waiving_with_a_reason_restores_the_points_and_keeps_the_line(app, estate, browser, clock):
     line_id = missed_on_site(app, clock)
     client = browser("supervisor")
-    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11"
+    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1"
     before = client.get(card_url).text
     assert 'class="big-score">98<' in before
     assert "<strong>Late: Arrival on site (Repair)</strong>" in before and "报修" not in before
@@ -200,7 +200,7 @@ def test_waiving_with_a_reason_restores_the_points_and_keeps_the_line(app, estat
 def test_an_empty_reason_is_shown_next_to_the_field(app, estate, browser, clock, reason, message):
     line_id = missed_on_site(app, clock)
     client = browser("supervisor")
-    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11"
+    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1"
     reply = post_form(client, card_url, f"/assessment/lines/{line_id}/waive",
                       {f"waive_{line_id}-reason": reason})
     assert reply.status_code == 422
@@ -214,7 +214,7 @@ def test_an_empty_reason_is_shown_next_to_the_field(app, estate, browser, clock,
 def test_a_refused_reason_is_kept_in_the_field(app, estate, browser, clock):
     line_id = missed_on_site(app, clock)
     client = browser("butler")
-    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11"
+    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1"
     typed = "The resident cancelled by phone. " * 70  # over 2000 characters
     reply = post_form(client, card_url, f"/assessment/lines/{line_id}/appeal",
                       {f"appeal_{line_id}-reason": typed})
@@ -227,7 +227,7 @@ def test_a_refused_reason_is_kept_in_the_field(app, estate, browser, clock):
 
 def test_the_butler_appeals_and_the_supervisor_sees_it(app, estate, browser, clock):
     line_id = missed_on_site(app, clock)
-    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11"
+    card_url = f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1"
     butler = browser("butler")
     page = butler.get(card_url).text
     assert f'action="/assessment/lines/{line_id}/appeal"' in page
@@ -261,7 +261,7 @@ def test_another_butler_cannot_appeal_or_waive(app, estate, browser, clock):
 
 def test_a_line_of_a_closed_month_offers_no_appeal_and_refuses_one(app, estate, browser):
     line_id = october_finding(app)
-    card_url = f"/assessment/butlers/{estate.butler}?month=2026-10"
+    card_url = f"/assessment/butlers/{estate.butler}?month=2026-10&estate=1"
     butler = browser("butler")
     assert f'action="/assessment/lines/{line_id}/appeal"' in butler.get(card_url).text
     appeal = {f"appeal_{line_id}-reason": "I patrolled; the log was lost"}
@@ -297,7 +297,8 @@ def test_a_finding_with_a_photo_is_served_to_the_supervisor_and_that_butler_only
         "occurred_at": "2026-11-15T18:30", "ticket_id": "",
         "photo": (io.BytesIO(PNG), "stairwell.png")}, content_type="multipart/form-data")
     assert reply.status_code == 302, reply.text
-    assert reply.location.startswith(f"/assessment/butlers/{estate.butler}?month=2026-11#line-")
+    assert reply.location.startswith(
+        f"/assessment/butlers/{estate.butler}?month=2026-11&estate=1#line-")
     line_id = int(reply.location.rsplit("-", 1)[1])
     stored = line(app, line_id)
     name = stored["evidence"]
@@ -444,7 +445,8 @@ def test_spot_check_draw_and_an_unsatisfied_result_becomes_a_finding(app, estate
     assert "recorded by Supervisor" in page and "Lock sticks again" in page
     with app.app_context():
         finding_id = db.session.scalar(select(SpotCheck)).items[0].finding_id
-    assert f'/assessment/butlers/{estate.butler}?month=2026-11#line-{finding_id}' in page
+    assert (f'/assessment/butlers/{estate.butler}?month=2026-11&amp;estate=1#line-{finding_id}'
+            in page)
     assert f'action="/assessment/spot-checks/items/{item_id}"' not in page
     assert cards(app)["Butler"]["score"] == 98
 
@@ -456,7 +458,7 @@ def test_spot_check_draw_and_an_unsatisfied_result_becomes_a_finding(app, estate
 def test_the_current_month_is_not_drawn_and_its_preview_stays(app, browser):
     closed_repair(app)
     client = browser("supervisor")
-    url = "/assessment/spot-checks?month=2026-11"
+    url = "/assessment/spot-checks?month=2026-11&estate=1"
 
     reply = post_form(client, url, "/assessment/spot-checks/draw?month=2026-11", {})
 
@@ -484,10 +486,10 @@ def test_a_closed_month_is_frozen_and_refuses_a_waiver_until_reopened(app, estat
     assert "The assessment of 2026-10 is closed" in flashes(page, "success")[0]
     assert ">closed<" in page and "closed by Supervisor at 2026-11-16 09:00" in page
     assert "Month-end meeting" in page
-    assert 'action="/assessment/reopen?month=2026-10"' in page
-    assert 'action="/assessment/close?month=2026-10"' not in page
+    assert 'action="/assessment/reopen?month=2026-10&amp;estate=1"' in page
+    assert 'action="/assessment/close?month=2026-10&amp;estate=1"' not in page
 
-    card_url = f"/assessment/butlers/{estate.butler}?month=2026-10"
+    card_url = f"/assessment/butlers/{estate.butler}?month=2026-10&estate=1"
     card = client.get(card_url).text
     assert "This month is closed" in card
     assert f'action="/assessment/lines/{line_id}/waive"' not in card
@@ -509,7 +511,7 @@ def test_a_closed_month_is_frozen_and_refuses_a_waiver_until_reopened(app, estat
                       {"reopen-reason": "Patrol log found"})
     page = client.get(reply.location).text
     assert "Reopened by Supervisor at 2026-11-16 09:00: Patrol log found" in page
-    assert 'action="/assessment/close?month=2026-10"' in page
+    assert 'action="/assessment/close?month=2026-10&amp;estate=1"' in page
     reply = post_form(client, card_url, f"/assessment/lines/{line_id}/waive",
                       {f"waive_{line_id}-reason": "Patrol was done, log lost"})
     assert line(app, line_id)["waived"]
@@ -553,13 +555,14 @@ def test_the_xlsx_has_both_sheets_and_its_scores_equal_the_scorecards(app, estat
     client = browser("supervisor")
     reply = client.get("/assessment/export.xlsx?month=2026-11")
     assert reply.status_code == 200
-    assert reply.headers["Content-Disposition"] == 'attachment; filename="butlerdesk-2026-11.xlsx"'
+    assert reply.headers["Content-Disposition"] == \
+        'attachment; filename="butlerdesk-Garden-2026-11.xlsx"'
     book = load_workbook(io.BytesIO(reply.data))
     assert book.sheetnames == ["考核汇总", "扣分明细"]
 
     summary = book["考核汇总"]
     rows = list(summary.iter_rows(values_only=True))
-    assert rows[0] == ("月份", "管家", "基础分", "扣分", "加分", "已免除", "得分", "等级")
+    assert rows[0] == ("月份", "管家", "基础分", "扣分", "加分", "已免除", "得分", "等级", "项目")
     assert all(cell.font.bold for cell in summary[1])
     assert summary.column_dimensions["B"].width >= 8
     expected = cards(app)
@@ -567,7 +570,7 @@ def test_the_xlsx_has_both_sheets_and_its_scores_equal_the_scorecards(app, estat
     assert {r[1]: r[6] for r in rows[1:]} == {"Butler": 98, "Other_Butler": 105,
                                               "Relief_Butler": 100}
     butler_row = next(r for r in rows[1:] if r[1] == "Butler")
-    assert butler_row == ("2026-11", "Butler", 100, -2, 0, 0, 98, "优秀")
+    assert butler_row == ("2026-11", "Butler", 100, -2, 0, 0, 98, "优秀", "Garden")
 
     page = client.get("/assessment/?month=2026-11").text
     for card in expected.values():
@@ -576,7 +579,7 @@ def test_the_xlsx_has_both_sheets_and_its_scores_equal_the_scorecards(app, estat
 
     lines = list(book["扣分明细"].iter_rows(values_only=True))
     assert lines[0] == ("日期", "管家", "来源", "条款", "事项", "分值", "工单", "状态", "备注",
-                        "申诉理由", "处理意见")
+                        "申诉理由", "处理意见", "项目")
     assert len(lines) == 3
     overdue = next(r for r in lines[1:] if r[1] == "Butler")
     assert overdue[0] == datetime(2026, 11, 16, 9, 20)  # property time
@@ -596,11 +599,12 @@ def test_the_csv_starts_with_a_bom_and_the_chinese_header(app, browser, clock):
     reply = browser("supervisor").get("/assessment/export.csv?month=2026-11")
     assert reply.status_code == 200
     assert reply.mimetype == "text/csv"
-    assert reply.headers["Content-Disposition"] == 'attachment; filename="butlerdesk-2026-11.csv"'
+    assert reply.headers["Content-Disposition"] == \
+        'attachment; filename="butlerdesk-Garden-2026-11.csv"'
     assert reply.data.startswith(b"\xef\xbb\xbf")
     text = reply.data.decode("utf-8-sig").splitlines()
-    assert text[0] == "月份,管家,基础分,扣分,加分,已免除,得分,等级"
-    assert "2026-11,Butler,100,-2,0,0,98,优秀" in text
+    assert text[0] == "月份,管家,基础分,扣分,加分,已免除,得分,等级,项目"
+    assert "2026-11,Butler,100,-2,0,0,98,优秀,Garden" in text
     assert len(text) == 4
 
 

@@ -212,8 +212,11 @@ def test_a_substitute_from_another_estate_is_refused_and_a_relief_butler_may_cov
     leave = cover.request_leave(estate.user("butler"), None, T0, T0 + HOUR, reason="Dentist")
 
     with pytest.raises(InvalidData) as refused:
-        cover.approve_leave(estate.user("supervisor"), leave.id, estate.other_butler)
+        cover.approve_leave(estate.user("admin"), leave.id, estate.other_butler)
     assert refused.value.fields == {"substitute_id": "is a butler of another estate"}
+    with pytest.raises(InvalidData) as refused:  # nor is Hill's butler one of Garden's
+        cover.approve_leave(estate.user("supervisor"), leave.id, estate.other_butler)
+    assert refused.value.fields == {"substitute_id": "is not a butler of your estates"}
     assert cover.approve_leave(estate.user("supervisor"), leave.id,
                                estate.relief_butler).status == "approved"
 

@@ -498,7 +498,7 @@ def test_every_line_of_the_month_is_exported_as_csv(app, estate, browser, clock)
     reply = browser("supervisor").get("/assessment/lines.csv?month=2026-11")
     assert reply.status_code == 200
     assert reply.headers["Content-Disposition"] == \
-        'attachment; filename="butlerdesk-2026-11-lines.csv"'
+        'attachment; filename="butlerdesk-Garden-2026-11-lines.csv"'
     rows = list(csv.reader(io.StringIO(reply.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["日期", "管家", "来源"] and "备注" in rows[0]
     assert len(rows) == 2 and rows[1][1] == "Butler" and rows[1][5] == "-2"

@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from models import Area, Deduction, Ticket, User, db
+from models import Area, Deduction, Estate, Ticket, User, db
 from models.transaction import write
 from tests.conftest import T0
 from tests.pages import csrf_token, field_html, flashes, log_in
@@ -175,6 +175,8 @@ def scene(app, estate, clock) -> dict[str, int]:
             person(username).name = name
         for area in db.session.scalars(db.select(Area)):
             area.name = {"East": "东区", "West": "西区"}[area.name]
+        for place in db.session.scalars(db.select(Estate)):  # the workflows page's estate picker
+            place.name = "花园小区"
         db.session.commit()
         butler, supervisor = person("butler"), person("supervisor")
         clock.move_to(T0 - timedelta(minutes=15))  # a call of 30 minutes ago, registered then
@@ -228,6 +230,8 @@ def in_english(browser, who: str):
 STAFF_PAGES = [
     ("supervisor", "/supervisor/overdue"),
     ("supervisor", "/supervisor/workflows"),
+    ("supervisor", "/supervisor/workflows?estate=1"),
+    ("supervisor", "/estates/1/rules"),
     ("supervisor", "/supervisor/waiting"),
     ("supervisor", "/supervisor/deliveries"),
     ("supervisor", "/assessment/?month=2026-11"),
@@ -282,14 +286,14 @@ def test_the_overdue_page_in_chinese_and_in_english(scene, browser):
 
 def test_the_assessment_month_in_chinese_and_in_english(scene, browser):
     html = chinese(browser, "supervisor").get("/assessment/?month=2026-11").text
-    for text in ("<h1>考核 2026-11</h1>", "本月尚未结束，月末后才能结账。", "优秀",
+    for text in ("<h1>考核 · 花园小区 · 2026-11</h1>", "本月尚未结束，月末后才能结账。", "优秀",
                  "各管家得分，2026-11", "第 4 条：-2（1 次）", "月度结账"):
         assert text in html, text
     closed = chinese(browser, "supervisor").get("/assessment/?month=2026-10").text
     assert "已结账" in closed and "陈静 于 2026-11-16 09:00 结账 — 十月考核结束。" in closed
     html = in_english(browser, "supervisor").get("/assessment/?month=2026-11").text
-    for text in ("<h1>Assessment 2026-11</h1>", "Excellent", "Scores per butler, 2026-11",
-                 "Closing the month"):
+    for text in ("<h1>Assessment · 花园小区 · 2026-11</h1>", "Excellent",
+                 "Scores per butler, 2026-11", "Closing the month"):
         assert text in html, text
     assert "月度结账" not in html and "本月尚未结束" not in html and "优秀" not in html
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlalchemy import func, select
 
-from models import Channel, Deadline, Notice, Role, User, db
+from models import Channel, Deadline, Estate, Notice, Role, User, db
 from tests.conftest import Desk
 from tests.helpers import unsent
 from tests.processes import Forker, app_env
@@ -116,6 +116,8 @@ def register_repairs(app, estate) -> dict[int, Population]:
                        email="manager@example.com")
         manager.password_hash = estate.user("supervisor").password_hash
         db.session.add(manager)
+        garden = db.session.scalar(select(Estate))
+        garden.supervisors.append(manager)
         db.session.commit()
         now, desk, residents = datetime.now(UTC), Desk(estate), ("resident", "west_resident")
         for population in POPULATIONS:

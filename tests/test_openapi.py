@@ -39,6 +39,7 @@ from sqlalchemy import func, select
 from models import (
     Area,
     Attachment,
+    Building,
     Credential,
     CredentialKind,
     Deduction,
@@ -294,6 +295,7 @@ def known_ids(app: Flask) -> dict[str, list]:
                 "credential_id": ids(Credential), "entry_id": ids(Deduction),
                 "item_id": ids(SpotCheckItem), "notice_id": ids(Notice),
                 "area_id": ids(Area), "leave_id": ids(Leave), "unit_id": ids(Unit),
+                "building_id": ids(Building),
                 "extension_id": ids(Extension),
                 "estate_id": ids(Estate), "handover_id": ids(ShiftHandover),
                 "user_id": ids(User),
@@ -498,6 +500,10 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
              "hours": {"mon": [{"opens": "08:30", "closes": "12:00"},
                                {"opens": "13:30", "closes": "17:30"}]},
              "public_holidays": True, "closed_days": [{"day": "2026-12-24", "note": "Training"}]})
+    call("admin", "PUT", f"{API}/estates/{{estate_id}}/rules", 200, path_parameters=garden,
+         body={"overrides": [{"kind": "repair", "deadline": "on_site", "within": "15m",
+                              "points": -5}]})
+    call("supervisor", "GET", f"{API}/estates/{{estate_id}}/rules", 200, path_parameters=garden)
     call("resident", "GET", f"{API}/assessment", 200)
     for query in ({}, {"format": "xlsx"}, {"format": "csv"}, {"month": "2026-10"}):
         call("supervisor", "GET", f"{API}/scorecards", 200, query=query)
@@ -562,6 +568,33 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
     call("admin", "GET", f"{API}/audit", 200, query={"subject_type": "user"})
     call("admin", "PATCH", f"{API}/users/{{user_id}}", 200,
          path_parameters={"user_id": made["id"]}, body={"active": False})
+    # Places: an estate made, renamed and given its supervisor; an area with a new butler, a
+    # building moved to another area, a unit made and changed.
+    place = {"estate_id": call("admin", "POST", f"{API}/estates", 201,
+                               body={"name": "Riverside"}).json()["id"]}
+    call("supervisor", "GET", f"{API}/estates", 200)
+    call("admin", "PATCH", f"{API}/estates/{{estate_id}}", 200, path_parameters=place,
+         body={"name": "Riverside Park"})
+    call("admin", "PUT", f"{API}/estates/{{estate_id}}/supervisors", 200, path_parameters=place,
+         body={"supervisor_ids": [estate.supervisor]})
+    call("supervisor", "GET", f"{API}/estates/{{estate_id}}", 200, path_parameters=place)
+    north, south = (call("supervisor", "POST", f"{API}/estates/{{estate_id}}/areas", 201,
+                         path_parameters=place, body={"name": name}).json()["id"]
+                    for name in ("North", "South"))
+    newcomer = call("admin", "POST", f"{API}/users", 201, body={
+        "username": "butler8", "name": "Sun", "role": "butler"}).json()["user"]
+    call("supervisor", "PATCH", f"{API}/areas/{{area_id}}", 200,
+         path_parameters={"area_id": north},
+         body={"name": "North side", "butler_id": newcomer["id"]})
+    building = {"building_id": call("supervisor", "POST", f"{API}/areas/{{area_id}}/buildings",
+                                    201, path_parameters={"area_id": north},
+                                    body={"name": "8栋"}).json()["id"]}
+    call("supervisor", "PATCH", f"{API}/buildings/{{building_id}}", 200,
+         path_parameters=building, body={"area_id": south})
+    unit = call("supervisor", "POST", f"{API}/buildings/{{building_id}}/units", 201,
+                path_parameters=building, body={"number": "1201", "floor": 12, "size": 89.5})
+    call("supervisor", "PATCH", f"{API}/units/{{unit_id}}", 200,
+         path_parameters={"unit_id": unit.json()["id"]}, body={"note": "Let", "size": None})
     other = fresh_token(api, "resident")
     call("resident", "POST", f"{API}/me/password", 204, headers=resident,
          body={"current_password": "secret", "new_password": "a new secret"})

@@ -18,7 +18,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from models import CredentialKind, User, db
-from workflows import accounts, clock, delivery, inbox, words
+from workflows import access, accounts, clock, delivery, inbox, words
 from workflows.words import label, span
 
 login_manager = LoginManager()
@@ -141,10 +141,12 @@ def init_app(app: Flask) -> None:
         api_calendars,  # noqa: F401  (adds the estates' calendar routes to api.bp)
         api_cover,  # noqa: F401  (adds the areas' and leave routes to api.bp)
         api_duty,  # noqa: F401  (adds the rota and hand-over routes to api.bp)
+        api_estate_rules,  # noqa: F401  (adds the estates' own deadline values to api.bp)
         api_estates,  # noqa: F401  (adds the estates' import and export to api.bp)
         api_extensions,  # noqa: F401  (adds the routes of more time for a deadline to api.bp)
         api_notices,  # noqa: F401  (adds the notifications routes to api.bp)
         api_people,  # noqa: F401  (adds the accounts' and the audit log's routes to api.bp)
+        api_places,  # noqa: F401  (adds the estates', areas', buildings' and units' routes)
         api_search,  # noqa: F401  (adds search and the units to api.bp)
         assessment,
         auth,
@@ -153,6 +155,7 @@ def init_app(app: Flask) -> None:
         cover,
         duty,
         errors,
+        estate_rules,
         estates,
         extensions,
         health,
@@ -169,8 +172,8 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     for module in (auth, api, resident, butler, supervisor, tickets, assessment, notices,
-                   cover, extensions, search, calendars, duty, estates, health, admin,
-                   activation):
+                   cover, extensions, search, calendars, duty, estates, estate_rules, health,
+                   admin, activation):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", home)
 
@@ -179,6 +182,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["bell"] = bell
+    app.jinja_env.globals["without_estate"] = lambda: access.without_estate(current_user)
     app.jinja_env.globals["rules"] = lambda: app.extensions["butlerdesk.rules"]
     app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale

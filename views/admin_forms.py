@@ -4,6 +4,7 @@ next to the inputs they name."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,8 +20,9 @@ from wtforms.fields import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Role
+from views.cover_forms import area_butler_form
 from views.forms import Form
-from workflows import cover, invitations
+from workflows import cover, invitations, places
 from workflows.people import STAFF
 from workflows.words import name
 
@@ -37,6 +39,9 @@ class AccountForm(Form):
     email = EmailField(_l("Email address (optional)"), render_kw={"autocomplete": "off"})
     password = PasswordField(_l("Initial password (leave blank: one is made and shown once)"),
                              render_kw={"autocomplete": "new-password"})
+    estate_ids = SelectMultipleField(_l("Estates they supervise (a supervisor only)"),
+                                     coerce=str, widget=ListWidget(prefix_label=False),
+                                     option_widget=CheckboxInput(), validate_choice=False)
 
 
 class DetailsForm(Form):
@@ -63,8 +68,29 @@ class ActiveForm(Form):
 
 
 def account_form(**kwargs) -> AccountForm:
+    """A new account; with one estate, a supervisor's is that one unless unticked."""
+    estates = invitations.estates()
     form = AccountForm(prefix="account", **kwargs)
     _roles(form.role, STAFF)
+    _estates(form.estate_ids, estates)
+    if len(estates) == 1 and not form.is_submitted():
+        form.estate_ids.data = [str(estates[0].id)]
+    return form
+
+
+def _estates(field: SelectMultipleField, estates) -> None:
+    field.choices = [SelectChoice(str(e.id), e.name) for e in estates]
+
+
+class EstatesForm(Form):
+    estate_ids = SelectMultipleField(_l("Estates they supervise"), coerce=str,
+                                     widget=ListWidget(prefix_label=False),
+                                     option_widget=CheckboxInput(), validate_choice=False)
+
+
+def estates_form(**kwargs) -> EstatesForm:
+    form = EstatesForm(prefix="estates", **kwargs)
+    _estates(form.estate_ids, invitations.estates())
     return form
 
 
@@ -78,7 +104,7 @@ def areas_form(**kwargs) -> AreasForm:
     form = AreasForm(prefix="areas", **kwargs)
     form.area_ids.choices = [SelectChoice(str(area.id), f"{area.estate.name} · {area.name}"
                                           + (f" ({area.butler.name})" if area.butler else ""))
-                             for area in cover.areas()]
+                             for area in cover.areas(current_user)]
     return form
 
 
@@ -119,8 +145,66 @@ class AuditFilterForm(Form):
     estate_id = SelectField(_l("Estate"), validate_choice=False)
     subject_type = SelectField(_l("Kind of record"), validate_choice=False, choices=[
         SelectChoice("", _l("All")), SelectChoice("user", _l("Person")),
-        SelectChoice("unit", _l("Unit")), SelectChoice("area", _l("Area")),
+        SelectChoice("unit", _l("Unit")), SelectChoice("building", _l("Building")),
+        SelectChoice("area", _l("Area")),
         SelectChoice("estate", _l("Estate"))])
     by = SelectField(_l("Changed by"), validate_choice=False)
     since = StringField(_l("From (date)"), render_kw={"type": "date"})
     until = StringField(_l("Until (date, inclusive)"), render_kw={"type": "date"})
+
+
+# -- the company's places (views.admin: estates, areas, buildings, units) ------------------------
+
+class NameForm(Form):
+    name = StringField(_l("Name"))
+
+
+class NewAreaForm(Form):
+    name = StringField(_l("Name of the new area"))
+    butler_id = SelectField(_l("Its butler (optional: give one later)"), validate_choice=False)
+
+
+class SupervisorsForm(Form):
+    supervisor_ids = SelectMultipleField(_l("Supervisors of the estate"), coerce=str,
+                                         widget=ListWidget(prefix_label=False),
+                                         option_widget=CheckboxInput(), validate_choice=False)
+
+
+class BuildingForm(Form):
+    name = StringField(_l("Name"))
+    area_id = SelectField(_l("Area"), validate_choice=False)
+
+
+class UnitForm(Form):
+    number = StringField(_l("Unit number (e.g. 1201)"))
+    entrance = StringField(_l("Entrance (optional, e.g. 1)"))
+    floor = StringField(_l("Floor (optional)"), render_kw={"inputmode": "numeric"})
+    size = StringField(_l("Floor area in m² (optional)"), render_kw={"inputmode": "decimal"})
+    note = StringField(_l("Note (optional)"))
+
+
+def name_form(prefix: str, **kwargs) -> NameForm:
+    return NameForm(prefix=prefix, **kwargs)
+
+
+def new_area_form(**kwargs) -> NewAreaForm:
+    form = NewAreaForm(prefix="new-area", **kwargs)
+    form.butler_id.choices = area_butler_form(0).butler_id.choices
+    return form
+
+
+def supervisors_form(**kwargs) -> SupervisorsForm:
+    form = SupervisorsForm(prefix="supervisors", **kwargs)
+    form.supervisor_ids.choices = [SelectChoice(str(s.id), f"{s.name} ({s.username})")
+                                   for s in places.supervisors()]
+    return form
+
+
+def building_form(building, **kwargs) -> BuildingForm:
+    form = BuildingForm(prefix="building", **kwargs)
+    form.area_id.choices = [SelectChoice(str(a.id), a.name) for a in building.area.estate.areas]
+    return form
+
+
+def unit_form(**kwargs) -> UnitForm:
+    return UnitForm(prefix="unit", **kwargs)

@@ -1,12 +1,14 @@
 """JSON API v1 for the monthly assessment: scorecards, appeals, waivers, findings, spot-checks,
-closing months. Same error format and status codes as the rest of the API."""
+closing months, per estate (`estate_id`: one of the supervisor's estates; implied when they have
+one), and the company's roll-up for the admin. Same error format and status codes as the rest of
+the API."""
 from __future__ import annotations
 
 from flask import jsonify, request
 from flask_login import current_user
 
 from models import Deduction, MonthClosing, db
-from views import schemas
+from views import exports, schemas
 from views.api import body, bp, int_arg
 from views.exports import XLSX_TYPE
 from views.openapi import documented
@@ -26,6 +28,11 @@ def _closing_json(closing) -> dict | None:
         return None
     return {"action": closing.action, "by": closing.actor.name, "at": closing.at.isoformat(),
             "reason": closing.reason}
+
+
+def _estate_arg(source: dict | None = None):
+    """The estate named by `estate_id` (the query's, or the body's), one of the user's."""
+    return assessment.estate_for(current_user, (source or request.args).get("estate_id"))
 
 
 def _line_json(entry_id: int) -> dict:
@@ -50,27 +57,47 @@ def assessment_rules():
 
 
 @bp.get("/scorecards")
-@documented(query=schemas.ScorecardQuery, errors=(403, 422), responses={200: {
+@documented(query=schemas.ScorecardQuery, errors=(403, 404, 422), responses={200: {
     "application/json": schemas.Scorecards, XLSX_TYPE: None, "text/csv": None}})
 def scorecards():
-    """Every butler's scorecard of a month (butlers: their own); ?format=xlsx, csv (the
-    summary) or lines-csv (every line) for files."""
-    from views import exports
-
+    """The scorecards of an estate's butlers for a month (butlers: their own card, in an estate
+    they have one in); ?format=xlsx, csv (the summary) or lines-csv (every line) for files."""
     month = _month_arg()
     butler_id = scorecard_of(current_user, int_arg("butler_id"))
-    file_format = request.args.get("format") or "json"
-    if file_format != "json" and file_format not in exports.FORMATS:
-        raise InvalidData("bad format", {"format": "must be json, xlsx, csv or lines-csv"})
-    cards, closed = assessment.scorecards(month, butler_id)
+    file_format = _file_format()
+    theirs = None if current_user.role in assessment.SUPERVISORS else \
+        assessment.card_estates(current_user, butler_id, month)
+    estate = assessment.estate_for(current_user, request.args.get("estate_id"), theirs)
+    cards, closed = assessment.scorecards(month, butler_id, estate.id)
     if file_format != "json":
-        return exports.download(month, cards, file_format)
+        return exports.download(month, cards, file_format, estate.name)
     late = assessment.entries_after_closing(month, closed) if closed else []
-    return jsonify({"month": month, "closed": closed is not None,
-                    "closing": _closing_json(closed or assessment.closing(month)),
+    return jsonify({"month": month, "estate": {"id": estate.id, "name": estate.name},
+                    "closed": closed is not None,
+                    "closing": _closing_json(closed or assessment.closing(month, estate.id)),
                     "scorecards": cards,
                     "recorded_after_closing": [ln for ln in late
                                                if butler_id in (None, ln.get("butler_id"))]})
+
+
+def _file_format() -> str:
+    file_format = request.args.get("format") or "json"
+    if file_format != "json" and file_format not in exports.FORMATS:
+        raise InvalidData("bad format", {"format": "must be json, xlsx, csv or lines-csv"})
+    return file_format
+
+
+@bp.get("/assessment/company")
+@documented(query=schemas.ScorecardQuery, errors=(403, 422), responses={200: {
+    "application/json": schemas.Company, XLSX_TYPE: None, "text/csv": None}})
+def company():
+    """The company's roll-up of a month, for the admin: every estate's cards and average, and
+    each butler's company line (the sum of their estate cards); ?format= as for scorecards."""
+    file_format = _file_format()
+    rolled = assessment.company_of(current_user, _month_arg())
+    if file_format != "json":
+        return exports.download_company(rolled, file_format)
+    return jsonify(rolled)
 
 
 @bp.post("/deductions/<int:entry_id>/appeal")
@@ -101,20 +128,21 @@ def uphold(entry_id: int):
 @documented(body=schemas.FindingRequest, responses={201: schemas.Line}, errors=(403, 409, 422))
 def record_finding():
     """A supervisor records a finding or bonus: {butler_id, code, note, ticket_id?,
-    occurred_at?}."""
+    occurred_at?, estate_id?} (the estate: the ticket's, or one of theirs)."""
     data = body()
     made = assessment.record_finding(current_user, data.get("butler_id"), data.get("code"),
                                      data.get("note"), data.get("ticket_id"),
-                                     data.get("occurred_at"))
+                                     data.get("occurred_at"), estate_id=data.get("estate_id"))
     return jsonify(_line_json(made.id)), 201
 
 
-def _spot_check_json(month: str) -> dict:
-    drawn = assessment.spot_check(month)
+def _spot_check_json(month: str, estate) -> dict:
+    drawn = assessment.spot_check(month, estate.id)
+    where = {"month": month, "estate": {"id": estate.id, "name": estate.name}}
     if drawn is None:
-        population = len(assessment.spot_check_population(month))
+        population = len(assessment.spot_check_population(month, estate.id))
         share = current_rules().assessment.spot_check_share
-        return {"month": month, "drawn": False, "population_size": population,
+        return {**where, "drawn": False, "population_size": population,
                 "sample_size": assessment.sample_size(population, share), "items": []}
     items = [{
         "id": item.id, "ticket": {"id": item.ticket.id, "kind": item.ticket.kind,
@@ -124,7 +152,7 @@ def _spot_check_json(month: str) -> dict:
         "recorded_at": item.recorded_at.isoformat() if item.recorded_at else None,
         "finding_id": item.finding_id,
     } for item in drawn.items]
-    return {"month": month, "drawn": True, "id": drawn.id, "seed": drawn.seed,
+    return {**where, "drawn": True, "id": drawn.id, "seed": drawn.seed,
             "population_size": drawn.population_size, "sample_size": drawn.sample_size,
             "drawn_at": drawn.drawn_at.isoformat(), "drawn_by": drawn.drawn_by.name,
             "done": sum(1 for i in items if i["result"]), "items": items}
@@ -136,19 +164,24 @@ def _supervisors_only() -> None:
 
 
 @bp.get("/spot-checks")
-@documented(query=schemas.MonthQuery, responses={200: schemas.SpotCheck}, errors=(403, 422))
+@documented(query=schemas.EstateMonthQuery, responses={200: schemas.SpotCheck},
+            errors=(403, 404, 422))
 def get_spot_check():
-    """The month's spot-check: the sample and its progress, or what a draw would take."""
+    """The estate's spot-check of the month: the sample and its progress, or what a draw would
+    take."""
     _supervisors_only()
-    return jsonify(_spot_check_json(_month_arg()))
+    month = _month_arg()
+    return jsonify(_spot_check_json(month, _estate_arg()))
 
 
 @bp.post("/spot-checks")
-@documented(body=schemas.SpotCheckDraw, responses={201: schemas.SpotCheck}, errors=(403, 409, 422))
+@documented(body=schemas.SpotCheckDraw, responses={201: schemas.SpotCheck},
+            errors=(403, 404, 409, 422))
 def draw_spot_check():
-    """Draw the month's sample: {month}."""
-    drawn = assessment.draw_spot_check(current_user, body().get("month"))
-    return jsonify(_spot_check_json(drawn.month)), 201
+    """Draw the estate's sample of the month: {month, estate_id?}."""
+    data = body()
+    drawn = assessment.draw_spot_check(current_user, data.get("month"), data.get("estate_id"))
+    return jsonify(_spot_check_json(drawn.month, drawn.estate)), 201
 
 
 @bp.post("/spot-checks/items/<int:item_id>")
@@ -162,35 +195,48 @@ def record_spot_check(item_id: int):
         raise InvalidData("bad make_finding", {"make_finding": "must be true or false"})
     item = assessment.record_spot_check_result(current_user, item_id, data.get("result"),
                                                data.get("note", ""), make_finding)
-    return jsonify(_spot_check_json(item.spot_check.month))
+    return jsonify(_spot_check_json(item.spot_check.month, item.spot_check.estate))
+
+
+def _month_json(month: str, estate) -> dict:
+    history = db.session.scalars(
+        db.select(MonthClosing).where(MonthClosing.month == month,
+                                      MonthClosing.estate_id == estate.id)
+        .order_by(MonthClosing.id)).all()
+    return {"month": month, "estate": {"id": estate.id, "name": estate.name},
+            "closed": assessment.is_closed(month, estate.id),
+            "history": [_closing_json(c) for c in history]}
 
 
 @bp.get("/months/<month>")
-@documented(path=schemas.MonthPath, responses={200: schemas.MonthStatus}, errors=(403, 422))
+@documented(path=schemas.MonthPath, query=schemas.EstateQuery,
+            responses={200: schemas.MonthStatus}, errors=(403, 404, 422))
 def month_status(month: str):
-    """Whether a month is closed, and its history of closing and reopening."""
+    """Whether the estate's month is closed, and its history of closing and reopening."""
     _supervisors_only()
     month = assessment.parse_month(month)
-    history = db.session.scalars(
-        db.select(MonthClosing).where(MonthClosing.month == month)
-        .order_by(MonthClosing.id)).all()
-    return jsonify({"month": month, "closed": assessment.is_closed(month),
-                    "history": [_closing_json(c) for c in history]})
+    return jsonify(_month_json(month, _estate_arg()))
 
 
 @bp.post("/months/<month>/close")
-@documented(path=schemas.MonthPath, body=schemas.OptionalReason,
-            responses={201: schemas.MonthStatus}, errors=(403, 409, 422))
+@documented(path=schemas.MonthPath, body=schemas.ClosingRequest,
+            responses={201: schemas.MonthStatus}, errors=(403, 404, 409, 422))
 def close_month(month: str):
-    """Close a month: its scorecards freeze. {reason?}"""
-    assessment.close_month(current_user, month, body().get("reason", ""))
-    return month_status(month), 201
+    """Close the estate's month: its scorecards freeze, the other estates' stay as they are.
+    {reason?, estate_id?}"""
+    data = body()
+    made = assessment.close_month(current_user, month, data.get("reason", ""),
+                                  data.get("estate_id"))
+    return jsonify(_month_json(made.month, made.estate)), 201
 
 
 @bp.post("/months/<month>/reopen")
-@documented(path=schemas.MonthPath, body=schemas.Reason, responses={201: schemas.MonthStatus},
-            errors=(403, 409, 422))
+@documented(path=schemas.MonthPath, body=schemas.ReopeningRequest,
+            responses={201: schemas.MonthStatus},
+            errors=(403, 404, 409, 422))
 def reopen_month(month: str):
-    """Reopen a closed month: {reason}."""
-    assessment.reopen_month(current_user, month, body().get("reason"))
-    return month_status(month), 201
+    """Reopen the estate's closed month: {reason, estate_id?}."""
+    data = body()
+    made = assessment.reopen_month(current_user, month, data.get("reason"),
+                                   data.get("estate_id"))
+    return jsonify(_month_json(made.month, made.estate)), 201

@@ -14,7 +14,7 @@ from workflows.words import clock_time
 
 
 def _calendar_json(estate_id: int) -> dict:
-    estate = estates.get(estate_id)
+    estate = estates.get(estate_id, current_user)
     settings = calendars.settings_of(estate.id)
     today = clock.now().astimezone(calendars.zone()).date()
     return {

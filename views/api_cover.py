@@ -41,7 +41,7 @@ def _fresh(leave_id: int) -> dict:
 def list_areas():
     """Every area with its butler now and who was its butler when (newest first)."""
     cover.require_staff(current_user)
-    return jsonify({"areas": [_area_json(area) for area in cover.areas()]})
+    return jsonify({"areas": [_area_json(area) for area in cover.areas(current_user)]})
 
 
 @bp.put("/areas/<int:area_id>/butler")

@@ -41,7 +41,7 @@ def rota(estate_id: int):
     """The estate's duty rota: its shifts that overlap from..until (both, or neither: the week
     holding now, Monday to Monday in property time)."""
     require_staff(current_user)
-    place = estates.get(estate_id)
+    place = estates.get(estate_id, current_user)
     starts, ends = duty.period(request.args.get("from"), request.args.get("until"), clock.now())
     return jsonify(_rota_json(place.id, starts, ends))
 
@@ -68,7 +68,7 @@ def on_duty(estate_id: int):
     """Who answers for the estate at `at` (now by default): the shift then, with its person on
     duty; `on_duty` null means each area's own butler (a day shift, or no rota then)."""
     require_staff(current_user)
-    place = estates.get(estate_id)
+    place = estates.get(estate_id, current_user)
     at = request.args.get("at") or clock.now()
     try:
         at = parse_time(at)

@@ -11,7 +11,7 @@ from views import estate_files, schemas, uploads
 from views.api import bp
 from views.errors import api_error
 from views.openapi import documented
-from workflows import estate_import
+from workflows import estate_import, estates
 from workflows.errors import Forbidden, InvalidData
 from workflows.sheets import MAX_BYTES
 
@@ -53,6 +53,7 @@ def import_estate(estate_id: int):
     is a 422 listing each (`problems`: row, column, message) and imports nothing."""
     if not estate_import.may_import(current_user):
         raise Forbidden("only the admin and supervisors bring in an estate")
+    estates.get(estate_id, current_user)  # 404 for none, 403 for another's
     dry_run = (request.form.get("dry_run") or "").strip().lower()
     if dry_run not in TRUE + FALSE:
         raise InvalidData("bad dry_run", {"dry_run": "must be true or false"})

@@ -11,7 +11,7 @@ from views import schemas
 from views.api import body, bp, int_arg, iso, person, user_json
 from views.limits import failed, limit_activations
 from views.openapi import documented
-from workflows import audit, invitations, people
+from workflows import audit, invitations, people, places
 from workflows.errors import InvalidData
 from workflows.fields import parse_time
 
@@ -28,6 +28,7 @@ def account_json(user: User) -> dict:
 def account_detail(user: User) -> dict:
     return {**account_json(user),
             "areas": [{"id": a.id, "name": a.name} for a in people.areas_of(user.id)],
+            "estates": [{"id": e.id, "name": e.name} for e in places.estates_of(user.id)],
             "open_tickets": [{"id": t.id, "kind": t.kind, "title": t.title}
                              for t in people.open_tickets(user.id)]}
 
@@ -55,12 +56,13 @@ def list_users():
 @documented(body=schemas.AccountRequest, responses={201: schemas.AccountChanged},
             errors=(403, 409, 422))
 def create_user():
-    """Make a staff account: {username, name, role, phone?, email?, password?}. Without a
-    password one is made, answered this once."""
+    """Make a staff account: {username, name, role, phone?, email?, password?, estate_ids?}.
+    Without a password one is made, answered this once. A supervisor supervises the estates of
+    `estate_ids` (left out: the only estate, when there is one)."""
     data = body()
     user, password = people.create(current_user, data.get("username"), data.get("name"),
                                    data.get("role"), data.get("phone"), data.get("email"),
-                                   data.get("password"))
+                                   data.get("password"), data.get("estate_ids"))
     return jsonify(_changed(user.id, password)), 201
 
 
@@ -75,7 +77,8 @@ def get_user(user_id: int):
 @documented(body=schemas.AccountChange, responses={200: schemas.AccountChanged},
             errors=(403, 404, 409, 422))
 def change_user(user_id: int):
-    """Change an account: {name?, role?, phone?, email?, active?, password?, reset_password?}.
+    """Change an account: {name?, role?, phone?, email?, active?, password?, reset_password?,
+    estate_ids?} (`estate_ids`: a supervisor's estates, exactly these).
     `"active": false` deactivates them: they cannot log in, and every session and token of
     theirs stops working at once; their open tickets are listed to reassign. A password reset
     ends their logins too. Nobody deactivates themself or changes their own role (409)."""

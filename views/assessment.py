@@ -1,4 +1,9 @@
-"""The monthly assessment (考核) pages: the month, a butler's card, findings, spot-checks, exports.
+"""The monthly assessment (考核) pages: an estate's month, a butler's card, findings, spot-checks,
+exports, and the company's roll-up for the admin.
+
+Pages of a month take ?estate=ID, one of the supervisor's estates (the admin's: any; another's
+is not found); without it, the first of theirs. A card takes ?estate= among the estates the
+butler has a card in.
 
 Everything is decided in workflows.assessment; these views parse the forms, call it and render.
 A refusal naming fields shows the page again with each message next to its field and what was
@@ -43,11 +48,29 @@ def _month() -> str:
     return assessment.parse_month(request.args.get("month") or assessment.current_month())
 
 
+def _estate():
+    """(?estate=ID, one of the user's estates, or their first; all of them); 404 for another's,
+    403 for a supervisor given none yet."""
+    theirs = assessment.estates_of(current_user)
+    wanted = request.args.get("estate")
+    if not wanted:
+        if not theirs:
+            abort(403, _("You supervise no estate yet; the company's admin gives supervisors "
+                         "their estates."))
+        return theirs[0], theirs
+    found = next((e for e in theirs if str(e.id) == wanted), None)
+    if found is None:
+        abort(404)
+    return found, theirs
+
+
 @bp.errorhandler(InvalidData)
 def _bad_month(exc: InvalidData):
     """A month that is not one (the only refusal these views leave to the blueprint)."""
     typed = request.args.get("month", "")
-    if request.method != "GET" or request.endpoint == "assessment.export":
+    if request.method != "GET" or request.endpoint in (
+            "assessment.export", "assessment.export_lines", "assessment.export_company",
+            "assessment.export_company_lines"):
         return render_template("error.html", message=_("%(month)s is not a month like 2026-11.",
                                                        month=typed)), 400
     flash(_("%(month)s is not a month like 2026-11; here is the current month.", month=typed),
@@ -70,11 +93,12 @@ def _months_around(month: str) -> dict:
 
 def _month_page(month: str, close_form: ReasonForm | None = None,
                 reopen_form: ReasonForm | None = None, status: int = 200):
-    g.page_url = url_for(".month", month=month)
-    cards, closed = assessment.scorecards(month)
+    estate, estates = _estate()
+    g.page_url = url_for(".month", month=month, estate=estate.id)
+    cards, closed = assessment.scorecards(month, estate_id=estate.id)
     late = [{**line, "recorded": _when(line["recorded_at"])}
             for line in assessment.entries_after_closing(month, closed)] if closed else []
-    drawn = assessment.spot_check(month)
+    drawn = assessment.spot_check(month, estate.id)
     spot = None
     if drawn is not None:
         spot = {"done": sum(1 for i in drawn.items if i.result), "total": len(drawn.items)}
@@ -84,10 +108,10 @@ def _month_page(month: str, close_form: ReasonForm | None = None,
     close_form.reason.label.text = _("Reason (optional)")
     reopen_form = reopen_form or ReasonForm(prefix="reopen", formdata=None)
     reopen_form.reason.label.text = _("Why reopen it (required)")
-    pending = assessment.pending(month) if not closed else {}
+    pending = assessment.pending(month, estate.id) if not closed else {}
     return render_template(
-        "assessment/month.html", month=month, cards=cards, closed=closed,
-        latest=assessment.closing(month), pending=pending,
+        "assessment/month.html", month=month, cards=cards, closed=closed, estate=estate,
+        estates=estates, latest=assessment.closing(month, estate.id), pending=pending,
         pending_count=sum(len(items) for items in pending.values()),
         late=late, spot=spot, over=month < assessment.current_month(),
         charts=[charts.scores(cards, month), charts.articles(cards, month)],
@@ -98,25 +122,27 @@ def _month_page(month: str, close_form: ReasonForm | None = None,
 @bp.get("/")
 @role_required(*SUPERVISORS)
 def month():
-    """Every butler's score and grade for the month, the charts, closing and reopening."""
+    """Every butler's score and grade in the estate's month, the charts, closing and
+    reopening."""
     return _month_page(_month())
 
 
 def _change_month(action, prefix: str, done: str):
     """Close or reopen the month with the reason typed; on a mistake show it next to the field."""
     month = _month()
+    estate, _estates = _estate()
     form = ReasonForm(prefix=prefix)
     if not form.validate():
         return _month_page(month, **{f"{prefix}_form": form}, status=422)
     try:
-        action(current_user, month, form.reason.data or "")
+        action(current_user, month, form.reason.data or "", estate.id)
     except WorkflowError as exc:
         show_refusal(form, exc)
         if exc.fields:
             return _month_page(month, **{f"{prefix}_form": form}, status=exc.status)
     else:
         flash(done % {"month": month}, "success")
-    return redirect(url_for(".month", month=month))
+    return redirect(url_for(".month", month=month, estate=estate.id))
 
 
 @bp.post("/close")
@@ -138,29 +164,71 @@ def reopen():
 @bp.get("/export.<any(xlsx, csv):fmt>")
 @role_required(*SUPERVISORS)
 def export(fmt: str):
-    """The month as a spreadsheet (summary and every line) or as CSV (the summary)."""
+    """The estate's month as a spreadsheet (summary and every line) or as CSV (the summary)."""
     month = _month()
-    cards, _closed = assessment.scorecards(month)
-    return exports.download(month, cards, fmt)
+    estate, _estates = _estate()
+    cards, _closed = assessment.scorecards(month, estate_id=estate.id)
+    return exports.download(month, cards, fmt, estate.name)
 
 
 @bp.get("/lines.csv")
 @role_required(*SUPERVISORS)
 def export_lines():
-    """Every line of the month as CSV."""
+    """Every line of the estate's month as CSV."""
     return export("lines-csv")
+
+
+# -- the company ----------------------------------------------------------------------------------
+
+@bp.get("/company")
+@role_required(Role.ADMIN)
+def company():
+    """Every butler's score and grade across the estates, and each estate's average."""
+    month = _month()
+    g.page_url = url_for(".company", month=month)
+    rolled = assessment.company_of(current_user, month)
+    for line in rolled["butlers"]:
+        line["css"] = charts.grade_css(line["grade"])
+    return render_template("assessment/company.html", month=month, rolled=rolled,
+                           full_score=current_rules().assessment.full_score,
+                           **_months_around(month))
+
+
+@bp.get("/company.<any(xlsx, csv):fmt>")
+@role_required(Role.ADMIN)
+def export_company(fmt: str):
+    """The company's roll-up as a spreadsheet (summary and every line) or CSV (the summary)."""
+    return exports.download_company(assessment.company_of(current_user, _month()), fmt)
+
+
+@bp.get("/company-lines.csv")
+@role_required(Role.ADMIN)
+def export_company_lines():
+    """Every line of every estate's month as CSV."""
+    return export_company("lines-csv")
 
 
 # -- a butler's card ----------------------------------------------------------------------------
 
 def _card_page(butler_id: int, month: str, failed: tuple[str, int, ReasonForm] | None = None,
-               status: int = 200):
+               status: int = 200, estate_id: int | None = None):
     butler = row_or_404(User, butler_id)
     if butler.role != Role.BUTLER:
         abort(404)
-    g.page_url = url_for(".card", butler_id=butler_id, month=month)
-    cards, closed = assessment.scorecards(month, butler_id)
+    estates = assessment.card_estates(current_user, butler_id, month)
+    wanted = estate_id or request.args.get("estate")
+    estate = next((e for e in estates if str(e.id) == str(wanted)), None) if wanted else \
+        (estates[0] if estates else None)
+    if wanted and estate is None:
+        abort(404)
+    g.page_url = url_for(".card", butler_id=butler_id, month=month,
+                         estate=estate.id if estate else None)
+    cards, closed = assessment.scorecards(month, butler_id, estate.id) if estate else ([], None)
     card = cards[0] if cards else None
+    company = None
+    if len(estates) > 1:
+        company = assessment.company_line(month, card["butler"], [
+            assessment.scorecards(month, butler_id, e.id)[0][0] for e in estates])
     month_closed = closed is not None
     lines = []
     for line in card["lines"] if card else []:
@@ -176,7 +244,8 @@ def _card_page(butler_id: int, month: str, failed: tuple[str, int, ReasonForm] |
         card["css"] = charts.grade_css(card["grade"])
     return render_template(
         "assessment/card.html", butler=butler, month=month, card=card, lines=lines,
-        closed=closed, supervisor=current_user.role in SUPERVISORS,
+        closed=closed, estate=estate, estates=estates, company=company,
+        supervisor=current_user.role in SUPERVISORS,
         own=current_user.id == butler_id, full_score=current_rules().assessment.full_score,
         **_months_around(month)), status
 
@@ -214,11 +283,15 @@ def review_line(line_id: int, action: str):
     """Appeal (the butler charged), waive or uphold (a supervisor) one line, with a reason."""
     entry = row_or_404(Deduction, line_id)
     butler_id, month, held = entry.butler_id, assessment.month_of(entry.missed_at), entry.held
+    estate_id = assessment.estate_of(entry)
     if not may_see_card(current_user, butler_id):
         abort(403)  # whoever may not see the card may not act on its lines
+    if current_user.role in SUPERVISORS and not assessment.in_reach(current_user, estate_id):
+        abort(404)
     form = ReasonForm(prefix=f"{action}_{line_id}")
     if not form.validate():
-        return _card_page(butler_id, month, failed=(action, line_id, form), status=422)
+        return _card_page(butler_id, month, failed=(action, line_id, form), status=422,
+                          estate_id=estate_id)
     try:
         ACTIONS[action](current_user, line_id, form.reason.data or "")
     except NotFound:
@@ -227,10 +300,12 @@ def review_line(line_id: int, action: str):
         show_refusal(form, exc)
         if exc.fields:
             db.session.expire_all()
-            return _card_page(butler_id, month, failed=(action, line_id, form), status=exc.status)
+            return _card_page(butler_id, month, failed=(action, line_id, form), status=exc.status,
+                              estate_id=estate_id)
     else:
         flash(str(CHARGED if held and action == "uphold" else DONE[action]), "success")
-    return redirect(url_for(".card", butler_id=butler_id, month=month, _anchor=f"line-{line_id}"))
+    return redirect(url_for(".card", butler_id=butler_id, month=month, estate=estate_id,
+                            _anchor=f"line-{line_id}"))
 
 
 # -- findings -----------------------------------------------------------------------------------
@@ -242,7 +317,8 @@ def new_finding():
     if request.method == "GET":
         form = finding_form(formdata=None, butler_id=request.args.get("butler_id", ""),
                             code=request.args.get("code", ""),
-                            ticket_id=request.args.get("ticket_id", ""))
+                            ticket_id=request.args.get("ticket_id", ""),
+                            estate_id=request.args.get("estate", ""))
         return render_template("assessment/finding.html", form=form)
     form = finding_form()
     valid = form.validate()
@@ -261,7 +337,8 @@ def new_finding():
             entry = assessment.record_finding(
                 current_user, form.butler_id.data, form.code.data, form.note.data,
                 ticket_id=form.ticket_id.data or None,
-                occurred_at=as_utc(form.occurred_at.data), evidence=evidence)
+                occurred_at=as_utc(form.occurred_at.data), evidence=evidence,
+                estate_id=form.estate_id.data or None if "estate_id" in form else None)
         except WorkflowError as exc:
             uploads.discard_name(evidence)
             show_refusal(form, exc)
@@ -271,7 +348,7 @@ def new_finding():
                     article=entry.article), "success")
             return redirect(url_for(".card", butler_id=entry.butler_id,
                                     month=assessment.month_of(entry.missed_at),
-                                    _anchor=f"line-{entry.id}"))
+                                    estate=entry.estate_id, _anchor=f"line-{entry.id}"))
     return render_template("assessment/finding.html", form=form,
                            photo_again=uploads.given(photo)), status
 
@@ -283,7 +360,8 @@ def evidence(name: str):
     if not uploads.valid_name(name):
         abort(404)
     entry = db.session.scalar(select(Deduction).where(Deduction.evidence == name))
-    if entry is None:
+    if entry is None or (current_user.role in SUPERVISORS
+                         and not assessment.in_reach(current_user, entry.estate_id)):
         abort(404)
     if not may_see_card(current_user, entry.butler_id):
         abort(403)
@@ -292,15 +370,17 @@ def evidence(name: str):
 
 # -- spot-checks --------------------------------------------------------------------------------
 
-def _spot_page(month: str, failed: tuple[int, object] | None = None, status: int = 200):
-    g.page_url = url_for(".spot_checks", month=month)
+def _spot_page(month: str, estate, failed: tuple[int, object] | None = None,
+               status: int = 200):
+    g.page_url = url_for(".spot_checks", month=month, estate=estate.id)
     rules = current_rules().assessment
-    drawn = assessment.spot_check(month)
-    closed = assessment.is_closed(month)
-    context = {"month": month, "drawn": drawn, "closed": closed,
+    drawn = assessment.spot_check(month, estate.id)
+    closed = assessment.is_closed(month, estate.id)
+    context = {"month": month, "drawn": drawn, "closed": closed, "estate": estate,
+               "estates": assessment.estates_of(current_user),
                "over": month < assessment.current_month(), **_months_around(month)}
     if drawn is None:
-        population = len(assessment.spot_check_population(month))
+        population = len(assessment.spot_check_population(month, estate.id))
         context.update(population=population, share=rules.spot_check_share,
                        size=assessment.sample_size(population, rules.spot_check_share))
     else:
@@ -314,6 +394,7 @@ def _spot_page(month: str, failed: tuple[int, object] | None = None, status: int
             if item.finding is not None and item.finding.butler_id is not None:
                 finding_url = url_for(".card", butler_id=item.finding.butler_id,
                                       month=assessment.month_of(item.finding.missed_at),
+                                      estate=estate.id,
                                       _anchor=f"line-{item.finding_id}")
             items.append({"item": item, "form": form, "finding_url": finding_url})
         context.update(items=items, done=sum(1 for i in drawn.items if i.result),
@@ -324,22 +405,24 @@ def _spot_page(month: str, failed: tuple[int, object] | None = None, status: int
 @bp.get("/spot-checks")
 @role_required(*SUPERVISORS)
 def spot_checks():
-    """The month's sample of finished complaints and repairs, and the follow-up calls."""
-    return _spot_page(_month())
+    """The estate's sample of the month's finished complaints and repairs, and the follow-up
+    calls."""
+    return _spot_page(_month(), _estate()[0])
 
 
 @bp.post("/spot-checks/draw")
 @role_required(*SUPERVISORS)
 def draw():
     month = _month()
+    estate, _estates = _estate()
     try:
-        drawn = assessment.draw_spot_check(current_user, month)
+        drawn = assessment.draw_spot_check(current_user, month, estate.id)
     except WorkflowError as exc:
         flash(sentence(exc.message), "error")
     else:
         flash(_("Drew %(size)d of %(population)d tickets (seed %(seed)d).", size=drawn.sample_size,
                 population=drawn.population_size, seed=drawn.seed), "success")
-    return redirect(url_for(".spot_checks", month=month))
+    return redirect(url_for(".spot_checks", month=month, estate=estate.id))
 
 
 @bp.post("/spot-checks/items/<int:item_id>")
@@ -347,10 +430,12 @@ def draw():
 def record_result(item_id: int):
     """Record one follow-up call; an unsatisfied one may become a finding at once."""
     item = row_or_404(SpotCheckItem, item_id)
-    month = item.spot_check.month
+    month, estate = item.spot_check.month, item.spot_check.estate
+    if not assessment.in_reach(current_user, estate.id):
+        abort(404)
     form = spot_check_form(item_id)
     if not form.validate():
-        return _spot_page(month, failed=(item_id, form), status=422)
+        return _spot_page(month, estate, failed=(item_id, form), status=422)
     try:
         assessment.record_spot_check_result(current_user, item_id, form.result.data or None,
                                             form.note.data or "", bool(form.make_finding.data))
@@ -360,7 +445,8 @@ def record_result(item_id: int):
         show_refusal(form, exc)
         if exc.fields:
             db.session.expire_all()
-            return _spot_page(month, failed=(item_id, form), status=exc.status)
+            return _spot_page(month, estate, failed=(item_id, form), status=exc.status)
     else:
         flash(_("Follow-up of ticket #%(ticket)d recorded.", ticket=item.ticket_id), "success")
-    return redirect(url_for(".spot_checks", month=month, _anchor=f"item-{item_id}"))
+    return redirect(url_for(".spot_checks", month=month, estate=estate.id,
+                            _anchor=f"item-{item_id}"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
@@ -10,7 +11,7 @@ from wtforms.validators import Optional
 
 from models import Role, SpotCheckResult
 from views.forms import LOCAL_FORMAT, Form, file_input_kw
-from workflows import queries
+from workflows import assessment, queries
 from workflows.rules import current as current_rules
 from workflows.words import label, name
 
@@ -22,6 +23,7 @@ class ReasonForm(Form):
 
 
 class FindingForm(Form):
+    estate_id = SelectField(_l("Estate"), validate_choice=False)
     butler_id = SelectField(_l("Butler"), validate_choice=False)
     code = SelectField(_l("Finding"), validate_choice=False)
     note = TextAreaField(_l("What was found (evidence)"))
@@ -34,8 +36,15 @@ class FindingForm(Form):
 
 
 def finding_form(**kwargs) -> FindingForm:
-    """The finding form, offering the active butlers and the catalog (deductions, then bonuses)."""
+    """The finding form, offering the supervisor's estates (none to pick from when they have
+    one), the active butlers and the catalog (deductions, then bonuses)."""
     form = FindingForm(**kwargs)
+    estates = assessment.estates_of(current_user)
+    if len(estates) > 1:
+        form.estate_id.choices = [SelectChoice("", "—")] + [
+            SelectChoice(str(e.id), e.name) for e in estates]
+    else:
+        del form.estate_id
     form.butler_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(b.id), b.name) for b in queries.staff(Role.BUTLER)]
     findings = sorted(current_rules().assessment.findings.values(),

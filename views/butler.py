@@ -61,7 +61,7 @@ def queue():
         "butler/queue.html", items=items, total=total, server_now=now,
         counts=queries.queue_counts(current_user, now, rules), needs_now=queries.NEEDS_NOW,
         kind=kind, state=state, building_id=building_id, states=states, buildings=buildings,
-        filtered=bool(kind or state or building_id), on_duty=duty.on_duty_now(now))
+        filtered=bool(kind or state or building_id), on_duty=duty.on_duty_now(current_user, now))
 
 
 @bp.get("/handover")

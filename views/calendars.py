@@ -24,14 +24,14 @@ SUPERVISORS = ("supervisor", "admin")
 @role_required(*SUPERVISORS)
 def index():
     """Every estate, each to its calendar (the only one's straight away)."""
-    every = estates.every()
+    every = estates.every(current_user)
     if len(every) == 1:
         return redirect(url_for(".calendar", estate_id=every[0].id))
     return render_template("calendars/index.html", estates=every)
 
 
 def _page(estate_id: int, form=None, status: int = 200):
-    estate = estates.get(estate_id)
+    estate = estates.get(estate_id, current_user)
     settings = calendars.settings_of(estate.id)
     today = clock.now().astimezone(calendars.zone()).date()
     office = [(kind, rule) for kind in current_rules().kinds.values()

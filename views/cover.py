@@ -115,7 +115,8 @@ def hand_over(leave_id: int):
 def _areas_page(failed: tuple[int, object] | None = None, status: int = 200):
     rows = [{"area": area, "periods": cover.periods(area.id),
              "form": failed[1] if failed and failed[0] == area.id
-             else area_butler_form(area.id, formdata=None)} for area in cover.areas()]
+             else area_butler_form(area.id, formdata=None)}
+            for area in cover.areas(current_user)]
     return render_template("cover/areas.html", rows=rows, away=cover.away_now(),
                            failed=[failed[1]] if failed else []), status
 

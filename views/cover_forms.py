@@ -3,19 +3,20 @@ are workflows.cover's, shown next to the inputs they name."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import DateTimeLocalField, SelectField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
-from models import Role
 from views.forms import LOCAL_FORMAT, Form
-from workflows import queries
+from workflows import cover
 
 
 def _butlers(field: SelectField, but: int | None = None) -> None:
-    """The active butlers to choose from (but the one going on leave: nobody covers themself)."""
+    """The active butlers to choose from: those of the supervisor's estates (beside the one
+    going on leave, those who may cover for them)."""
     field.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(b.id), b.name) for b in queries.staff(Role.BUTLER) if b.id != but]
+        SelectChoice(str(b.id), b.name) for b in cover.butlers(current_user, beside=but)]
 
 
 class LeaveForm(Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,10 +14,9 @@ from wtforms import Form as RowForm
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
-from models import Role
 from views.forms import LOCAL_FORMAT, Form, as_utc, show_refusal
 from views.roles import role_required
-from workflows import clock, duty, estates, queries
+from workflows import clock, cover, duty, estates
 from workflows.errors import WorkflowError
 from workflows.words import local
 
@@ -79,7 +78,7 @@ def _rota_form(shifts, **kwargs) -> RotaForm:
     people = [SelectChoice("", "—"), SelectChoice(AREA_BUTLERS, _("Each area's own butler"))] + [
         SelectChoice(str(u.id), _("%(name)s on duty (relief butler)", name=u.name)
                      if u.id in relief else _("%(name)s on duty", name=u.name))
-        for u in queries.staff(Role.BUTLER)]
+        for u in cover.butlers(current_user)]
     for number, row in enumerate(form.shifts, start=1):
         row.on_duty.choices = people
         row.starts_at.label.text = _("Shift %(number)s starts (property time)", number=number)
@@ -89,10 +88,10 @@ def _rota_form(shifts, **kwargs) -> RotaForm:
 
 
 def _rota_page(estate_id: int, week: datetime, form: RotaForm | None = None, status: int = 200):
-    place = estates.get(estate_id)
+    place = estates.get(estate_id, current_user)
     form = form or _rota_form(duty.shifts(place.id, week, week + duty.WEEK), formdata=None)
     return render_template(
-        "duty/rota.html", estate=place, estates=estates.every(), week=week,
+        "duty/rota.html", estate=place, estates=estates.every(current_user), week=week,
         week_end=week + duty.WEEK, form=form, now_shift=duty.shift_at(place.id, clock.now()),
         previous=local(week - duty.WEEK, "%Y-%m-%d"), next=local(week + duty.WEEK, "%Y-%m-%d"),
         rows=[row.form for row in form.shifts]), status
@@ -101,9 +100,9 @@ def _rota_page(estate_id: int, week: datetime, form: RotaForm | None = None, sta
 @bp.get("/")
 @role_required(*SUPERVISORS)
 def index():
-    every = estates.every()
+    every = estates.every(current_user)
     if not every:
-        abort(404)
+        return redirect(url_for(".handovers"))
     return redirect(url_for(".rota", estate_id=every[0].id))
 
 

@@ -19,15 +19,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
 
-from models import Estate, db
 from views import estate_files, uploads
 from views.forms import Form, show_refusal
 from views.roles import role_required
-from workflows import clock, estate_import
+from workflows import clock, estate_import, estates
 from workflows.errors import Conflict, WorkflowError
 from workflows.fields import record_id
 from workflows.sheets import COLUMNS, MAX_BYTES
@@ -46,14 +44,10 @@ class ImportForm(Form):
                                            "officedocument.spreadsheetml.sheet"})
 
 
-def _estates() -> list[Estate]:
-    return list(db.session.scalars(select(Estate).order_by(Estate.name)))
-
-
 def import_form(**kwargs) -> ImportForm:
     form = ImportForm(**kwargs)
     form.estate_id.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(e.id), e.name) for e in _estates()]
+        SelectChoice(str(e.id), e.name) for e in estates.every(current_user)]
     return form
 
 
@@ -124,7 +118,7 @@ def _page(form: ImportForm | None = None, report=None, reference: str | None = N
     zh = _language() == "zh"
     return render_template(
         "estates/import.html", form=form or import_form(formdata=None), report=report,
-        reference=reference, estates=_estates(),
+        reference=reference, estates=estates.every(current_user),
         column_names={key: COLUMNS[key][0] if zh else COLUMNS[key][-1]
                       for key in (*estate_import.UNIT_FIELDS, "name", "phone")},
         change_words={"changed": _("changed"), "moved": _("moved in"),

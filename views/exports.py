@@ -3,7 +3,9 @@ and the lines, in Chinese: they are the company's records (考核表), whoever d
 
 The builders take (month, cards) as `workflows.assessment.scorecards` returns them, so the pages
 and the JSON API (`?format=xlsx|csv`) export exactly the figures they show. `download` wraps
-a file in a response with a filename like butlerdesk-2026-11.xlsx (FORMATS).
+an estate's file in a response with a filename like butlerdesk-Garden-2026-11.xlsx (FORMATS);
+`download_company` the company's roll-up (every estate's cards, then each butler's company
+line), butlerdesk-company-2026-11.xlsx.
 """
 from __future__ import annotations
 
@@ -29,9 +31,9 @@ RECORD_LOCALE = "zh_CN"
 
 def _headers() -> tuple[list[str], list[str]]:
     summary = [_("Month"), _("Butler"), _("Full score"), _("Deductions"), _("Bonuses"),
-               _("Waived"), _("Score"), _("Grade")]
+               _("Waived"), _("Score"), _("Grade"), _("Estate")]
     lines = [_("Date"), _("Butler"), _("Source"), _("Article"), _("What"), _("Points"),
-             _("Ticket"), _("Status"), _("Note"), _("Appeal reason"), _("Decision")]
+             _("Ticket"), _("Status"), _("Note"), _("Appeal reason"), _("Decision"), _("Estate")]
     return summary, lines
 
 
@@ -58,10 +60,16 @@ def _safe(value):
     return value
 
 
+def _estate(card: dict) -> str:
+    """The estate a card is of; a company line's is the whole company."""
+    return card["estate"]["name"] if card.get("estate") else _("Whole company")
+
+
 def summary_rows(month: str, cards: list[dict]) -> list[list]:
     full = current_rules().assessment.full_score
     return [[month, card["butler"]["name"], full, card["deductions"], card["bonuses"],
-             card["waived"], card["score"], label(card["grade"])] for card in cards]
+             card["waived"], card["score"], label(card["grade"]), _estate(card)]
+            for card in cards]
 
 
 def _local(iso: str) -> datetime:
@@ -79,7 +87,8 @@ def line_rows(cards: list[dict]) -> list[list]:
             rows.append([
                 _local(line["missed_at"]), card["butler"]["name"], _source(line), line["article"],
                 label(line["what"]), line["points"], line["ticket_id"], _status(line),
-                line["note"], line["appeal"]["reason"] if line.get("appeal") else "", decision])
+                line["note"], line["appeal"]["reason"] if line.get("appeal") else "", decision,
+                _estate(card)])
     return rows
 
 
@@ -143,14 +152,14 @@ def _disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def xlsx_bytes(month: str, cards: list[dict]) -> bytes:
-    """Two sheets: the summary (考核汇总, one row per butler) and the lines (扣分明细, every line of
-    every card)."""
+def xlsx_bytes(month: str, summary_cards: list[dict], cards: list[dict]) -> bytes:
+    """Two sheets: the summary (考核汇总, one row per card of `summary_cards`) and the lines
+    (扣分明细, every line of every card of `cards`)."""
     summary_headers, line_headers = _headers()
     book = Workbook()
     summary = book.active
     summary.title = _("Assessment summary")
-    _sheet(summary, summary_headers, summary_rows(month, cards))
+    _sheet(summary, summary_headers, summary_rows(month, summary_cards))
     _sheet(book.create_sheet(_("Deduction lines")), line_headers, line_rows(cards))
     out = io.BytesIO()
     book.save(out)
@@ -170,16 +179,32 @@ def csv_bytes(headers: list[str], rows: list[list]) -> bytes:
 # format -> (what the file holds, its filename's ending, its type)
 FORMATS = {
     "xlsx": (xlsx_bytes, ".xlsx", XLSX_TYPE),
-    "csv": (lambda month, cards: csv_bytes(_headers()[0], summary_rows(month, cards)), ".csv",
-            "text/csv; charset=utf-8"),
-    "lines-csv": (lambda month, cards: csv_bytes(_headers()[1], line_rows(cards)), "-lines.csv",
-                  "text/csv; charset=utf-8"),
+    "csv": (lambda month, summary, cards: csv_bytes(_headers()[0], summary_rows(month, summary)),
+            ".csv", "text/csv; charset=utf-8"),
+    "lines-csv": (lambda month, summary, cards: csv_bytes(_headers()[1], line_rows(cards)),
+                  "-lines.csv", "text/csv; charset=utf-8"),
 }
 
 
-def download(month: str, cards: list[dict], fmt: str) -> Response:
-    """The month's file (one of FORMATS) as an attachment."""
+_NOT_IN_NAMES = str.maketrans({ch: "_" for ch in '/\\:*?"<>|'})
+
+
+def download(month: str, cards: list[dict], fmt: str, estate: str) -> Response:
+    """The estate's month (one of FORMATS) as an attachment named after the estate."""
+    return _download(month, cards, cards, fmt, estate.translate(_NOT_IN_NAMES))
+
+
+def download_company(rolled: dict, fmt: str) -> Response:
+    """The company's roll-up (workflows.assessment.company) as an attachment: a summary row for
+    every estate card and then each butler's company line; the lines of every estate card."""
+    cards = [card for estate in rolled["estates"] for card in estate["scorecards"]]
+    summary = cards + [{**line, "estate": None} for line in rolled["butlers"]]
+    return _download(rolled["month"], summary, cards, fmt, "company")
+
+
+def _download(month: str, summary: list[dict], cards: list[dict], fmt: str,
+              name: str) -> Response:
     build, ending, mimetype = FORMATS[fmt]
     with force_locale(RECORD_LOCALE):
-        body = build(month, cards)
-    return attachment(body, f"butlerdesk-{month}{ending}", mimetype)
+        body = build(month, summary, cards)
+    return attachment(body, f"butlerdesk-{name}-{month}{ending}", mimetype)

@@ -65,11 +65,11 @@ def for_ticket(ticket: Ticket, asking: tuple[str, AskForm] | None = None) -> dic
             "waiting_for": {x.deadline_id: x for x in asked if x.status == "pending"}}
 
 
-def for_waiting(failed: tuple[int, str, Form] | None = None) -> dict:
+def for_waiting(actor, failed: tuple[int, str, Form] | None = None) -> dict:
     """What "Waiting for you" shows of extensions: each request waiting, oldest first, with its
     approve and refuse forms (`failed`: (request, "approve" or "refuse", the form sent back))."""
     rows = []
-    for made in extensions.pending():
+    for made in extensions.pending(actor):
         forms = {"approve": approve_form(made.id, formdata=None),
                  "refuse": refuse_form(made.id, formdata=None)}
         if failed and failed[0] == made.id:

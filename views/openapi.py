@@ -50,6 +50,7 @@ VOCABULARIES = {
     "state": lambda rules: sorted({s for kind in rules.kinds.values() for s in kind.states}),
     "trigger": lambda rules: sorted({t for kind in rules.kinds.values() for t in kind.triggers}),
     "finding": lambda rules: list(rules.assessment.findings),
+    "deadline": lambda rules: sorted({d for kind in rules.kinds.values() for d in kind.deadlines}),
 }
 
 

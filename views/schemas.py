@@ -29,6 +29,7 @@ from workflows.calendars import MAX_CLOSED_DAYS, MAX_NOTE, WEEKDAYS
 from workflows.fields import MAX_ID, MAX_TEXT, MAX_TITLE
 from workflows.rules import CALENDARS
 from workflows.sheets import COLUMNS as SHEET_COLUMNS
+from workflows.sheets import LONGEST as SHEET_LONGEST
 from workflows.sheets import REQUIRED as REQUIRED_COLUMNS
 
 MONTH = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
@@ -483,8 +484,19 @@ class AssessmentRules(Schema):
     spot_check = nested(SpotCheckRule)
 
 
+class EstateQuery(Schema):
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
+
+
+class EstateMonthQuery(EstateQuery):
+    month = month("a local calendar month, YYYY-MM; this month by default")
+
+
 class ScorecardQuery(Schema):
     month = month("a local calendar month, YYYY-MM; this month by default")
+    estate_id = record_id("one of the estates you supervise (the admin: any; a butler: one "
+                          "they have a card in); implied when there is one")
     butler_id = record_id()
     format = one_of(("json", "xlsx", "csv", "lines-csv"), load_default="json")
 
@@ -536,8 +548,14 @@ class Line(Schema):
     review = fields.Nested(LineReview, required=True, allow_none=True)
 
 
+class EstateRef(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+
+
 class Scorecard(Schema):
     butler = nested(Person)
+    estate = nested(EstateRef)
     month = fields.String(required=True)
     score = fields.Integer(required=True)
     grade = nested(Label)
@@ -557,6 +575,7 @@ class Closing(Schema):
 
 class Scorecards(Schema):
     month = fields.String(required=True)
+    estate = nested(EstateRef)
     closed = fields.Boolean(required=True)
     closing = fields.Nested(Closing, required=True, allow_none=True)
     scorecards = many(Scorecard)
@@ -571,12 +590,24 @@ class OptionalReason(Schema):
     reason = text(validate=validate.Length(max=MAX_TEXT))
 
 
+class ClosingRequest(OptionalReason):
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
+
+
+class ReopeningRequest(Reason):
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
+
+
 class FindingRequest(Schema):
     butler_id = record_id("an active butler", required=True)
     code = RulesName("finding", required=True)
     note = text(required=True, validate=validate.Length(1, MAX_TEXT))
     ticket_id = record_id(allow_none=True)
     occurred_at = time("within the last year; now by default", allow_none=True)
+    estate_id = record_id("the ticket's estate, or one you supervise; implied when you have "
+                          "one", allow_none=True)
 
 
 class MonthPath(Schema):
@@ -589,6 +620,8 @@ class MonthQuery(Schema):
 
 class SpotCheckDraw(Schema):
     month = month(required=True)
+    estate_id = record_id("one of the estates you supervise (the admin: any); implied when "
+                          "you have one")
 
 
 class SpotCheckTicket(TicketRef):
@@ -608,6 +641,7 @@ class SpotCheck(Schema):
     """A month's spot-check; before the draw, only what it would take."""
 
     month = fields.String(required=True)
+    estate = nested(EstateRef)
     drawn = fields.Boolean(required=True)
     id = record_id("once drawn")
     seed = fields.Integer(metadata={"description": "once drawn: "
@@ -629,8 +663,42 @@ class SpotCheckCall(Schema):
 
 class MonthStatus(Schema):
     month = fields.String(required=True)
+    estate = nested(EstateRef)
     closed = fields.Boolean(required=True)
     history = many(Closing)
+
+
+class EstateScore(EstateRef):
+    score = fields.Integer(required=True)
+
+
+class CompanyLine(Schema):
+    """A butler's month across the company: the sums of their estate cards."""
+
+    butler = nested(Person)
+    month = fields.String(required=True)
+    score = fields.Integer(required=True, metadata={
+        "description": "the full score plus every counting line in every estate"})
+    grade = nested(Label)
+    deductions = fields.Integer(required=True)
+    bonuses = fields.Integer(required=True)
+    waived = fields.Integer(required=True)
+    held = fields.Integer(required=True)
+    lines = many(Line)
+    estates = many(EstateScore)
+
+
+class EstateMonth(EstateRef):
+    closed = fields.Boolean(required=True)
+    average = fields.Float(required=True, allow_none=True)
+    scorecards = many(Scorecard)
+
+
+class Company(Schema):
+    month = fields.String(required=True)
+    estates = many(EstateMonth)
+    butlers = many(CompanyLine)
+    average = fields.Float(required=True, allow_none=True)
 
 
 # -- notifications --------------------------------------------------------------------------------
@@ -920,6 +988,62 @@ class OfficeCalendarChange(Schema):
     public_holidays = fields.Boolean(required=True)
     closed_days = fields.List(fields.Nested(ClosedDayEntry), required=True,
                               validate=validate.Length(max=MAX_CLOSED_DAYS))
+
+
+# -- an estate's own durations and points of deadlines (workflows.overrides) ---------------------
+
+class RuleValues(Schema):
+    within = text("as the rules write a duration: 20m, 24h", required=True)
+    within_seconds = fields.Integer(required=True)
+    points = fields.Integer(required=True, metadata={"description": "negative: lost on a miss"})
+
+
+class EstateDeadline(Schema):
+    """A deadline of the rules file in the estate."""
+
+    kind = RulesName("kind", required=True)
+    deadline = RulesName("deadline", required=True)
+    label = nested(Label)
+    calendar = one_of(CALENDARS, required=True)
+    file = nested(RuleValues)
+    in_force = nested(RuleValues)
+    within = text("the estate's own (null: the file's)", required=True, allow_none=True)
+    points = fields.Integer(required=True, allow_none=True,
+                            metadata={"description": "the estate's own (null: the file's)"})
+    overridden = fields.Boolean(required=True)
+
+
+class IgnoredOverride(Schema):
+    """An override the rules file no longer allows: the file's values count instead."""
+
+    kind = fields.String(required=True)
+    deadline = fields.String(required=True)
+    within = text(required=True, allow_none=True)
+    points = fields.Integer(required=True, allow_none=True)
+    problems = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class EstateRules(Schema):
+    estate = nested(EstateName)
+    deadlines = many(EstateDeadline)
+    ignored = many(IgnoredOverride)
+
+
+class RuleOverride(Schema):
+    kind = RulesName("kind", required=True)
+    deadline = RulesName("deadline", required=True)
+    within = text("as the rules write it, e.g. 15m (null or left out: the file's)",
+                  allow_none=True)
+    points = fields.Integer(allow_none=True, metadata={
+        "description": "negative, at least minus the full score (null or left out: the file's)"})
+
+
+class EstateRulesChange(Schema):
+    """Every override of the estate: what is left out keeps the file's values."""
+
+    overrides = many(RuleOverride)
+
+
 # -- duty: an estate's rota and the signed hand-overs of its duty shifts (workflows.duty) --------
 
 class Shift(Schema):
@@ -1101,6 +1225,8 @@ class Account(Person):
 
 class AccountDetail(Account):
     areas = many(AreaRef)
+    estates = fields.List(fields.Nested(AreaRef), required=True, metadata={
+        "description": "the estates a supervisor supervises (others: none)"})
     open_tickets = fields.List(fields.Nested(TicketRef), required=True, metadata={
         "description": "open tickets they hold (as butler or technician dispatched): to "
                        "reassign when they are deactivated"})
@@ -1121,6 +1247,8 @@ class AccountRequest(Schema):
     email = fields.String(allow_none=True)
     password = text("left out: one is made and answered once",
                     validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+    estate_ids = fields.List(record_id(), metadata={
+        "description": "a supervisor's estates; left out: the only estate, when there is one"})
 
 
 class AccountChanged(Schema):
@@ -1142,6 +1270,8 @@ class AccountChange(Schema):
                     validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
     reset_password = fields.Boolean(metadata={
         "description": "true: a password is made and answered once; every login of theirs ends"})
+    estate_ids = fields.List(record_id(), metadata={
+        "description": "a supervisor's estates, exactly these"})
 
 
 class AreasChange(Schema):
@@ -1206,3 +1336,109 @@ class AuditEntry(Schema):
 class AuditEntries(Schema):
     entries = many(AuditEntry)
     page = fields.Integer(required=True)
+
+
+# -- the company's places (workflows.places) -----------------------------------------------------
+
+class EstateSummary(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    supervisors = many(Person)
+
+
+class Estates(Schema):
+    estates = many(EstateSummary)
+
+
+class PlacesBuilding(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    area_id = record_id(required=True)
+    units = fields.Integer(required=True, metadata={"description": "how many units it has"})
+
+
+class PlacesArea(Schema):
+    id = record_id(required=True)
+    name = fields.String(required=True)
+    estate_id = record_id(required=True)
+    butler = fields.Nested(Person, required=True, allow_none=True)
+    buildings = many(PlacesBuilding)
+
+
+class EstateDetail(EstateSummary):
+    areas = many(PlacesArea)
+
+
+def place_name(longest: int, description: str = "", **kwargs) -> fields.String:
+    return text(description, validate=validate.Length(1, longest), **kwargs)
+
+
+class EstateRequest(Schema):
+    name = place_name(SHEET_LONGEST["estate"], "unique", required=True)
+
+
+class EstateChange(Schema):
+    name = place_name(SHEET_LONGEST["estate"], "unique")
+
+
+class SupervisorsChange(Schema):
+    supervisor_ids = fields.List(record_id(), required=True, metadata={
+        "description": "active supervisors: exactly these supervise the estate"})
+
+
+class AreaRequest(Schema):
+    name = place_name(SHEET_LONGEST["area"], "unique in the estate", required=True)
+    butler_id = record_id("an active butler, whose areas are all of this estate")
+    note = text("why, for the timeline of each ticket handed over",
+                validate=validate.Length(max=MAX_TEXT))
+
+
+class PlacesAreaChange(Schema):
+    """What is left out stays as it is."""
+
+    name = place_name(SHEET_LONGEST["area"], "unique in the estate")
+    butler_id = record_id("an active butler: the area's butler from now, with its open tickets")
+    note = text("why, for the timeline of each ticket handed over",
+                validate=validate.Length(max=MAX_TEXT))
+
+
+class BuildingRequest(Schema):
+    name = place_name(SHEET_LONGEST["building"], "unique in the estate", required=True)
+
+
+class BuildingChange(Schema):
+    """What is left out stays as it is."""
+
+    name = place_name(SHEET_LONGEST["building"], "unique in the estate")
+    area_id = record_id("another area of the same estate: the building moves there")
+
+
+class UnitValues(Schema):
+    """Read as the owner sheet's columns are; null or blank: none."""
+
+    entrance = text("the entrance (stairwell) the unit is reached by",
+                    validate=validate.Length(max=SHEET_LONGEST["entrance"]), allow_none=True)
+    floor = fields.Integer(validate=validate.Range(-10, 200), allow_none=True)
+    size = fields.Float(validate=validate.Range(0.01, 99_999.99), allow_none=True, metadata={
+        "description": "the floor area in square metres, to the hundredth"})
+    note = text(validate=validate.Length(max=SHEET_LONGEST["note"]), allow_none=True)
+
+
+class UnitRequest(UnitValues):
+    number = place_name(SHEET_LONGEST["unit"], "unique in the building", required=True)
+
+
+class UnitChange(UnitValues):
+    number = place_name(SHEET_LONGEST["unit"], "unique in the building")
+
+
+class PlacesUnit(Schema):
+    id = record_id(required=True)
+    building_id = record_id(required=True)
+    label = text("building and number, as people say them", required=True)
+    number = fields.String(required=True)
+    entrance = fields.String(required=True, allow_none=True)
+    floor = fields.Integer(required=True, allow_none=True)
+    size = fields.String(required=True, allow_none=True, metadata={
+        "description": "square metres, to the hundredth, as text (\"89.50\")"})
+    note = fields.String(required=True, allow_none=True)

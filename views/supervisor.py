@@ -25,7 +25,19 @@ from views import extension_forms
 from views.forms import Form, show_refusal
 from views.roles import role_required
 from views.security import CSP_DIAGRAMS
-from workflows import areas, assessment, clock, cover, diagrams, duty, extensions, queries
+from workflows import (
+    access,
+    areas,
+    assessment,
+    clock,
+    cover,
+    diagrams,
+    duty,
+    estates,
+    extensions,
+    overrides,
+    queries,
+)
 from workflows.errors import NotFound, WorkflowError
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
@@ -41,23 +53,28 @@ def overdue():
     what is at risk: due within the next 30 minutes, and within 4 hours."""
     now = clock.now()
     month = assessment.current_month()
-    cards, _closed = assessment.scorecards(month)
+    theirs = access.estate_ids(current_user)
+    # The admin reads each butler's company line; a supervisor the cards of their estates.
+    cards = (assessment.scorecards(month)[0] if theirs is None else
+             [card for estate_id in theirs
+              for card in assessment.scorecards(month, estate_id=estate_id)[0]])
     return render_template(
         "supervisor/overdue.html", server_now=now,
-        deadlines=queries.overdue_deadlines(now),
-        soon=queries.deadlines_due(now, timedelta(0), queries.NEEDS_NOW),
-        later=queries.deadlines_due(now, queries.NEEDS_NOW, queries.AT_RISK),
+        deadlines=queries.overdue_deadlines(now, current_user),
+        soon=queries.deadlines_due(now, timedelta(0), queries.NEEDS_NOW, current_user),
+        later=queries.deadlines_due(now, queries.NEEDS_NOW, queries.AT_RISK, current_user),
         needs_now=queries.NEEDS_NOW, at_risk=queries.AT_RISK,
-        month=month, cards=cards)
+        month=month, cards=cards, by_estate=theirs is not None and len(theirs) > 1)
 
 
 def _waiting_page(failed=None, status: int = 200):
-    return render_template("supervisor/waiting.html", lines=assessment.undecided(),
-                           leaves=cover.to_decide(),
-                           tickets=queries.waiting_for_supervisor(current_rules()),
-                           handovers=duty.waiting_for_signature(clock.now()),
+    return render_template("supervisor/waiting.html", lines=assessment.undecided(current_user),
+                           leaves=cover.to_decide(current_user),
+                           tickets=queries.waiting_for_supervisor(current_rules(), current_user),
+                           handovers=duty.waiting_for_signature(current_user,
+                                                                clock.now()),
                            sign_within=span(current_rules().handover_sign_within),
-                           **extension_forms.for_waiting(failed)), status
+                           **extension_forms.for_waiting(current_user, failed)), status
 
 
 @bp.get("/waiting")
@@ -106,7 +123,7 @@ def for_residents():
     """Steps staff took for a resident, newest first, each with its reason, the clocks it
     stopped (and how close they were) and the resident's objection: a repair cancelled by its
     butler, a solution accepted for the resident. Nobody decides here; anyone may look."""
-    steps = queries.steps_for_residents(current_rules())
+    steps = queries.steps_for_residents(current_rules(), current_user)
     return render_template("supervisor/for_residents.html", steps=steps,
                            answered=queries.answered(current_rules(), steps),
                            shown=queries.ON_BEHALF_SHOWN)
@@ -122,8 +139,8 @@ def deliveries():
         status = None
     person = record_id(request.args.get("person"))
     return render_template("supervisor/deliveries.html", status=status, person=person,
-                           statuses=list(NoticeStatus), staff=queries.people_told(),
-                           notices=queries.deliveries(status, person),
+                           statuses=list(NoticeStatus), staff=queries.people_told(current_user),
+                           notices=queries.deliveries(current_user, status, person),
                            areas={a.id: a.name for a in areas.robots(current_user)},
                            shown=queries.DELIVERY_LOG_SIZE)
 
@@ -178,11 +195,17 @@ def set_robot(area_id: int):
 @role_required("supervisor", "admin")
 def workflows():
     """Each kind's workflow as loaded from the rules in force: a state diagram (Mermaid source
-    drawn in the page by the vendored script), the steps that keep the state, and the deadlines."""
+    drawn in the page by the vendored script), the steps that keep the state, and the deadlines
+    (with ?estate=ID as they are in that estate, its own values marked)."""
+    estate, lines, ignored = None, {}, []
+    if request.args.get("estate"):  # the deadlines as they are in this estate
+        estate, found, ignored = overrides.of_estate(current_user, request.args["estate"])
+        lines = {(line.kind.name, line.rule.name): line for line in found}
     kinds = [{"kind": kind, "source": diagrams.mermaid(kind),
               "in_place": diagrams.steps_in_place(kind)} for kind in current_rules().kinds.values()]
-    response = make_response(render_template("supervisor/workflows.html", kinds=kinds,
-                                             duration=span))
+    response = make_response(render_template(
+        "supervisor/workflows.html", kinds=kinds, duration=span, estate=estate, lines=lines,
+        ignored=ignored, estates=estates.every(current_user)))
     response.headers["Content-Security-Policy"] = CSP_DIAGRAMS
     return response
 

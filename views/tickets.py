@@ -39,7 +39,7 @@ from views.forms import (
 )
 from views.resident import next_step
 from workflows import attachments as ticket_files
-from workflows import clock, engine, queries
+from workflows import clock, cover, engine, queries
 from workflows.details import names as detail_names
 from workflows.errors import (
     AlreadyRegistered,
@@ -76,7 +76,7 @@ def file_kind_label(kind: str | None) -> str:
 
 def _people_choices() -> dict[str, list[tuple[int, str]]]:
     return {"technician_id": [(u.id, u.name) for u in queries.staff(Role.TECHNICIAN)],
-            "assignee_id": [(u.id, u.name) for u in queries.staff(Role.BUTLER)]}
+            "assignee_id": [(u.id, u.name) for u in cover.butlers(current_user)]}
 
 
 def _is_resident() -> bool:
@@ -160,7 +160,8 @@ def _new_form():
     staff = not _is_resident()
     if staff:
         form.unit_id.choices = [SelectChoice("", _("— choose the unit —"))] + [
-            SelectChoice(u.id, u.label, optgroup=u.building.area.name) for u in queries.all_units()]
+            SelectChoice(u.id, u.label, optgroup=u.building.area.name)
+            for u in queries.all_units(current_user)]
     else:
         # A resident files for their own unit, now: those inputs are not theirs (and a select
         # without choices cannot even be validated).

@@ -87,6 +87,42 @@ def units_in_estates_of(actor: User):
             .where(in_estates_of(actor, Area.estate_id)).scalar_subquery())
 
 
+def supervised(actor: User) -> bool:
+    """Whether `actor` works within estates given them: a supervisor (the admin has all, and
+    the others have their own rules: a butler their areas, a resident their unit)."""
+    return actor.role == Role.SUPERVISOR
+
+
+def without_estate(actor: User) -> bool:
+    """A supervisor no estate has been given yet: every list of theirs is empty."""
+    return supervised(actor) and not estate_ids(actor)
+
+
+def in_scope(actor: User, estate_id) -> ColumnElement[bool]:
+    """`in_estates_of` for a supervisor; true() for anyone else, whom other rules narrow."""
+    return in_estates_of(actor, estate_id) if supervised(actor) else true()
+
+
+def butlers_in_estates_of(actor: User):
+    """The butlers of the estates `actor` supervises, as a subquery: those of their areas, and
+    the relief butlers (no area), who may cover in any estate."""
+    with_area = select(Area.butler_id).where(Area.butler_id.is_not(None))
+    return (select(User.id).where(User.role == Role.BUTLER, or_(
+        User.id.in_(with_area.where(in_estates_of(actor, Area.estate_id))),
+        User.id.not_in(with_area))).scalar_subquery())
+
+
+def people_in_estates_of(actor: User):
+    """Who belongs to the estates `actor` supervises, as a subquery: their units' residents,
+    their butlers, their supervisors, and the company's technicians and admin."""
+    return select(User.id).where(or_(
+        User.unit_id.in_(units_in_estates_of(actor)),
+        User.id.in_(butlers_in_estates_of(actor)),
+        User.id.in_(select(EstateSupervisor.supervisor_id)
+                    .where(in_estates_of(actor, EstateSupervisor.estate_id))),
+        User.role.in_((Role.TECHNICIAN, Role.ADMIN)))).scalar_subquery()
+
+
 def visible_to(actor: User) -> ColumnElement[bool]:
     """A WHERE clause selecting the tickets `actor` may see."""
     match actor.role:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from models import Area, Channel, Notice, NoticeStatus, Role, User, db
 from models.transaction import write
 from workflows import audit
+from workflows.access import in_estates_of
 from workflows.errors import Forbidden, InvalidData, NotFound
 from workflows.fields import record_id
 
@@ -50,9 +51,10 @@ def address_problem(url: str) -> Any:
 
 
 def robots(actor: User) -> list[Area]:
-    """The areas with their robots, for a supervisor to see and set."""
+    """The areas with their robots, for a supervisor to see and set (of their estates)."""
     _supervisor_only(actor)
-    return list(db.session.scalars(select(Area).order_by(Area.name)))
+    return list(db.session.scalars(select(Area).where(in_estates_of(actor, Area.estate_id))
+                                   .order_by(Area.name)))
 
 
 def _supervisor_only(actor: User) -> None:
@@ -64,7 +66,8 @@ def set_webhook(actor: User, area_id: Any, url: Any, format: Any, secret: Any) -
     """Give an area its own robot (a blank address: none). Nothing is saved unless all is right;
     a secret left blank keeps the one set before."""
     _supervisor_only(actor)
-    area = db.session.get(Area, record_id(area_id)) if record_id(area_id) else None
+    area = db.session.scalar(select(Area).where(Area.id == (record_id(area_id) or 0),
+                                                in_estates_of(actor, Area.estate_id)))
     if area is None:
         raise NotFound(_l("no such area"))
     address = url.strip() if isinstance(url, str) else ""

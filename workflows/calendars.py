@@ -252,7 +252,7 @@ def set_calendar(actor: User, estate_id: Any, hours: Any, public_holidays: Any,
     due times; the new calendar counts for the clocks armed (or resumed) from now on."""
     _require_supervisor(actor)
     with write():
-        found = estates.get(estate_id)
+        found = estates.get(estate_id, actor)
         errors: dict[str, Any] = {}
         spans = _hours(hours, errors)
         if not isinstance(public_holidays, bool):

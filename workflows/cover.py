@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from models import Area, AreaButler, Building, Leave, LeaveStatus, Role, Ticket, Unit, User, db
 from models.transaction import write
 from workflows import audit, clock, engine, notices, rules
+from workflows.access import butlers_in_estates_of, in_scope, supervised
 from workflows.assessment import _require_supervisor, _text
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import FIELDS, record_id, required_time
@@ -35,10 +36,29 @@ def require_staff(actor: User) -> None:
         raise Forbidden(_l("only butlers and supervisors see who covers the areas"))
 
 
-def areas() -> list[Area]:
-    """Every area with its butler now, by name."""
+def areas(actor: User) -> list[Area]:
+    """Every area `actor` sees (a supervisor: of their estates) with its butler now, by name."""
     return list(db.session.scalars(select(Area).options(joinedload(Area.butler))
+                                   .where(in_scope(actor, Area.estate_id))
                                    .order_by(Area.name)))
+
+
+def butlers(actor: User, beside: int | None = None) -> list[User]:
+    """The active butlers `actor` may name (a supervisor: those of their estates); `beside` a
+    butler going on leave, those who may cover for them: of one of their estates, or relief
+    butlers (no area)."""
+    query = (select(User).where(User.role == Role.BUTLER, User.active.is_(True))
+             .order_by(User.name))
+    if supervised(actor):
+        query = query.where(User.id.in_(butlers_in_estates_of(actor)))
+    if beside is not None:
+        query = query.where(User.id != beside)
+        theirs = _estates_of_butler(beside)
+        if theirs:
+            with_area = select(Area.butler_id).where(Area.butler_id.is_not(None))
+            query = query.where(or_(User.id.not_in(with_area), User.id.in_(
+                select(Area.butler_id).where(Area.estate_id.in_(theirs)))))
+    return list(db.session.scalars(query))
 
 
 def periods(area_id: int | None = None) -> list[AreaButler]:
@@ -55,36 +75,43 @@ def set_area_butler(actor: User, area_id: Any, butler_id: Any, note: Any = "") -
     the area's open tickets held by the outgoing butler are handed to the new one (each a
     reassignment step, its due misses recorded first against whoever held it)."""
     _require_supervisor(actor)
-    now = clock.now()
     with write():
-        area = db.session.execute(select(Area).where(Area.id == (record_id(area_id) or 0))
-                                  .with_for_update()).scalar_one_or_none()
-        if area is None:
-            raise NotFound(_l("area %(id)s not found", id=area_id))
-        errors: dict[str, Any] = {}
-        butler = _butler(butler_id, "butler_id", errors)
-        note = _text(note, "note", errors, required=False)
-        if errors:
-            raise InvalidData(_l("the area's butler cannot be changed as given"), errors)
-        if butler == area.butler_id:
-            raise Conflict(_l("this butler is the area's butler already"),
-                           {"butler_id": _l("is the area's butler already")})
-        running = db.session.scalar(select(AreaButler).where(AreaButler.area_id == area.id,
-                                                             AreaButler.ends_at.is_(None)))
-        if running is not None:
-            running.ends_at = now
-        period = AreaButler(area_id=area.id, butler_id=butler, starts_at=now, set_by_id=actor.id)
-        db.session.add(period)
-        outgoing, area.butler_id = area.butler_id, butler
-        audit.record(actor, "changed", area, {"butler_id": outgoing}, {"butler_id": butler},
-                     estate_id=area.estate_id, note=note)
-        if outgoing is not None:
-            held = db.session.scalars(
-                select(Ticket.id).join(Unit).join(Building)
-                .where(Building.area_id == area.id, Ticket.assignee_id == outgoing,
-                       open_tickets()))
-            engine.hand_over(actor, list(held), butler, note, now)
-        db.session.flush()
+        return give_area(actor, area_id, butler_id, note)
+
+
+def give_area(actor: User, area_id: Any, butler_id: Any, note: Any = "") -> AreaButler:
+    """`set_area_butler` in the caller's write transaction (workflows.places: an area made or
+    renamed with its butler is one change)."""
+    now = clock.now()
+    area = db.session.execute(select(Area).where(Area.id == (record_id(area_id) or 0),
+                                                 in_scope(actor, Area.estate_id))
+                              .with_for_update()).scalar_one_or_none()
+    if area is None:
+        raise NotFound(_l("area %(id)s not found", id=area_id))
+    errors: dict[str, Any] = {}
+    butler = _butler(butler_id, "butler_id", errors, actor)
+    note = _text(note, "note", errors, required=False)
+    if errors:
+        raise InvalidData(_l("the area's butler cannot be changed as given"), errors)
+    if butler == area.butler_id:
+        raise Conflict(_l("this butler is the area's butler already"),
+                       {"butler_id": _l("is the area's butler already")})
+    running = db.session.scalar(select(AreaButler).where(AreaButler.area_id == area.id,
+                                                         AreaButler.ends_at.is_(None)))
+    if running is not None:
+        running.ends_at = now
+    period = AreaButler(area_id=area.id, butler_id=butler, starts_at=now, set_by_id=actor.id)
+    db.session.add(period)
+    outgoing, area.butler_id = area.butler_id, butler
+    audit.record(actor, "changed", area, {"butler_id": outgoing}, {"butler_id": butler},
+                 estate_id=area.estate_id, note=note)
+    if outgoing is not None:
+        held = db.session.scalars(
+            select(Ticket.id).join(Unit).join(Building)
+            .where(Building.area_id == area.id, Ticket.assignee_id == outgoing,
+                   open_tickets()))
+        engine.hand_over(actor, list(held), butler, note, now)
+    db.session.flush()
     return period
 
 
@@ -92,7 +119,7 @@ def set_area_butler(actor: User, area_id: Any, butler_id: Any, note: Any = "") -
 
 def leaves(actor: User) -> list[Leave]:
     """The leave `actor` may see, latest start first: a butler their own and what they cover;
-    supervisors everyone's."""
+    a supervisor that of the butlers of their estates, the admin everyone's."""
     query = (select(Leave).options(*(joinedload(getattr(Leave, r)) for r in (
         "butler", "substitute", "requested_by", "decided_by", "cancelled_by")))
              .order_by(Leave.starts_at.desc(), Leave.id.desc()))
@@ -100,15 +127,23 @@ def leaves(actor: User) -> list[Leave]:
         query = query.where(or_(Leave.butler_id == actor.id, Leave.substitute_id == actor.id))
     else:
         require_staff(actor)
+        query = query.where(_of_theirs(actor))
     return list(db.session.scalars(query))
 
 
-def to_decide() -> list[Leave]:
-    """Leave asked for and not yet decided, that has not ended: the supervisor's to approve,
-    the soonest first."""
+def _of_theirs(actor: User):
+    """A WHERE clause on leave: of a butler `actor` answers for (a supervisor: of their
+    estates; the admin: any)."""
+    return Leave.butler_id.in_(butlers_in_estates_of(actor)) if supervised(actor) else true()
+
+
+def to_decide(actor: User) -> list[Leave]:
+    """Leave asked for and not yet decided, that has not ended: the supervisor's to approve
+    (of the butlers of their estates), the soonest first."""
     return list(db.session.scalars(
         select(Leave).options(joinedload(Leave.butler), joinedload(Leave.requested_by))
-        .where(Leave.status == LeaveStatus.REQUESTED, Leave.ends_at > clock.now())
+        .where(Leave.status == LeaveStatus.REQUESTED, Leave.ends_at > clock.now(),
+               _of_theirs(actor))
         .order_by(Leave.starts_at, Leave.id)))
 
 
@@ -133,7 +168,7 @@ def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
     now = clock.now()
     with write():
         errors: dict[str, Any] = {}
-        butler = _butler(butler_id, "butler_id", errors)
+        butler = _butler(butler_id, "butler_id", errors, actor)
         starts = required_time(starts_at, "starts_at", errors)
         ends = required_time(ends_at, "ends_at", errors)
         if starts and ends and ends <= starts:
@@ -142,7 +177,7 @@ def request_leave(actor: User, butler_id: Any, starts_at: Any, ends_at: Any,
             errors["ends_at"] = _l("must be in the future")
         substitute = None
         if substitute_id not in (None, ""):
-            substitute = _butler(substitute_id, "substitute_id", errors)
+            substitute = _butler(substitute_id, "substitute_id", errors, actor)
             _check_substitute(butler, substitute, errors)
         reason = _text(reason, "reason", errors)
         if errors:
@@ -164,7 +199,7 @@ def approve_leave(actor: User, leave_id: Any, substitute_id: Any = None) -> Leav
     _require_supervisor(actor)
     now = clock.now()
     with write():
-        leave = _leave(leave_id)
+        leave = _leave(leave_id, actor)
         if leave.status != LeaveStatus.REQUESTED:
             raise Conflict(_l("this leave is %(status)s already", status=_status(leave)))
         errors: dict[str, Any] = {}
@@ -172,7 +207,8 @@ def approve_leave(actor: User, leave_id: Any, substitute_id: Any = None) -> Leav
             substitute_id = leave.substitute_id
         if substitute_id in (None, ""):
             errors["substitute_id"] = _l("is required")
-        substitute = _butler(substitute_id, "substitute_id", errors) if not errors else None
+        substitute = (_butler(substitute_id, "substitute_id", errors, actor) if not errors
+                      else None)
         _check_substitute(leave.butler_id, substitute, errors)
         if errors:
             raise InvalidData(_l("the leave cannot be approved as given"), errors)
@@ -191,7 +227,7 @@ def cancel_leave(actor: User, leave_id: Any) -> Leave:
     one under way ends now, so what it covered stays covered."""
     now = clock.now()
     with write():
-        leave = _leave(leave_id)
+        leave = _leave(leave_id, actor)
         if actor.role not in (Role.SUPERVISOR, Role.ADMIN) and actor.id != leave.butler_id:
             raise Forbidden(_l("only the butler on leave or a supervisor may cancel it"))
         if leave.status == LeaveStatus.CANCELLED or leave.ends_at <= now:
@@ -218,7 +254,7 @@ def hand_over_leave(actor: User, leave_id: Any, note: Any = "") -> list[int]:
     _require_supervisor(actor)
     now = clock.now()
     with write():
-        leave = _leave(leave_id)
+        leave = _leave(leave_id, actor)
         if leave.status != LeaveStatus.APPROVED or leave.ends_at <= now:
             raise Conflict(_l("only an approved leave not yet over is handed over (this one is "
                               "%(status)s)", status=_status(leave)))
@@ -247,16 +283,22 @@ def open_tickets():
                  for name, kind in rules.current().kinds.items()))
 
 
-def _butler(value: Any, key: str, errors: dict) -> int | None:
-    """An active butler's id, or None with errors[key] saying why not."""
+def _butler(value: Any, key: str, errors: dict, actor: User) -> int | None:
+    """An active butler's id (a supervisor's: of their estates), or None with errors[key]
+    saying why not."""
     if value is None or (isinstance(value, str) and not value.strip()):
         errors[key] = _l("choose a butler")
         return None
     try:
-        return FIELDS["assignee_id"].parse(value, {})
+        butler = FIELDS["assignee_id"].parse(value, {})
     except ValueError as exc:
         errors[key] = exc.args[0]
         return None
+    if supervised(actor) and not db.session.scalar(
+            select(User.id).where(User.id == butler, User.id.in_(butlers_in_estates_of(actor)))):
+        errors[key] = _l("is not a butler of your estates")
+        return None
+    return butler
 
 
 def _check_substitute(butler: int | None, substitute: int | None, errors: dict) -> None:
@@ -268,16 +310,20 @@ def _check_substitute(butler: int | None, substitute: int | None, errors: dict) 
         errors["substitute_id"] = _l("must be another butler")
         return
 
-    def estates(person: int) -> set[int]:
-        return set(db.session.scalars(select(Area.estate_id).where(Area.butler_id == person)))
-
-    theirs, mine = estates(substitute), estates(butler)
+    theirs, mine = _estates_of_butler(substitute), _estates_of_butler(butler)
     if theirs and mine and not theirs & mine:
         errors["substitute_id"] = _l("is a butler of another estate")
 
 
-def _leave(leave_id: Any) -> Leave:
-    leave = db.session.execute(select(Leave).where(Leave.id == (record_id(leave_id) or 0))
+def _estates_of_butler(butler: int) -> set[int]:
+    """The estates of the areas the butler answers for (none: a relief butler)."""
+    return set(db.session.scalars(select(Area.estate_id).where(Area.butler_id == butler)))
+
+
+def _leave(leave_id: Any, actor: User) -> Leave:
+    """The leave, locked; NotFound for a supervisor when it is not of a butler of theirs."""
+    leave = db.session.execute(select(Leave).where(Leave.id == (record_id(leave_id) or 0),
+                                                   _of_theirs(actor))
                                .with_for_update()).scalar_one_or_none()
     if leave is None:
         raise NotFound(_l("leave %(id)s not found", id=leave_id))

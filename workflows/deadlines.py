@@ -33,7 +33,7 @@ from models import (
     UTCDateTime,
     db,
 )
-from workflows import calendars, notices
+from workflows import calendars, notices, overrides
 from workflows.access import responsibility
 from workflows.rules import DeadlineRule, KindRules, Rules
 
@@ -46,7 +46,7 @@ MISS_TRIGGER = "deadline_missed"
 
 def arm_initial(ticket: Ticket, kind: KindRules) -> None:
     """Arm the deadlines of a new ticket. It entered its first state when it was reported."""
-    for rule in kind.deadlines.values():
+    for rule in overrides.kind_for(kind, ticket.unit_id).deadlines.values():
         if kind.initial in rule.starts_in:
             _arm(ticket.id, rule, 1, ticket.reported_at,
                  calendars.due_at(rule, ticket.unit_id, ticket.reported_at, rule.within))
@@ -57,7 +57,9 @@ def apply_transition(ticket: Ticket, kind: KindRules, trigger: str, from_state: 
     """Meet, cancel, pause, resume, re-arm and arm deadlines for a trigger just fired.
 
     The ticket's due deadlines have been settled already, so an open deadline is not yet due.
+    A deadline armed is due after the estate's `within`, with its points (workflows.overrides).
     """
+    kind = overrides.kind_for(kind, ticket.unit_id)
     to_state = ticket.state
     entered = to_state != from_state
     final = kind.states[to_state].final
@@ -190,15 +192,23 @@ def _write_misses(rules: Rules, missed, tickets: dict, now: datetime) -> int:
         rows.add_columns(Deadline.ticket_id, null(), cast(literal(MISS_TRIGGER), String),
                          Ticket.state, Ticket.state, cast(literal(""), String), Deadline.due_at,
                          data)))
-    next_periods = []
-    for row in missed:
+    def repeats(row) -> bool:
         rule = rules.kind(tickets[row.ticket_id].kind).deadlines.get(row.name)
-        if rule is not None and rule.repeats:
-            due = calendars.due_at(rule, tickets[row.ticket_id].unit_id, row.due_at, rule.within)
-            next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
-                                     status=RUNNING, armed_at=row.due_at, due_at=due,
-                                     notice_at=rule.first_notice_at(due),
-                                     points=rule.points, article=rule.article))
+        return rule is not None and rule.repeats
+
+    repeating = [row for row in missed if repeats(row)]
+    # Their next periods run for the estate's time (workflows.overrides): one query for all.
+    in_force = overrides.kinds_for(rules, {(tickets[row.ticket_id].unit_id,
+                                            tickets[row.ticket_id].kind) for row in repeating})
+    next_periods = []
+    for row in repeating:
+        ticket = tickets[row.ticket_id]
+        rule = in_force[(ticket.unit_id, ticket.kind)].deadlines[row.name]
+        due = calendars.due_at(rule, ticket.unit_id, row.due_at, rule.within)
+        next_periods.append(dict(ticket_id=row.ticket_id, name=row.name, seq=row.seq + 1,
+                                 status=RUNNING, armed_at=row.due_at, due_at=due,
+                                 notice_at=rule.first_notice_at(due),
+                                 points=rule.points, article=rule.article))
     if next_periods:
         db.session.execute(insert(Deadline.__table__), next_periods)
     return len(next_periods)

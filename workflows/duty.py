@@ -43,7 +43,7 @@ from models import (
 )
 from models.transaction import write
 from workflows import clock, engine, estates, rules
-from workflows.access import responsible
+from workflows.access import in_scope, responsible
 from workflows.assessment import _require_supervisor, _text
 from workflows.cover import open_tickets, require_staff
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -79,11 +79,12 @@ def shift_at(estate_id: int, at: datetime) -> DutyShift | None:
     return found[0] if found else None
 
 
-def on_duty_now(now: datetime) -> list[tuple[Estate, DutyShift]]:
-    """The estates with a rota now, each with its running shift."""
+def on_duty_now(actor: User, now: datetime) -> list[tuple[Estate, DutyShift]]:
+    """The estates with a rota now (a supervisor's: theirs), each with its running shift."""
     running = db.session.scalars(
         select(DutyShift).options(joinedload(DutyShift.on_duty), joinedload(DutyShift.estate))
-        .where(DutyShift.starts_at <= now, DutyShift.ends_at > now))
+        .where(DutyShift.starts_at <= now, DutyShift.ends_at > now,
+               in_scope(actor, DutyShift.estate_id)))
     return sorted(((s.estate, s) for s in running), key=lambda pair: pair[0].name)
 
 
@@ -97,10 +98,8 @@ def set_rota(actor: User, estate_id: Any, starts_at: Any, ends_at: Any,
     _require_supervisor(actor)
     now = clock.now()
     with write():
-        place = db.session.execute(select(Estate).where(Estate.id == (record_id(estate_id) or 0))
-                                   .with_for_update()).scalar_one_or_none()
-        if place is None:
-            raise NotFound(_l("estate %(id)s not found", id=estate_id))
+        place = estates.get(estate_id, actor)
+        db.session.execute(select(Estate.id).where(Estate.id == place.id).with_for_update())
         errors: dict[str, Any] = {}
         starts = required_time(starts_at, "starts_at", errors)
         ends = required_time(ends_at, "ends_at", errors)
@@ -139,7 +138,7 @@ def repeat_last_week(actor: User, estate_id: Any, week_starts: datetime) -> list
     """The rota of the week before `week_starts`, a week later: the same shifts, the same
     people, from and until the same hours."""
     _require_supervisor(actor)
-    place = estates.get(estate_id)
+    place = estates.get(estate_id, actor)
     before = shifts(place.id, week_starts - WEEK, week_starts)
     if not before or before[0].starts_at < week_starts - WEEK or before[-1].ends_at > week_starts:
         raise Conflict(_l("last week has no rota of its own to repeat"))
@@ -313,13 +312,15 @@ def handovers(actor: User, limit: int = 100) -> list[ShiftHandover]:
     if actor.role not in SUPERVISORS:
         query = query.where(or_(ShiftHandover.leaving_id == actor.id,
                                 ShiftHandover.taking_over_id == actor.id))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.where(in_scope(actor, ShiftHandover.estate_id))))
 
 
 def handover(actor: User, handover_id: Any) -> ShiftHandover:
     """One hand-over, for its two people and supervisors (404 for anyone else)."""
     require_staff(actor)
-    found = db.session.get(ShiftHandover, record_id(handover_id) or 0)
+    found = db.session.scalar(select(ShiftHandover).where(
+        ShiftHandover.id == (record_id(handover_id) or 0),
+        in_scope(actor, ShiftHandover.estate_id)))
     if found is None or not (actor.role in SUPERVISORS
                              or actor.id in (found.leaving_id, found.taking_over_id)):
         raise NotFound(_l("hand-over %(id)s not found", id=handover_id))
@@ -333,7 +334,8 @@ def sign(actor: User, handover_id: Any, note: Any = "") -> ShiftHandover:
     now = clock.now()
     with write():
         record = db.session.execute(
-            select(ShiftHandover).where(ShiftHandover.id == (record_id(handover_id) or 0))
+            select(ShiftHandover).where(ShiftHandover.id == (record_id(handover_id) or 0),
+                                        in_scope(actor, ShiftHandover.estate_id))
             .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
         if record is None:
             raise NotFound(_l("hand-over %(id)s not found", id=handover_id))
@@ -357,15 +359,15 @@ def sign(actor: User, handover_id: Any, note: Any = "") -> ShiftHandover:
     return record
 
 
-def waiting_for_signature(now: datetime) -> list[ShiftHandover]:
+def waiting_for_signature(actor: User, now: datetime) -> list[ShiftHandover]:
     """Hand-overs the one taking over has not signed within `handover_sign_within` of the
-    shift's end, oldest first: for the supervisor to follow up."""
+    shift's end, oldest first: for the supervisor to follow up (of their estates)."""
     late = now - rules.current().handover_sign_within
     return list(db.session.scalars(
         select(ShiftHandover).options(joinedload(ShiftHandover.leaving),
                                       joinedload(ShiftHandover.taking_over))
         .where(and_(ShiftHandover.signed_by_taking_over_at.is_(None),
-                    ShiftHandover.handed_at <= late))
+                    ShiftHandover.handed_at <= late), in_scope(actor, ShiftHandover.estate_id))
         .order_by(ShiftHandover.handed_at, ShiftHandover.id)))
 
 

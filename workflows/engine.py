@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import Event, Role, Ticket, Unit, User, db
 from models.transaction import write
 from workflows import attachments as ticket_files
-from workflows import clock, deadlines, notices, rules
+from workflows import clock, deadlines, notices, overrides, rules
 from workflows import details as ticket_details
 from workflows.access import covering_butler_id, may_act_for, visible_to
 from workflows.attachments import UploadedFile
@@ -424,8 +424,9 @@ def _clean_data(kind: KindRules, rule: TriggerRule, data: dict, now: datetime,
         # The details given over the ticket's, each checked as when a ticket is opened.
         clean["details"] = ticket_details.revise(kind, ticket.details, clean["details"],
                                                  now, errors)
-    if "promised_at" in clean:
-        _check_promise(kind, rule, clean["promised_at"], now, errors)
+    if "promised_at" in clean:  # as far ahead as the estate's deadline allows
+        _check_promise(overrides.kind_for(kind, ticket.unit_id), rule, clean["promised_at"], now,
+                       errors)
     if errors:
         raise InvalidData(_l("'%(trigger)s' cannot be done with the data given",
                              trigger=term(rule.name, rule.label)), errors)
@@ -482,6 +483,9 @@ def _unit_for(actor: User, unit_id: Any, errors: dict) -> int | None:
         return None
     if actor.role == Role.RESIDENT and unit_id != actor.unit_id:
         raise Forbidden(_l("a resident registers tickets for their own unit only"))
+    if actor.role == Role.SUPERVISOR and not may_act_for(actor, unit_id, clock.now()):
+        errors["unit_id"] = _l("is not a unit of your estates")
+        return None
     return unit_id
 
 

@@ -44,7 +44,7 @@ from sqlalchemy import insert, select
 from models import Area, Building, Estate, Role, Unit, User, db
 from models.people import UNUSABLE_PASSWORD
 from models.transaction import write
-from workflows import audit
+from workflows import audit, estates
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import record_id, untypable
 from workflows.sheets import COLUMNS, OwnerRow, Problem, read_owner_sheet
@@ -120,7 +120,7 @@ class ImportReport:
 
 
 def may_import(actor: User) -> bool:
-    """The company's admin, and supervisors (to be limited to the estates they supervise)."""
+    """The company's admin, and supervisors (into the estates they supervise: `_import`)."""
     return actor.role in IMPORTERS
 
 
@@ -197,6 +197,12 @@ def _import(actor, wanted: int | str, create: bool, sheet, report: ImportReport,
     found = _locked_estate(wanted)
     if found is None and (isinstance(wanted, int) or not create):
         raise NotFound(_l("no such estate"), {"estate": _l("no such estate")})
+    if actor is not None and found is None and actor.role != Role.ADMIN:
+        raise Forbidden(_l("only the company's admin brings in a new estate (%(estate)s)",
+                           estate=wanted), {"estate": _l("is a new estate: the admin's to make")})
+    if actor is not None and found is not None and found not in estates.every(actor):
+        raise Forbidden(_l("%(estate)s is not one of your estates", estate=found.name),
+                        {"estate": _l("is not one of your estates")})
     report.estate_name = found.name if found else wanted
     report.estate_id = found.id if found else None
     report.estate_created = found is None
@@ -594,9 +600,7 @@ def export_rows(actor: User | None, estate_id: int) -> tuple[Estate, list[list]]
     nor phone for a unit nobody lives in, in building and unit order. Importing it again into
     the estate changes nothing."""
     _require(actor)
-    estate = db.session.get(Estate, estate_id) if record_id(estate_id) else None
-    if estate is None:
-        raise NotFound(_l("no such estate"))
+    estate = estates.get(estate_id, actor)
     units = db.session.execute(
         select(Unit.id, Building.name, Unit.number, Area.name,
                *(getattr(Unit, f) for f in UNIT_FIELDS))

@@ -88,10 +88,12 @@ def extensions(actor: User, status: Any = None, ticket_id: Any = None) -> list[E
     return list(db.session.scalars(query).unique())
 
 
-def pending() -> list[Extension]:
-    """Every request waiting for a supervisor, oldest first (their "Waiting for you")."""
+def pending(actor: User) -> list[Extension]:
+    """Every request waiting for a supervisor, oldest first (their "Waiting for you"): of the
+    tickets `actor` may see."""
     return list(reversed(db.session.scalars(
-        _query().where(Extension.status == ExtensionStatus.PENDING)).unique().all()))
+        _query().join(Extension.ticket).where(Extension.status == ExtensionStatus.PENDING,
+                                              visible_to(actor))).unique().all()))
 
 
 def of_ticket(ticket_id: int) -> list[Extension]:
@@ -239,7 +241,7 @@ def approve(actor: User, extension_id: Any, note: Any = "") -> Extension:
     known = rules.current()
     now = clock.now()
     with _write():
-        made, ticket = _locked(extension_id)
+        made, ticket = _locked(extension_id, actor)
         errors: dict[str, Any] = {}
         note = assessment._text(note, "note", errors, required=False)
         if errors:
@@ -275,7 +277,7 @@ def refuse(actor: User, extension_id: Any, reason: Any) -> Extension:
     _require_supervisor(actor)
     now = clock.now()
     with _write():
-        made, ticket = _locked(extension_id)
+        made, ticket = _locked(extension_id, actor)
         errors: dict[str, Any] = {}
         reason = assessment._text(reason, "reason", errors)
         if errors:
@@ -306,21 +308,17 @@ def _require_supervisor(actor: User) -> None:
         raise Forbidden(_l("only a supervisor decides on more time"))
 
 
-def _locked(extension_id: Any, actor: User | None = None) -> tuple[Extension, Ticket]:
+def _locked(extension_id: Any, actor: User) -> tuple[Extension, Ticket]:
     """The request and its ticket, the ticket locked first (the engine's order), then the
     request read again under the lock: a decision taken meanwhile is seen. NotFound unless
-    `actor` (when given) may see the ticket."""
+    `actor` may see the ticket (a supervisor of another estate's is told nothing of it)."""
     found = ticket_of(extension_id)
     if found is None:
         raise NotFound(_l("request for more time %(id)s not found", id=extension_id))
-    if actor is not None:
-        try:
-            ticket = engine._lock_visible(found, actor)
-        except NotFound:
-            raise NotFound(_l("request for more time %(id)s not found", id=extension_id)) from None
-    else:
-        ticket = db.session.execute(select(Ticket).where(Ticket.id == found).with_for_update()
-                                    .execution_options(populate_existing=True)).scalar_one()
+    try:
+        ticket = engine._lock_visible(found, actor)
+    except NotFound:
+        raise NotFound(_l("request for more time %(id)s not found", id=extension_id)) from None
     made = db.session.execute(select(Extension).where(Extension.id == record_id(extension_id))
                               .with_for_update()
                               .execution_options(populate_existing=True)).scalar_one()

@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 from models import Area, Building, Estate, Invitation, Role, Unit, User, db
 from models.transaction import write
 from workflows import accounts, audit, clock
+from workflows.access import in_scope, units_in_estates_of
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import record_id
 from workflows.people import MAX_NAME, required_text
@@ -63,8 +64,8 @@ def typed_code(value: Any) -> str | None:
 # -- the office: issuing codes ---------------------------------------------------------------------
 
 def buildings(actor: User) -> list[dict]:
-    """Every building, by estate, area and name, with its units, how many have a code, and how
-    many residents have got in."""
+    """Every building (a supervisor's: of their estates), by estate, area and name, with its
+    units, how many have a code, and how many residents have got in."""
     require_office(actor)
     counts = {}
     for name, query in (
@@ -76,6 +77,7 @@ def buildings(actor: User) -> list[dict]:
         counts[name] = dict(db.session.execute(query).tuples().all())
     found = db.session.scalars(
         select(Building).join(Building.area).join(Area.estate)
+        .where(in_scope(actor, Area.estate_id))
         .options(joinedload(Building.area).joinedload(Area.estate))
         .order_by(Estate.name, Area.name, Building.name))
     return [{"building": b, **{name: counts[name].get(b.id, 0) for name in counts}}
@@ -96,7 +98,7 @@ def issue(actor: User, unit_ids: list[int]) -> dict[int, str]:
 def _issued(actor: User, unit_ids: list[int], now: datetime) -> dict[int, str]:
     codes = {}
     with write():
-        units = db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids))
+        units = db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids), _theirs(actor))
                                    .options(joinedload(Unit.building).joinedload(Building.area))
                                    .order_by(Unit.id)).all()
         held = {i.unit_id: i for i in db.session.scalars(
@@ -119,7 +121,8 @@ def _issued(actor: User, unit_ids: list[int], now: datetime) -> dict[int, str]:
 def issue_for_unit(actor: User, unit_id: Any) -> tuple[Unit, str]:
     """Regenerate one unit's code: (the unit, its new code)."""
     require_office(actor)
-    unit = db.session.get(Unit, record_id(unit_id) or 0)
+    unit = db.session.scalar(select(Unit).where(Unit.id == (record_id(unit_id) or 0),
+                                                _theirs(actor)))
     if unit is None:
         raise NotFound(_l("unit %(id)s not found", id=unit_id))
     return unit, issue(actor, [unit.id])[unit.id]
@@ -129,10 +132,7 @@ def issue_for_building(actor: User, building_id: Any, every_unit: bool = False
                        ) -> tuple[Building, list[tuple[Unit, str]]]:
     """Codes for a building's units that have none yet (`every_unit`: for all of them, the old
     codes stopping), to print as a sheet: (the building, [(unit, code)] by unit number)."""
-    require_office(actor)
-    building = db.session.get(Building, record_id(building_id) or 0)
-    if building is None:
-        raise NotFound(_l("building %(id)s not found", id=building_id))
+    building = _building(actor, building_id)
     query = select(Unit.id).where(Unit.building_id == building.id)
     if not every_unit:
         query = query.where(~select(Invitation.unit_id).where(Invitation.unit_id == Unit.id)
@@ -145,10 +145,7 @@ def issue_for_building(actor: User, building_id: Any, every_unit: bool = False
 def units_of(actor: User, building_id: Any) -> tuple[Building, list[dict]]:
     """A building's units by number, each with when its code was issued (None: it has none)
     and its residents."""
-    require_office(actor)
-    building = db.session.get(Building, record_id(building_id) or 0)
-    if building is None:
-        raise NotFound(_l("building %(id)s not found", id=building_id))
+    building = _building(actor, building_id)
     issued = dict(db.session.execute(
         select(Invitation.unit_id, Invitation.issued_at).join(Invitation.unit)
         .where(Unit.building_id == building.id)).tuples().all())
@@ -158,6 +155,22 @@ def units_of(actor: User, building_id: Any) -> tuple[Building, list[dict]]:
         residents.setdefault(user.unit_id, []).append(user)
     return building, [{"unit": unit, "issued_at": issued.get(unit.id),
                        "residents": residents.get(unit.id, [])} for unit in building.units]
+
+
+def _theirs(actor: User):
+    """A WHERE clause on units: those of the estates of `actor` (a supervisor; the admin's: all)."""
+    return Unit.id.in_(units_in_estates_of(actor))
+
+
+def _building(actor: User, building_id: Any) -> Building:
+    """A building of the estates of `actor`; NotFound for another estate's, as for none."""
+    require_office(actor)
+    building = db.session.scalar(
+        select(Building).join(Building.area)
+        .where(Building.id == (record_id(building_id) or 0), in_scope(actor, Area.estate_id)))
+    if building is None:
+        raise NotFound(_l("building %(id)s not found", id=building_id))
+    return building
 
 
 # -- residents: activating -------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Area, Role, Ticket, User, db
+from models import Area, Estate, Role, Ticket, User, db
 from models.people import STAFF_ROLES
 from models.transaction import write
-from workflows import accounts, audit, clock, cover
+from workflows import accounts, audit, clock, cover, places
 from workflows.errors import Conflict, Forbidden, InvalidData, NotFound
 from workflows.fields import record_id
 from workflows.words import listing, term
@@ -79,9 +79,11 @@ def areas_of(user_id: int) -> list[Area]:
 
 
 def create(actor: User | None, username: Any, name: Any, role: Any, phone: Any = None,
-           email: Any = None, password: Any = None) -> tuple[User, str | None]:
-    """A new staff account. With no password given, one is made: (the account, that password,
-    to show once; None when it was typed)."""
+           email: Any = None, password: Any = None,
+           estate_ids: Any = None) -> tuple[User, str | None]:
+    """A new staff account; a supervisor's with the estates they supervise (`estate_ids`; left
+    out: the only estate, when there is one). With no password given, one is made: (the
+    account, that password, to show once; None when it was typed)."""
     require_admin(actor)
     problems: dict[str, Any] = {}
     username = required_text(username, "username", MAX_USERNAME, problems)
@@ -96,6 +98,7 @@ def create(actor: User | None, username: Any, name: Any, role: Any, phone: Any =
         password = generated = generated_password()
     else:
         problems.update(accounts.password_problems(password, "password"))
+    estates = _estates_for(role, estate_ids, problems)
     if problems:
         raise InvalidData(_l("the account was not created"), problems)
     try:
@@ -109,6 +112,8 @@ def create(actor: User | None, username: Any, name: Any, role: Any, phone: Any =
             db.session.add(user)
             db.session.flush()
             audit.record(actor, "created", user, None, shown(user))
+            if estates:
+                places.supervise(actor, user, estates)
     except IntegrityError:  # the same username made at the same moment
         raise _taken(username) from None
     return user, generated
@@ -116,7 +121,8 @@ def create(actor: User | None, username: Any, name: Any, role: Any, phone: Any =
 
 def change(actor: User | None, user_id: Any, changes: dict[str, Any]) -> tuple[User, str | None]:
     """Change an account: any of name, role, phone, email, active (False: deactivated, every
-    login of theirs ends at once), password (typed) or reset_password (true: one is made).
+    login of theirs ends at once), password (typed), reset_password (true: one is made) or
+    estate_ids (a supervisor's estates; a supervisor made another role supervises none).
     All of it is checked before any of it is saved; (the account, the password made to show
     once, or None)."""
     require_admin(actor)
@@ -127,7 +133,8 @@ def change(actor: User | None, user_id: Any, changes: dict[str, Any]) -> tuple[U
         user = db.session.get(User, user.id)
         before = shown(user)
         for key, value in new.items():
-            setattr(user, key, value)
+            if key != "estate_ids":
+                setattr(user, key, value)
         after = shown(user)
         action = ("deactivated" if before["active"] and not after["active"] else
                   "reactivated" if after["active"] and not before["active"] else "changed")
@@ -138,6 +145,10 @@ def change(actor: User | None, user_id: Any, changes: dict[str, Any]) -> tuple[U
             audit.record(actor, "password_reset", user, estate_id=estate_id)
         if password is not None or not user.active:
             accounts.end_all(user.id, clock.now())
+        if "estate_ids" in new or (user.role != Role.SUPERVISOR and before["role"]
+                                   == Role.SUPERVISOR):
+            places.supervise(actor, user, new.get("estate_ids", []),
+                             "estate_ids" if "estate_ids" in new else "role")
     return user, generated
 
 
@@ -159,6 +170,9 @@ def set_areas(actor: User, user_id: Any, area_ids: Any, note: Any = "") -> list[
     if unknown:
         raise InvalidData(_l("the areas were not changed"),
                           {"area_ids": _l("no such area: %(ids)s", ids=listing(unknown))})
+    if len({a.estate_id for a in known.values()}) > 1:
+        raise Conflict(_l("a butler's areas are in one estate"),
+                       {"area_ids": _l("choose areas of one estate")})
     kept = [a for a in areas_of(user.id) if a.id not in wanted]
     if kept:
         raise Conflict(_l("an area always has a butler: give it its new butler instead"), {
@@ -190,6 +204,9 @@ def _changes(user: User, changes: dict[str, Any]) -> tuple[dict[str, Any], str |
             new["active"] = changes["active"]
         else:
             problems["active"] = _l("must be true or false")
+    if "estate_ids" in changes:
+        role = new.get("role") or user.role
+        new["estate_ids"] = _estates_for(role, changes["estate_ids"], problems) or []
     password = generated = None
     if changes.get("reset_password") is True:
         password = generated = generated_password()
@@ -219,6 +236,18 @@ def _refuse_lockouts(actor: User | None, user: User, new: dict[str, Any]) -> Non
                               areas=listing([a.name for a in areas])),
                            {"role": _l("give %(areas)s another butler first",
                                        areas=listing([a.name for a in areas]))})
+
+
+def _estates_for(role: str | None, estate_ids: Any, problems: dict[str, Any]) -> list[int]:
+    """The estates a supervisor is to supervise, checked; others are given none."""
+    if role != Role.SUPERVISOR:
+        if estate_ids not in (None, []):
+            problems["estate_ids"] = _l("only supervisors are given estates")
+        return []
+    if estate_ids is None:
+        only = db.session.scalars(select(Estate.id).limit(2)).all()
+        return only if len(only) == 1 else []
+    return places.estate_choice(estate_ids, "estate_ids", problems)
 
 
 def _taken(username: str) -> Conflict:

@@ -22,7 +22,13 @@ from models import (
     User,
     db,
 )
-from workflows.access import visible_to
+from workflows.access import (
+    in_estates_of,
+    people_in_estates_of,
+    supervised,
+    units_in_estates_of,
+    visible_to,
+)
 from workflows.fields import record_id
 from workflows.rules import current as current_rules
 
@@ -62,20 +68,26 @@ def tickets(actor: User, now: datetime, *, kind: str | None = None, state: str |
     return db.session.scalars(query).unique().all(), total
 
 
-def overdue_deadlines(now: datetime):
-    """Every deadline past due whose step is not done, oldest first, with ticket and butler."""
+def _of_tickets_seen(query, actor: User | None):
+    """`query` (on Ticket, or joined to it) kept to the tickets `actor` may see (None: all)."""
+    return query if actor is None else query.where(visible_to(actor))
+
+
+def overdue_deadlines(now: datetime, actor: User | None = None):
+    """Every deadline past due whose step is not done, oldest first, with ticket and butler; of
+    the tickets `actor` may see (a supervisor: their estates')."""
     # Each half through its own partial index (one OR of the two would read every deadline),
     # and the few rows they find drive the joins (PostgreSQL hashed every deadline and ticket
     # for `id IN (...)`).
     overdue = union_all(select(Deadline.id).where(Deadline.outstanding),
                         select(Deadline.id).where(Deadline.due_by(now))).subquery()
-    query = (select(Deadline).join(overdue, Deadline.id == overdue.c.id)
+    query = (select(Deadline).join(overdue, Deadline.id == overdue.c.id).join(Deadline.ticket)
              .options(joinedload(Deadline.ticket).joinedload(Ticket.assignee),
                       joinedload(Deadline.deduction).joinedload(Deduction.butler),
                       joinedload(Deadline.ticket).joinedload(Ticket.unit)
                       .joinedload(Unit.building).joinedload(Building.area).joinedload(Area.butler))
              .order_by(Deadline.due_at))
-    return db.session.scalars(query).all()
+    return db.session.scalars(_of_tickets_seen(query, actor)).all()
 
 
 def ticket_detail(ticket_id: int, actor: User) -> Ticket | None:
@@ -108,9 +120,11 @@ def rounds_started(ticket_ids: list[int]) -> dict[int, datetime]:
 DELIVERY_LOG_SIZE = 200
 
 
-def deliveries(status: str | None = None, user_id: int | None = None) -> list[Notice]:
+def deliveries(actor: User, status: str | None = None,
+               user_id: int | None = None) -> list[Notice]:
     """The latest notices sent by email or webhook (the bell's need no sending), newest first:
-    what went, what is waiting to be tried again, what failed for good."""
+    what went, what is waiting to be tried again, what failed for good. A supervisor's are those
+    of their estates: of their tickets, or, of no ticket, to their estates' people."""
     query = (select(Notice).where(Notice.channel != Channel.IN_APP)
              .options(joinedload(Notice.user), joinedload(Notice.ticket))
              .order_by(Notice.id.desc()).limit(DELIVERY_LOG_SIZE))
@@ -118,26 +132,33 @@ def deliveries(status: str | None = None, user_id: int | None = None) -> list[No
         query = query.where(Notice.status == status)
     if user_id:
         query = query.where(Notice.user_id == user_id)
+    if supervised(actor):
+        theirs = select(Ticket.id).where(visible_to(actor))
+        query = query.where(or_(Notice.ticket_id.in_(theirs),
+                                and_(Notice.ticket_id.is_(None),
+                                     Notice.user_id.in_(people_in_estates_of(actor)))))
     return list(db.session.scalars(query))
 
 
-def people_told() -> list[User]:
+def people_told(actor: User) -> list[User]:
     """Everyone a notice may be sent to beyond the bell: people with an email address or a
-    mobile."""
-    return list(db.session.scalars(select(User).where(
-        (User.email.is_not(None)) | (User.phone.is_not(None))).order_by(User.name)))
+    mobile (a supervisor's: of their estates)."""
+    query = select(User).where((User.email.is_not(None)) | (User.phone.is_not(None)))
+    if supervised(actor):
+        query = query.where(User.id.in_(people_in_estates_of(actor)))
+    return list(db.session.scalars(query.order_by(User.name)))
 
 
-def waiting_for_supervisor(rules) -> list[Ticket]:
-    """Open tickets in a state that waits on the supervisor (an escalated complaint), the
-    longest waiting first."""
+def waiting_for_supervisor(rules, actor: User) -> list[Ticket]:
+    """Open tickets `actor` may see in a state that waits on the supervisor (an escalated
+    complaint), the longest waiting first."""
     waiting = [and_(Ticket.kind == kind.name, Ticket.state.in_(
         [s.name for s in kind.states.values() if s.supervisor]))
         for kind in rules.kinds.values() if any(s.supervisor for s in kind.states.values())]
     if not waiting:
         return []
     return list(db.session.scalars(
-        select(Ticket).where(or_(*waiting))
+        select(Ticket).where(or_(*waiting), visible_to(actor))
         .options(joinedload(Ticket.assignee), joinedload(Ticket.resident),
                  joinedload(Ticket.unit).joinedload(Unit.building).joinedload(Building.area))
         .order_by(Ticket.updated_at)))
@@ -182,11 +203,14 @@ def staff(role: str):
     ).all()
 
 
-def all_units():
-    """Every unit, with building and area, in the order staff look them up."""
+def all_units(actor: User | None = None):
+    """Every unit (a supervisor's: of their estates), with building and area, in the order
+    staff look them up."""
+    query = select(Unit).join(Building).join(Area)
+    if actor is not None and supervised(actor):
+        query = query.where(Unit.id.in_(units_in_estates_of(actor)))
     return db.session.scalars(
-        select(Unit).join(Building).join(Area)
-        .options(joinedload(Unit.building).joinedload(Building.area))
+        query.options(joinedload(Unit.building).joinedload(Building.area))
         .order_by(Area.name, Building.name, Unit.number)
     ).all()
 
@@ -287,7 +311,9 @@ def queue_buildings(actor: User, rules) -> list[Building]:
     """The buildings to filter `actor`'s queue by: those of their areas and of their tickets."""
     query = (select(Building).join(Area).options(joinedload(Building.area))
              .order_by(Area.name, Building.name))
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if supervised(actor):
+        query = query.where(in_estates_of(actor, Area.estate_id))
+    elif actor.role != Role.ADMIN:
         in_queue = (select(Unit.building_id).join(Ticket, Ticket.unit_id == Unit.id)
                     .where(*_queue_scope(actor, rules)))
         query = query.where(or_(Area.butler_id == actor.id, Building.id.in_(in_queue)))
@@ -309,9 +335,10 @@ def handover(actor: User, now: datetime, rules) -> list[tuple[Building, list[Que
     return sorted(groups.values(), key=lambda group: (group[0].area.name, group[0].name))
 
 
-def deadlines_due(now: datetime, after: timedelta, until: timedelta):
-    """Running deadlines due in (now + after, now + until], soonest first, across all areas,
-    with the ticket, its assignee and the butler of its area (who answers if nobody is assigned)."""
+def deadlines_due(now: datetime, after: timedelta, until: timedelta, actor: User | None = None):
+    """Running deadlines due in (now + after, now + until], soonest first, across the areas
+    `actor` sees (None: all), with the ticket, its assignee and the butler of its area (who
+    answers if nobody is assigned)."""
     query = (select(Deadline).join(Deadline.ticket)
              .where(Deadline.status == DeadlineStatus.RUNNING,
                     Deadline.due_at > now + after, Deadline.due_at <= now + until)
@@ -319,24 +346,26 @@ def deadlines_due(now: datetime, after: timedelta, until: timedelta):
                       joinedload(Deadline.ticket).joinedload(Ticket.unit)
                       .joinedload(Unit.building).joinedload(Building.area).joinedload(Area.butler))
              .order_by(Deadline.due_at, Deadline.id))
-    return db.session.scalars(query).all()
+    return db.session.scalars(_of_tickets_seen(query, actor)).all()
 
 
 ON_BEHALF_SHOWN = 200  # the newest steps taken for residents on the supervisor's review list
 
 
-def steps_for_residents(rules, limit: int = ON_BEHALF_SHOWN) -> list[Event]:
+def steps_for_residents(rules, actor: User | None = None,
+                        limit: int = ON_BEHALF_SHOWN) -> list[Event]:
     """Steps staff took for a resident (a butler cancelling a repair, accepting a solution for
     the resident: the rules' `on_behalf` triggers fired by anyone but a resident), newest
-    first, with their ticket and who took them: the supervisor's review list."""
+    first, with their ticket and who took them: the supervisor's review list (of the tickets
+    `actor` may see; None: all)."""
     taken = [and_(Ticket.kind == name, Event.trigger.in_(
         [t.name for t in kind.triggers.values() if t.on_behalf]))
         for name, kind in rules.kinds.items() if any(t.on_behalf for t in kind.triggers.values())]
     if not taken:
         return []
-    return list(db.session.scalars(
+    return list(db.session.scalars(_of_tickets_seen(
         select(Event).join(Ticket).join(User, Event.actor_id == User.id)
-        .where(or_(*taken), User.role != Role.RESIDENT)
+        .where(or_(*taken), User.role != Role.RESIDENT), actor)
         .options(joinedload(Event.actor), joinedload(Event.ticket).joinedload(Ticket.resident),
                  joinedload(Event.ticket).joinedload(Ticket.unit).joinedload(Unit.building)
                  .joinedload(Building.area))

@@ -35,7 +35,7 @@ FIRING_ROLES = {Role.RESIDENT, Role.BUTLER, Role.TECHNICIAN, Role.SUPERVISOR}
 OFFICE = "office"
 CALENDARS = ("calendar", OFFICE)
 _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_MINUTES = {"m": 1, "h": 60, "d": 1440}
 
 
 class RulesError(Exception):
@@ -286,14 +286,39 @@ def current() -> Rules:
     return current_app.extensions["butlerdesk.rules"]
 
 
+class DurationError(ValueError):
+    """Not a duration the rules take; `reason` says why: NOT_A_DURATION, NO_TIME or TOO_LONG."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+NOT_A_DURATION, NO_TIME, TOO_LONG = "not a duration", "no time", "too long"
+# The longest duration anything may be given (a year; beyond it a due time could leave the
+# calendar, and office time be looked for past its horizon).
+LONGEST = timedelta(days=366)
+
+
 def parse_duration(text: Any) -> timedelta:
     match = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"{text!r} is not a duration like 20m, 24h or 7d")
-    duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        raise DurationError(f"{text!r} is not a duration like 20m, 24h or 7d", NOT_A_DURATION)
+    minutes = int(match.group(1)) * _MINUTES[match.group(2)]
+    duration = timedelta(minutes=min(minutes, LONGEST // timedelta(minutes=1) + 1))
     if not duration:
-        raise ValueError(f"{text!r} is no time at all; give a duration like 20m, 24h or 7d")
+        raise DurationError(f"{text!r} is no time at all; give a duration like 20m, 24h or 7d",
+                            NO_TIME)
+    if duration > LONGEST:
+        raise DurationError(f"{text!r} is longer than a year (366d at most)", TOO_LONG)
     return duration
+
+
+def duration_text(duration: timedelta) -> str:
+    """A duration as the rules write it, in hours (in minutes when not whole hours): 20m, 48h.
+    Never in days, which office time does not take."""
+    minutes = int(duration.total_seconds()) // 60
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
 def load_rules(path: str | Path) -> Rules:

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from models import Building, Role, Ticket, Unit, User, db
-from workflows.access import units_of_butler, visible_to
+from workflows.access import supervised, units_in_estates_of, units_of_butler, visible_to
 from workflows.errors import Forbidden, NotFound
 from workflows.fields import record_id
 
@@ -43,11 +43,13 @@ def too_short(text: str) -> bool:
 
 
 def units_visible_to(actor: User):
-    """A WHERE clause on units `actor` may open: staff who answer for the estate see every unit;
-    a butler the units of their areas; nobody else any."""
+    """A WHERE clause on units `actor` may open: the admin every unit, a supervisor those of
+    their estates, a butler those of their areas; nobody else any."""
     match actor.role:
-        case Role.SUPERVISOR | Role.ADMIN:
+        case Role.ADMIN:
             return literal(True)
+        case Role.SUPERVISOR:
+            return Unit.id.in_(units_in_estates_of(actor))
         case Role.BUTLER:
             return Unit.id.in_(units_of_butler(actor.id))
     return literal(False)
@@ -85,16 +87,20 @@ def unit_page(actor: User, unit_id: int) -> tuple[Unit, list[User], list[Ticket]
     """A unit with its residents and the history of its tickets that `actor` may see, newest
     first."""
     unit = db.session.get(Unit, record_id(unit_id) or 0)
-    if unit is None:
-        raise NotFound(_l("no such unit"))
-    if not db.session.scalar(select(units_visible_to(actor)).where(Unit.id == unit_id)
-                             .select_from(Unit)):
+    if unit is None or (supervised(actor) and not _opens(actor, unit.id)):
+        raise NotFound(_l("no such unit"))  # of another estate: as if there were none
+    if not _opens(actor, unit.id):
         raise Forbidden(_l("this unit is not in your areas"))
     residents = residents_of([unit_id]).get(unit_id, [])
     history = list(db.session.scalars(
         select(Ticket).where(Ticket.unit_id == unit_id, visible_to(actor))
         .options(*WITH_PEOPLE).order_by(Ticket.reported_at.desc(), Ticket.id.desc())))
     return unit, residents, history
+
+
+def _opens(actor: User, unit_id: int) -> bool:
+    return bool(db.session.scalar(select(units_visible_to(actor)).where(Unit.id == unit_id)
+                                  .select_from(Unit)))
 
 
 def residents_of(unit_ids: list[int]) -> dict[int, list[User]]:

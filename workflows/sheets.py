@@ -328,6 +328,14 @@ def _value(key: str, value: Any, row: int, heading: str, problems: list[Problem]
     return text
 
 
+def read_value(key: str, value: Any) -> tuple[Any, Any]:
+    """One value as column `key` reads it, outside a file (a unit typed on a page or sent to the
+    API): (the clean value, None) or (None, what is wrong with it)."""
+    problems: list[Problem] = []
+    clean = _value(key, value, 0, key, problems, nobody=False)
+    return (None, problems[0].message) if problems else (clean, None)
+
+
 def _number(text: str) -> Decimal | None:
     try:
         number = Decimal(text)

@@ -134,6 +134,10 @@ NAMES = {
     "password_changed": _l("own password changed"),
     "password_reset": _l("password reset by the admin"),
     "invitation_issued": _l("invitation code issued"),
+    # an estate's own deadline values (workflows.overrides)
+    "rules_changed": _l("deadlines' durations and points changed"),
+    "within": _l("within"),
+    "points": _l("points"),
     "activated": _l("got in with the code"),
     "user": _l("person"),
     "area": _l("area"),

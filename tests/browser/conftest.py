@@ -30,14 +30,16 @@ def chromium():
 
 @pytest.fixture
 def login(chromium, live_server):
-    """login(username, phone=False, locale="en-US") → a Playwright page, logged in.
+    """login(username, phone=False, locale="en-US", password=PASSWORD) → a Playwright page,
+    logged in (username None: on the login page, not logged in).
 
     Every page it opens is watched: a script error, or anything the Content-Security-Policy
     refused (an inline script, a style, a frame), fails the test when it ends.
     """
     contexts, refused = [], []
 
-    def open_as(username: str, *, phone: bool = False, locale: str = "en-US"):
+    def open_as(username: str | None, *, phone: bool = False, locale: str = "en-US",
+                password: str = PASSWORD):
         context = chromium.new_context(base_url=live_server, locale=locale,
                                        viewport=PHONE if phone else DESKTOP)
         context.set_default_timeout(10_000)
@@ -47,8 +49,10 @@ def login(chromium, live_server):
                 if "Content Security Policy" in message.text else None)
         page.on("pageerror", lambda error: refused.append(f"script error: {error}"))
         page.goto("/login")
+        if username is None:
+            return page
         page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_load_state()
         return page
