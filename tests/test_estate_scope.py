@@ -60,7 +60,13 @@ ROUTES: dict[tuple[str, str], object] = {
         ("admin.change_areas", "POST"), ("admin.reset_password", "POST"),
         ("admin.set_active", "POST"), ("admin.audit_log", "GET"), ("api.list_users", "GET"),
         ("api.create_user", "POST"), ("api.get_user", "GET"), ("api.change_user", "PATCH"),
-        ("api.set_user_areas", "PUT"), ("api.audit_log", "GET"))},
+        ("api.set_user_areas", "PUT"), ("api.audit_log", "GET"), ("admin.change_estates", "POST"),
+        ("admin.create_estate", "POST"), ("admin.rename_estate", "POST"),
+        ("admin.set_supervisors", "POST"), ("api.create_estate", "POST"),
+        ("api.change_estate", "PATCH"), ("api.set_estate_supervisors", "PUT"),
+        ("estate_rules.save", "POST"), ("api.set_estate_rules", "PUT"),
+        ("assessment.company", "GET"), ("assessment.export_company", "GET"),
+        ("assessment.export_company_lines", "GET"), ("api.company", "GET"))},
     **{(endpoint, method): EXEMPT_ASSESSMENT for endpoint, method in (
         ("assessment.month", "GET"), ("assessment.close", "POST"), ("assessment.reopen", "POST"),
         ("assessment.export", "GET"), ("assessment.export_lines", "GET"),
@@ -110,6 +116,8 @@ ROUTES: dict[tuple[str, str], object] = {
     ("api.list_extensions", "GET"): (LIST, True),
     ("api.list_handovers", "GET"): (LIST, True),
     ("api.find", "GET"): (LIST, True),
+    ("admin.estates", "GET"): (LIST, True),
+    ("api.list_estates", "GET"): (LIST, True),
     # another estate's things by id
     ("supervisor.set_robot", "POST"): ID,
     ("supervisor.decide_extension", "POST"): ID,
@@ -146,6 +154,16 @@ ROUTES: dict[tuple[str, str], object] = {
     ("api.sign_handover", "POST"): ID,
     ("api.get_unit", "GET"): ID,
     ("api.issue_invitation", "POST"): ID,
+    # another estate's places and deadlines (workflows.places, workflows.overrides): not found
+    **dict.fromkeys([
+        ("admin.estate", "GET"), ("admin.create_area", "POST"), ("admin.rename_area", "POST"),
+        ("admin.set_area_butler", "POST"), ("admin.create_building", "POST"),
+        ("admin.building", "GET"), ("admin.change_building", "POST"),
+        ("admin.create_unit", "POST"), ("admin.unit", "GET"), ("admin.unit", "POST"),
+        ("api.get_estate", "GET"), ("api.create_area", "POST"), ("api.change_area", "PATCH"),
+        ("api.create_building", "POST"), ("api.change_building", "PATCH"),
+        ("api.create_unit", "POST"), ("api.change_unit", "PATCH"),
+        ("estate_rules.rules", "GET"), ("api.estate_rules", "GET")], ID),
     # another estate itself
     ("duty.rota", "GET"): ESTATE,
     ("duty.save_rota", "POST"): ESTATE,
