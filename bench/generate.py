@@ -193,7 +193,7 @@ class Sim:
                 recorded = min(now, row.due + self.rng.randint(0, 5))
                 self.deductions.append((self.ids.deduction, row.id, self.ticket_id, self.butler,
                                         row.points, row.article, None, "", None, None,
-                                        ts(row.due), ts(recorded)))
+                                        ts(row.due), ts(recorded), None))
                 self.event(None, "deadline_missed", self.state, self.state, row.due,
                            {"deadline": row.name, "seq": row.seq, "points": row.points,
                             "article": row.article, "butler_id": self.butler,
@@ -440,7 +440,7 @@ COLUMNS = {
     "deadlines": "id ticket_id name seq status armed_at due_at remaining_seconds points article "
                  "closed_at",
     "deductions": "id deadline_id ticket_id butler_id points article finding_code note evidence "
-                  "recorded_by_id missed_at recorded_at",
+                  "recorded_by_id missed_at recorded_at estate_id",
     "appeals": "id deduction_id butler_id reason created_at",
     "reviews": "id deduction_id supervisor_id outcome reason created_at",
 }
@@ -727,7 +727,8 @@ def generate(size: int, writer, seed: int = 20260615) -> dict:
             findings.append((ids.deduction, None, None, butler,
                              finding.points, finding.article, code, "巡查记录 Patrol record",
                              None, estate.supervisor_of(butler), ts(at),
-                             ts(min(NOW_TS, at + u(10 * M, 2 * D)))))
+                             ts(min(NOW_TS, at + u(10 * M, 2 * D))),
+                             estate.butler_estate[butler] + 1))
     writer.insert("deductions", findings)
     counts["deductions"] += len(findings)
     appeals, reviews = [], []
