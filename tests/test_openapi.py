@@ -517,6 +517,8 @@ def test_every_operation_answers_its_documented_success(api, estate, clock):
         call("supervisor", "POST", f"{API}/spot-checks/items/{{item_id}}", 200,
              path_parameters={"item_id": item["id"]}, body={"result": "satisfied"})
     call("admin", "GET", f"{API}/spot-checks", 200, query=month)
+    for query in (month, {**month, "format": "xlsx"}, {**month, "format": "csv"}):
+        call("admin", "GET", f"{API}/assessment/company", 200, query=query)
     call("supervisor", "POST", f"{API}/months/{{month}}/close", 201, path_parameters=month,
          body={"reason": "November done"})
     call("supervisor", "GET", f"{API}/months/{{month}}", 200, path_parameters=month)
