@@ -54,6 +54,7 @@ def test_a_step_without_its_reason_says_so_at_the_top(app, login):
     page = login("butler", phone=True)
     page.goto(f"/tickets/{ticket}")
     form = page.locator('form[action$="/fire/cancel"]')
+    page.locator("details.confirm:has(form[action$='/fire/cancel']) > summary").click()
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
     assert check_summary(page) == ["cancel-reason"]
