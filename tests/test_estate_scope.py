@@ -16,11 +16,12 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from models import CredentialKind, Estate, Notice, Ticket, User, db
+from models import CredentialKind, DutyShift, Estate, Notice, Ticket, User, db
 from tests.api import token_for
 from tests.conftest import Desk
 from tests.pages import csrf_token
 from workflows import accounts, engine, sweeper
+from workflows import clock as workflows_clock
 
 ID, ESTATE, LIST = "id", "estate", "list"
 EXEMPT_ASSESSMENT = "exempt: the assessment (workflows.assessment) scopes itself"
@@ -435,3 +436,18 @@ def test_supervisors_are_told_only_of_their_estates_tickets(app, estate, harbour
                 .where(Notice.user_id.in_(supervisors), Notice.channel == "inapp")):
             told["Harbour" if unit_id == harbour.unit else "Garden"].add(supervisors[user_id])
     assert told == {"Garden": {"Garden"}, "Harbour": {"Harbour"}}
+
+
+def test_a_butler_reads_only_the_duty_of_their_estates(app, estate, harbour, clock):
+    """The queue's line of who is on duty names only the estates of the butler's areas."""
+    with app.app_context():
+        now = workflows_clock.now()
+        db.session.add(DutyShift(estate_id=harbour.estate, starts_at=now,
+                                 ends_at=now + timedelta(hours=8),
+                                 on_duty_id=estate.relief_butler, set_by_id=estate.admin,
+                                 set_at=now))
+        db.session.commit()
+    for username, sees in (("butler", False), ("harbour_butler", True),
+                           ("relief_butler", True)):
+        client, _headers = _clients(app, username)
+        assert ("Harbour" in client.get("/queue/").text) is sees, username

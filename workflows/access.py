@@ -258,12 +258,20 @@ def supervisors_of(unit_ids: Iterable[int], managers: bool = False) -> dict[int,
     return found
 
 
+def estates_of_butler(butler_id: int) -> list[int] | None:
+    """The estates whose areas the butler answers for; None for a relief butler, who has no
+    area and may cover in any estate."""
+    theirs = list(db.session.scalars(select(Area.estate_id).where(Area.butler_id == butler_id)
+                                     .distinct()))
+    return theirs or None
+
+
 def supervisors_of_butler(butler_id: int) -> list[int]:
     """The active supervisors of the estates whose areas the butler answers for; every active
-    supervisor for a relief butler, who has no area and may cover in any estate."""
-    theirs = select(Area.estate_id).where(Area.butler_id == butler_id)
+    supervisor for a relief butler."""
+    theirs = estates_of_butler(butler_id)
     query = select(User.id).where(User.role == Role.SUPERVISOR, User.active).order_by(User.id)
-    if db.session.scalar(theirs.limit(1)) is not None:
+    if theirs is not None:
         query = query.where(User.id.in_(select(EstateSupervisor.supervisor_id)
                                         .where(EstateSupervisor.estate_id.in_(theirs))))
     return list(db.session.scalars(query))

@@ -42,7 +42,7 @@ from models import (
     db,
 )
 from models.transaction import write
-from workflows import clock, engine, estates, rules
+from workflows import access, clock, engine, estates, rules
 from workflows.access import in_scope, responsible
 from workflows.assessment import _require_supervisor, _text
 from workflows.cover import open_tickets, require_staff
@@ -80,11 +80,15 @@ def shift_at(estate_id: int, at: datetime) -> DutyShift | None:
 
 
 def on_duty_now(actor: User, now: datetime) -> list[tuple[Estate, DutyShift]]:
-    """The estates with a rota now (a supervisor's: theirs), each with its running shift."""
-    running = db.session.scalars(
-        select(DutyShift).options(joinedload(DutyShift.on_duty), joinedload(DutyShift.estate))
-        .where(DutyShift.starts_at <= now, DutyShift.ends_at > now,
-               in_scope(actor, DutyShift.estate_id)))
+    """The estates with a rota now (a supervisor's: theirs; a butler's: those of their areas),
+    each with its running shift."""
+    query = (select(DutyShift).options(joinedload(DutyShift.on_duty), joinedload(DutyShift.estate))
+             .where(DutyShift.starts_at <= now, DutyShift.ends_at > now,
+                    in_scope(actor, DutyShift.estate_id)))
+    theirs = access.estates_of_butler(actor.id) if actor.role == Role.BUTLER else None
+    if theirs is not None:
+        query = query.where(DutyShift.estate_id.in_(theirs))
+    running = db.session.scalars(query)
     return sorted(((s.estate, s) for s in running), key=lambda pair: pair[0].name)
 
 
