@@ -67,8 +67,9 @@ def test_a_resident_activates_with_a_printed_code_and_reports_a_repair_to_the_ar
         "unit": "101", "phone": "137 0000 0001", "invitation_code": code.lower(),
         "password": "a long secret", "password_again": "a long secret"})
     assert reply.status_code == 302 and reply.location.startswith("/login")
-    assert 'value="owner-13700000001"' in resident.get(reply.location).text
-    assert log_in(resident, "owner-13700000001", "a long secret").status_code == 302
+    # the owner of record now logs in with their phone, as family and tenants do
+    assert 'value="13700000001"' in resident.get(reply.location).text
+    assert log_in(resident, "13700000001", "a long secret").status_code == 302
 
     new = resident.get("/tickets/new").text
     made = resident.post("/tickets/new", data={"csrf_token": csrf_token(new), "kind": "repair",
@@ -99,11 +100,11 @@ def test_activating_twice_is_a_clear_409_and_the_first_password_stays(client, ap
     code = code_for(client, estate.unit_a)
     first = client.post(f"{API}/activations", json=activation(code))
     assert first.status_code == 201
-    assert first.json["user"]["username"] == "owner-13700000001"
+    assert first.json["user"]["username"] == "13700000001"
     again = assert_error(client.post(f"{API}/activations", json=activation(
         code, password="another secret")), 409, "conflict", "phone")
-    assert "has got in already: log in as owner-13700000001" in again["fields"]["phone"]
-    assert client.post(f"{API}/tokens", json={"username": "owner-13700000001",
+    assert "has got in already: log in as 13700000001" in again["fields"]["phone"]
+    assert client.post(f"{API}/tokens", json={"username": "13700000001",
                                               "password": "a long secret"}).status_code == 201
     # A resident who had a password before codes existed has got in already too.
     assert_error(client.post(f"{API}/activations", json=activation(code, "138 0000 0101")),
@@ -210,7 +211,8 @@ def test_the_log_has_every_code_issued_and_every_activation_but_never_a_code(cli
             ("invitation_issued", "unit", estate.unit_a, estate.admin),
             ("activated", "user", owner, owner)]
         assert entries[0].before == {"invitation_issued_at": None}
-        assert entries[1].before == {"activated_at": None}
+        assert entries[1].before == {"activated_at": None, "username": "owner-13700000001"}
+        assert entries[1].after["username"] == "13700000001"
         assert entries[1].after["unit_id"] == estate.unit_a
         said = str([(e.before, e.after, e.note) for e in entries])
         assert code not in said and code.replace("-", "") not in said

@@ -266,6 +266,10 @@ def _activated(unit: Unit, phone: str, code: str, password: str, name: Any) -> U
                 "has got in already: log in as %(username)s (forgot the password? the office "
                 "resets it)", username=user.username)})
         before = {"activated_at": None}
+        # An imported owner was named r<estate>-<phone>; once in, they log in with their phone
+        # as family and tenants do, unless another account has it as its name.
+        if db.session.scalar(select(User.id).where(User.username == phone)) is None:
+            before["username"], user.username = user.username, phone
     else:
         if holders or db.session.scalar(select(User.id).where(User.username == phone)):
             raise _taken()
@@ -284,7 +288,8 @@ def _activated(unit: Unit, phone: str, code: str, password: str, name: Any) -> U
     user.activated_at = now
     db.session.flush()
     audit.record(user, "activated", user, before,
-                 {"activated_at": local(now), "unit_id": unit.id, "phone": phone},
+                 {"activated_at": local(now), "unit_id": unit.id, "phone": phone,
+                  "username": user.username},
                  estate_id=unit.area.estate_id, note=unit.label)
     return user
 
