@@ -6,6 +6,7 @@ checks and the changes are workflows.people's and workflows.invitations'."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -240,9 +241,9 @@ def _estate_page(estate_id: int, status: int = 200, **forms):
                            failed=[f for f in forms.values() if f.errors]), status
 
 
-def _place_sent(page, name: str, form, act, done):
+def _place_sent(page, back: str, name: str, form, act, done):
     """A form of a place's page sent: if it reads, `act()`; a refusal shown next to its fields
-    (`page(status, **{name: form})`); else the message `done(result)` and `page` again."""
+    (`page(status, **{name: form})`); else the message `done(result)` and back to `back`."""
     if not form.validate():
         return page(422, **{name: form})
     try:
@@ -253,15 +254,12 @@ def _place_sent(page, name: str, form, act, done):
         show_refusal(form, exc)
         return page(exc.status, **{name: form})
     flash(done(result), "success")
-    return None
+    return redirect(back)
 
 
 def _on_estate(estate_id: int, name: str, form, act, done):
-    def page(status, **forms):
-        return _estate_page(estate_id, status, **forms)
-
-    return _place_sent(page, name, form, act, done) or redirect(
-        url_for(".estate", estate_id=estate_id))
+    return _place_sent(partial(_estate_page, estate_id), url_for(".estate", estate_id=estate_id),
+                       name, form, act, done)
 
 
 @bp.get("/estates/<int:estate_id>")
@@ -346,11 +344,8 @@ def _building_page(building_id: int, status: int = 200, **forms):
 
 
 def _on_building(building_id: int, name: str, form, act, done):
-    def page(status, **forms):
-        return _building_page(building_id, status, **forms)
-
-    return _place_sent(page, name, form, act, done) or redirect(
-        url_for(".building", building_id=building_id))
+    return _place_sent(partial(_building_page, building_id),
+                       url_for(".building", building_id=building_id), name, form, act, done)
 
 
 @bp.get("/buildings/<int:building_id>")
@@ -403,9 +398,9 @@ def unit(unit_id: int):
         return render_template("admin/unit.html", unit=found, form=forms["unit"]), status
 
     form = unit_form()
-    return _place_sent(page, "unit", form, lambda: places.change_unit(
-        current_user, unit_id, _unit_values(form)), lambda _u: _("The unit is saved.")) or \
-        redirect(url_for(".building", building_id=found.building_id))
+    return _place_sent(page, url_for(".building", building_id=found.building_id), "unit", form,
+                       lambda: places.change_unit(current_user, unit_id, _unit_values(form)),
+                       lambda _u: _("The unit is saved."))
 
 
 # -- invitation codes ------------------------------------------------------------------------------
